@@ -59,8 +59,9 @@ class Service(ABC):
 
     @property
     def port(self) -> int:
-        """`AIMARKET_SERVICES_<NAME>_PORT` overrides the default port."""
-        override = os.environ.get(f"AIMARKET_SERVICES_{self.name.upper()}_PORT")
+        """`AIMARKET_SERVICES_<NAME>_PORT` (dashes as underscores) overrides the default."""
+        key = self.name.upper().replace("-", "_")
+        override = os.environ.get(f"AIMARKET_SERVICES_{key}_PORT")
         return int(override) if override else self.default_port
 
     @property
