@@ -1,0 +1,178 @@
+"""The write side: one eventsourcing Application whose public methods are the commands.
+
+Every command loads aggregates, calls their methods and saves them together;
+it returns ids and the event position, never a read model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.api_key import ApiKey, check_scopes
+from domain.errors import Conflict, NotFound
+from domain.login_session import LoginSession, RefreshTokenInvalid, RefreshTokenReused
+from domain.user import Role, User
+
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a command returns: the aggregate it touched and the event position it reached."""
+
+    id: UUID
+    position: int
+
+
+class Marketplace(Application[UUID]):
+    name = "Marketplace"
+    snapshotting_intervals = {User: 100, ApiKey: 100}  # noqa: RUF012 (library API)
+
+    def _save(self, subject: Aggregate, *others: Aggregate) -> Written:
+        recordings = self.save(subject, *others)
+        position = max((r.notification.id for r in recordings), default=0)
+        return Written(subject.id, position)
+
+    def load(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {cls.__name__} {aggregate_id}") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"no {cls.__name__} {aggregate_id}")
+        return aggregate
+
+    def load_any(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        return self.load(Aggregate, aggregate_id, version)
+
+    # Users
+
+    def register_user(self, email: str, password_hash: str, role: Role) -> Written:
+        user = User(email=email, password_hash=password_hash, role=role.value)
+        try:
+            return self._save(user)
+        except IntegrityError:
+            raise Conflict("an account with this email already exists", code="email_taken") from None
+
+    def find_user_by_email(self, email: str) -> User | None:
+        try:
+            return self.load(User, User.create_id(email))
+        except NotFound:
+            return None
+
+    def verify_email(self, user_id: UUID) -> Written:
+        user = self.load(User, user_id)
+        user.verify_email()
+        return self._save(user)
+
+    def change_password(self, user_id: UUID, password_hash: str) -> Written:
+        user = self.load(User, user_id)
+        user.change_password(password_hash)
+        return self._save(user)
+
+    def change_role(self, user_id: UUID, role: Role) -> Written:
+        user = self.load(User, user_id)
+        user.change_role(role)
+        return self._save(user)
+
+    def deactivate_user(self, user_id: UUID) -> Written:
+        user = self.load(User, user_id)
+        user.deactivate()
+        return self._save(user)
+
+    # API keys
+
+    def create_api_key(
+        self, owner_id: UUID, key_hash: str, name: str, scopes: list[str],
+        display_prefix: str, expires_at: datetime | None,
+    ) -> Written:
+        owner = self.load(User, owner_id)
+        key = ApiKey(
+            key_hash=key_hash, owner_id=owner_id, name=name, scopes=check_scopes(scopes),
+            display_prefix=display_prefix, expires_at=expires_at,
+        )
+        owner.add_api_key(key.id)
+        return self._save(key, owner)
+
+    def owned_api_key(self, owner_id: UUID, key_id: UUID) -> ApiKey:
+        """Someone else's key is reported as missing, never as forbidden."""
+        key = self.load(ApiKey, key_id)
+        if key.owner_id != owner_id:
+            raise NotFound(f"no ApiKey {key_id}")
+        return key
+
+    def revoke_api_key(self, owner_id: UUID, key_id: UUID) -> Written:
+        key = self.owned_api_key(owner_id, key_id)
+        key.revoke()
+        return self._save(key)
+
+    def rotate_api_key(
+        self, owner_id: UUID, key_id: UUID, new_key_hash: str, new_display_prefix: str
+    ) -> Written:
+        """Revoke the old key and issue its replacement with the same name, scopes and expiry."""
+        old = self.owned_api_key(owner_id, key_id)
+        if old.revoked:
+            raise Conflict("a revoked key cannot be rotated", code="key_revoked")
+        owner = self.load(User, owner_id)
+        new = ApiKey(
+            key_hash=new_key_hash, owner_id=owner_id, name=old.name, scopes=old.scopes,
+            display_prefix=new_display_prefix, expires_at=old.expires_at,
+        )
+        old.revoke()
+        owner.add_api_key(new.id)
+        return self._save(new, old, owner)
+
+    def record_api_key_use(self, key_id: UUID, at: datetime) -> None:
+        key = self.load(ApiKey, key_id)
+        if not key.use_is_due(at):
+            return
+        key.record_use(at)
+        try:
+            self.save(key)
+        except IntegrityError:
+            pass  # another process recorded a use of this key just now; one is enough
+
+    # Login sessions (refresh-token families)
+
+    def start_session(
+        self, session_id: UUID, user_id: UUID, token_hash: str, expires_at: datetime,
+        access_jti: str, access_expires_at: datetime,
+    ) -> Written:
+        # The id is chosen by the caller because the refresh token it hands out embeds it.
+        session = LoginSession(
+            id=session_id, user_id=user_id, token_hash=token_hash, expires_at=expires_at,
+            access_jti=access_jti, access_expires_at=access_expires_at,
+        )
+        return self._save(session)
+
+    def rotate_session(
+        self, session_id: UUID, presented_hash: str, new_hash: str, now: datetime,
+        access_jti: str, access_expires_at: datetime,
+    ) -> LoginSession:
+        """Rotate the family's token; on reuse, revoke the family, save, and re-raise."""
+        session = self.load(LoginSession, session_id)
+        try:
+            session.check_refresh(presented_hash, now)
+        except RefreshTokenReused:
+            session.revoke("refresh_token_reused")
+            self.save(session)
+            raise
+        session.rotate(new_hash, access_jti, access_expires_at)
+        try:
+            self.save(session)
+        except IntegrityError:
+            raise RefreshTokenInvalid("this refresh token was just used; log in again") from None
+        return session
+
+    def end_session(self, session_id: UUID, reason: str) -> LoginSession:
+        session = self.load(LoginSession, session_id)
+        session.revoke(reason)
+        self.save(session)
+        return session

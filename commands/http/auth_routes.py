@@ -1,0 +1,92 @@
+"""Command routes for accounts, sessions and API keys."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from commands.api_keys import IssuedKey
+from commands.auth import TokenPair as IssuedPair
+from commands.http import schemas
+from commands.http.deps import ApiKeys, Auth, CurrentUser, VerifiedUser
+from domain.user import Role, normalise_email
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+def _pair(pair: IssuedPair) -> schemas.TokenPair:
+    return schemas.TokenPair(
+        access_token=pair.access_token, refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+    )
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=schemas.Registered)
+def register(body: schemas.UserCreate, auth: Auth) -> schemas.Registered:
+    """Create an account; a verification token is emailed to the address."""
+    email = normalise_email(body.email)
+    written = auth.register(email, body.password, Role(body.role))
+    return schemas.Registered(id=written.id, position=written.position, email=email, role=body.role)
+
+
+@router.post("/verify-email", response_model=schemas.Written)
+def verify_email(body: schemas.VerifyEmail, auth: Auth) -> schemas.Written:
+    """Confirm an email address with the token that was mailed to it."""
+    written = auth.verify_email(body.token)
+    return schemas.Written(id=written.id, position=written.position)
+
+
+@router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)
+def resend_verification(user: CurrentUser, auth: Auth) -> Response:
+    """Mail a fresh verification token to the caller's address."""
+    auth.resend_verification(user)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post("/login", response_model=schemas.TokenPair)
+def login(body: schemas.Login, auth: Auth) -> schemas.TokenPair:
+    """Exchange email and password for an access token and a refresh token."""
+    return _pair(auth.login(normalise_email(body.email), body.password))
+
+
+@router.post("/refresh", response_model=schemas.TokenPair)
+def refresh(body: schemas.RefreshRequest, auth: Auth) -> schemas.TokenPair:
+    """Rotate a refresh token. Presenting one that was already rotated ends the session."""
+    return _pair(auth.refresh(body.refresh_token))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(user: CurrentUser, auth: Auth) -> Response:
+    """End the session: its refresh token and access tokens stop working now."""
+    auth.logout(user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _created(issued: IssuedKey) -> schemas.ApiKeyCreated:
+    return schemas.ApiKeyCreated(
+        id=issued.written.id, position=issued.written.position, key=issued.key,
+        name=issued.name, prefix=issued.prefix, scopes=issued.scopes, expires_at=issued.expires_at,
+    )
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=schemas.ApiKeyCreated)
+def create_api_key(
+    body: schemas.ApiKeyCreate, user: VerifiedUser, keys: ApiKeys
+) -> schemas.ApiKeyCreated:
+    """Create an API key. The key is in this response only: store it now."""
+    return _created(keys.create(user, body.name, body.scopes, body.expires_at))
+
+
+@router.post("/api-keys/{key_id}/rotate", status_code=status.HTTP_201_CREATED,
+             response_model=schemas.ApiKeyCreated)
+def rotate_api_key(key_id: UUID, user: VerifiedUser, keys: ApiKeys) -> schemas.ApiKeyCreated:
+    """Replace a key: the old one stops working now, the new one is shown once."""
+    return _created(keys.rotate(user, key_id))
+
+
+@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_api_key(key_id: UUID, user: CurrentUser, keys: ApiKeys) -> Response:
+    """Revoke a key; the next call that presents it is refused."""
+    keys.revoke(user, key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

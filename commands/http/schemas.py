@@ -1,0 +1,68 @@
+"""Request and response bodies of the command routes. Unknown fields are refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class UserCreate(Strict):
+    email: EmailStr = Field(max_length=254)
+    password: str = Field(min_length=8, max_length=1024)
+    role: Literal["consumer", "publisher"] = "consumer"
+
+
+class Login(Strict):
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class VerifyEmail(Strict):
+    token: str = Field(min_length=1, max_length=2048)
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1, max_length=10)
+    expires_at: AwareDatetime | None = None
+
+
+class RoleUpdate(Strict):
+    role: Literal["consumer", "publisher", "admin"]
+
+
+class Written(BaseModel):
+    id: UUID
+    position: int = Field(description="Event position reached; pass as wait_for to queries")
+
+
+class Registered(Written):
+    email: str
+    role: str
+    verified: bool = False
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class ApiKeyCreated(Written):
+    key: str = Field(description="The key itself. It is shown only this once: store it now.")
+    name: str
+    prefix: str
+    scopes: list[str]
+    expires_at: datetime | None

@@ -1,0 +1,76 @@
+"""The `aimarket` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from infra.settings import Settings
+
+app = typer.Typer(help="aimarket: an open AI model marketplace.", no_args_is_help=True)
+users = typer.Typer(help="Operator commands on accounts.", no_args_is_help=True)
+app.add_typer(users, name="users")
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from infra.api import create_app
+    from infra.bootstrap import build_container
+    from infra.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    container = build_container(settings)
+    typer.echo(f"aimarket ({settings.profile} profile) on http://{host}:{port}")
+    typer.echo(f"  API docs: http://{host}:{port}/docs   data: {settings.data_dir.resolve()}")
+    try:
+        uvicorn.run(create_app(container), host=host, port=port, log_config=None,
+                    access_log=False)
+    finally:
+        container.close()
+
+
+@app.command()
+def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Run the marketplace on the embedded profile: API and in-process workers, data in ./var/."""
+    _serve(Settings(profile="embedded"), host, port)
+
+
+@app.command()
+def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Run the HTTP API only, on the profile the environment chooses (cluster in production)."""
+    _serve(Settings(), host, port)
+
+
+@users.command("set-role")
+def set_role(email: str, role: str) -> None:
+    """Give the account with EMAIL a ROLE (publisher, consumer, admin), e.g. the first admin."""
+    from infra.bootstrap import build_container
+    from domain.user import normalise_email, parse_role
+
+    container = build_container(Settings())
+    try:
+        user = container.app.find_user_by_email(normalise_email(email))
+        if user is None:
+            raise typer.BadParameter(f"no account with email {email}; register it first")
+        container.auth.change_role(user.id, parse_role(role))
+        typer.echo(f"{email} is now {role}")
+    finally:
+        container.close()
+
+
+def _mount_services() -> None:
+    try:
+        from infra.services.cli import services_app
+    except ImportError:  # only while the services module is being written
+        return
+    app.add_typer(services_app, name="services")
+
+
+def main() -> None:
+    _mount_services()
+    app()

@@ -1,0 +1,1 @@
+"""HTTP plumbing: app factory, middleware, error mapping."""

@@ -1,0 +1,91 @@
+"""The one place that maps errors to HTTP, with one error body everywhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain import errors
+
+log = logging.getLogger("aimarket.errors")
+
+STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
+    (errors.InvalidInput, 422),
+    (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.PayloadTooLarge, 413),
+    (errors.RateLimited, 429),
+    (errors.Unavailable, 503),
+]
+
+CODE_BY_STATUS = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited",
+}
+
+
+def error_body(request_id: str, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "request_id": request_id, **extra}}
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", ""))
+
+
+def status_of(error: errors.DomainError) -> int:
+    return next((status for cls, status in STATUS_BY_ERROR if isinstance(error, cls)), 400)
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, errors.DomainError)
+    headers = {}
+    if isinstance(error, errors.RateLimited):
+        headers["Retry-After"] = str(error.retry_after_s)
+    if isinstance(error, errors.Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    body = error_body(_request_id(request), error.code, error.message)
+    return JSONResponse(body, status_code=status_of(error), headers=headers)
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    # Only where and what: never echo the input, which may hold a password.
+    details = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in error.errors()
+    ]
+    if any(d["type"] == "json_invalid" for d in details):
+        body = error_body(_request_id(request), "malformed_json", "the body is not valid JSON")
+        return JSONResponse(body, status_code=400)
+    body = error_body(_request_id(request), "invalid_input", "the request is invalid",
+                      details=details)
+    return JSONResponse(body, status_code=422)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = CODE_BY_STATUS.get(error.status_code, "http_error")
+    body = error_body(_request_id(request), code, str(error.detail))
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"request_id": _request_id(request)})
+    body = error_body(_request_id(request), "internal_error",
+                      "something went wrong on our side; quote the request_id if you report it")
+    return JSONResponse(body, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,108 @@
+"""One pure-ASGI middleware: request id, body size limit, and a JSON access log line.
+
+Pure ASGI rather than BaseHTTPMiddleware, which costs a task and a copy per request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infra.http.errors import error_body
+
+access_log = logging.getLogger("aimarket.access")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class BodyTooLarge(HTTPException):
+    """An HTTPException so that FastAPI's body parsing lets it through to the error handler."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body is larger than {limit} bytes")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = self._request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = {"code": 500, "sent": False}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"], status["sent"] = message["status"], True
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            if self._declared_length(scope) > self.max_body_bytes:
+                raise BodyTooLarge(self.max_body_bytes)
+            await self.app(scope, self._limited(receive), send_with_id)
+        except BodyTooLarge:
+            if status["sent"]:
+                raise
+            await self._too_large(request_id, send_with_id)
+        finally:
+            self._log(scope, request_id, int(status["code"]), started)
+
+    def _request_id(self, scope: Scope) -> str:
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _SANE_REQUEST_ID.fullmatch(candidate):
+                    return candidate
+        return uuid.uuid4().hex
+
+    @staticmethod
+    def _declared_length(scope: Scope) -> int:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                return int(value) if value.isdigit() else 0
+        return 0
+
+    def _limited(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body_bytes:
+                raise BodyTooLarge(self.max_body_bytes)
+            return message
+
+        return limited_receive
+
+    async def _too_large(self, request_id: str, send: Send) -> None:
+        body = json.dumps(error_body(
+            request_id, "payload_too_large",
+            f"the body is larger than {self.max_body_bytes} bytes",
+        )).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _log(scope: Scope, request_id: str, status: int, started: float) -> None:
+        route: Any = scope.get("route")
+        access_log.info("request", extra={
+            "request_id": request_id, "method": scope["method"],
+            "route": getattr(route, "path", scope["path"]), "status": status,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        })

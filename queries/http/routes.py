@@ -1,0 +1,83 @@
+"""Query routes: the caller's account and keys, audit history, health."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, cast
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from commands.http.deps import Admin, CurrentPrincipal, CurrentUser
+from queries.accounts import AccountQueries
+from queries.audit import AuditQueries
+from queries.health import Readiness
+from queries.http import schemas
+
+
+def get_accounts(request: Request) -> AccountQueries:
+    return cast(AccountQueries, request.app.state.account_queries)
+
+
+def get_audit(request: Request) -> AuditQueries:
+    return cast(AuditQueries, request.app.state.audit)
+
+
+def get_readiness(request: Request) -> Readiness:
+    return cast(Readiness, request.app.state.readiness)
+
+
+Accounts = Annotated[AccountQueries, Depends(get_accounts)]
+Audit = Annotated[AuditQueries, Depends(get_audit)]
+
+router = APIRouter(prefix="/v1")
+
+
+@router.get("/auth/me", response_model=schemas.UserPublic, tags=["auth"])
+def me(principal: CurrentPrincipal, accounts: Accounts) -> schemas.UserPublic:
+    """The caller's own account."""
+    return schemas.UserPublic(**asdict(accounts.me(principal.user_id)))
+
+
+@router.get("/auth/api-keys", response_model=schemas.ApiKeysPage, tags=["auth"])
+def list_api_keys(
+    user: CurrentUser, accounts: Accounts, include_revoked: bool = False
+) -> schemas.ApiKeysPage:
+    """The caller's API keys, newest first, without the keys themselves."""
+    keys = accounts.api_keys(user.user_id, include_revoked)
+    return schemas.ApiKeysPage(items=[schemas.ApiKeyPublic(**asdict(k)) for k in keys])
+
+
+@router.get("/audit/aggregates/{aggregate_id}/events", response_model=schemas.EventsPage,
+            tags=["audit"])
+def aggregate_events(
+    aggregate_id: UUID, admin: Admin, audit: Audit,
+    after_version: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> schemas.EventsPage:
+    """Every event of one aggregate, oldest first, secrets masked (admin)."""
+    items = audit.events(aggregate_id, after_version, limit)
+    more = len(items) == limit
+    return schemas.EventsPage(items=items, next_after_version=items[-1]["version"] if more else None)
+
+
+@router.get("/audit/aggregates/{aggregate_id}/state", response_model=schemas.AggregateState,
+            tags=["audit"])
+def aggregate_state(
+    aggregate_id: UUID, admin: Admin, audit: Audit,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> schemas.AggregateState:
+    """An aggregate's state now, or as it was at `version` (admin)."""
+    return schemas.AggregateState.model_validate(audit.state(aggregate_id, version))
+
+
+@router.get("/health", tags=["ops"])
+def health() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", tags=["ops"])
+def ready(request: Request) -> dict[str, object]:
+    """The process can reach what it needs (the event store)."""
+    return get_readiness(request).check()
