@@ -1,0 +1,5 @@
+"""`python -m infra` is the `aimarket` command."""
+
+from infra.cli import main
+
+main()

@@ -1,0 +1,49 @@
+"""`aimarket run` (what `make run` starts) serves the API from a fresh data directory."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_aimarket_run_serves_register_and_health(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "AIMARKET_DATA_DIR": str(tmp_path / "var")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "infra", "run", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("aimarket run did not answer /v1/health within 30 s")
+        created = httpx.post(f"{base}/v1/auth/register",
+                             json={"email": "run@example.com", "password": "long enough"})
+        assert created.status_code == 201
+        assert httpx.get(f"{base}/docs").status_code == 200
+        assert (tmp_path / "var" / "events.sqlite").exists()
+        assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 1
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert "API docs" in output
+    assert "long enough" not in output  # the password never reaches the log

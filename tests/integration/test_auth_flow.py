@@ -1,0 +1,206 @@
+"""The account flow end to end through HTTP, on the embedded (SQLite) and the
+cluster (PostgreSQL) event store: register, verify, login, refresh, logout, keys, audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+from fastapi.testclient import TestClient
+
+from domain.user import Role
+from infra.bootstrap import Container
+from tests.support import (
+    PASSWORD,
+    MovableClock,
+    login,
+    register,
+    verification_token,
+    verified_account,
+)
+
+
+def test_register_verify_login_me(client: TestClient, outbox: Path) -> None:
+    address = register(client, "publisher")
+    account = login(client, address)
+    me = client.get("/v1/auth/me", headers=account.headers).json()
+    assert (me["email"], me["role"], me["verified"]) == (address, "publisher", False)
+
+    token = verification_token(outbox, address)
+    verified = client.post("/v1/auth/verify-email", json={"token": token})
+    assert verified.status_code == 200
+    assert verified.json()["position"] > 0
+    assert client.get("/v1/auth/me", headers=account.headers).json()["verified"] is True
+
+
+def test_email_is_unique_whatever_its_capitalisation(client: TestClient) -> None:
+    address = register(client)
+    again = client.post("/v1/auth/register",
+                        json={"email": address.upper(), "password": PASSWORD})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "email_taken"
+
+
+def test_login_does_not_reveal_whether_an_email_exists(client: TestClient) -> None:
+    address = register(client)
+    wrong_password = client.post("/v1/auth/login", json={"email": address, "password": "nope-nope"})
+    no_account = client.post("/v1/auth/login",
+                             json={"email": "nobody-" + address, "password": "nope-nope"})
+    assert wrong_password.status_code == no_account.status_code == 401
+    assert wrong_password.json()["error"]["code"] == no_account.json()["error"]["code"]
+    assert wrong_password.json()["error"]["message"] == no_account.json()["error"]["message"]
+
+
+def test_refresh_rotates_and_reuse_revokes_the_whole_family(client: TestClient) -> None:
+    account = login(client, register(client))
+    first = client.post("/v1/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert first.status_code == 200
+    rotated = first.json()
+    assert rotated["refresh_token"] != account.refresh_token
+
+    reused = client.post("/v1/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert reused.status_code == 401
+    assert reused.json()["error"]["code"] == "refresh_token_reused"
+    # The thief's replay ended the family: the rotated token and both access tokens die too.
+    after = client.post("/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
+    assert after.status_code == 401
+    for access in (account.access_token, rotated["access_token"]):
+        denied = client.get("/v1/auth/me", headers={"Authorization": f"Bearer {access}"})
+        assert denied.status_code == 401
+
+
+def test_logout_ends_refresh_and_denies_the_access_token(client: TestClient) -> None:
+    account = login(client, register(client))
+    assert client.post("/v1/auth/logout", headers=account.headers).status_code == 204
+    assert client.get("/v1/auth/me", headers=account.headers).status_code == 401
+    refreshed = client.post("/v1/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert refreshed.status_code == 401
+    other_session = login(client, account.email)
+    assert client.get("/v1/auth/me", headers=other_session.headers).status_code == 200
+
+
+def test_expired_access_token_is_refused(client: TestClient, clock: MovableClock) -> None:
+    address = register(client)
+    clock.advance(-3600)  # tokens issued an hour ago have expired by now
+    stale = login(client, address, user_id="-")
+    clock.advance(3600)
+    response = client.get("/v1/auth/me", headers=stale.headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "token_expired"
+
+
+def test_api_key_needs_a_verified_email(client: TestClient) -> None:
+    account = login(client, register(client))
+    response = client.post("/v1/auth/api-keys", json={"name": "ci", "scopes": ["inference"]},
+                           headers=account.headers)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "email_not_verified"
+
+
+def test_api_key_create_use_list_rotate_revoke(client: TestClient, outbox: Path) -> None:
+    account = verified_account(client, outbox, "publisher")
+    created = client.post("/v1/auth/api-keys",
+                          json={"name": "ci", "scopes": ["inference", "models:write"]},
+                          headers=account.headers)
+    assert created.status_code == 201
+    key = created.json()
+    assert key["key"].startswith("aimpk_") and len(key["key"]) == 38
+    assert key["prefix"] == key["key"][:10]
+
+    for headers in ({"X-API-Key": key["key"]}, {"Authorization": f"Bearer {key['key']}"}):
+        me = client.get("/v1/auth/me", headers=headers)
+        assert me.status_code == 200 and me.json()["id"] == account.id
+
+    listed = client.get("/v1/auth/api-keys", headers=account.headers).json()["items"]
+    assert [k["id"] for k in listed] == [key["id"]]
+    assert "key" not in listed[0] and listed[0]["last_used_at"] is not None
+
+    rotated = client.post(f"/v1/auth/api-keys/{key['id']}/rotate", headers=account.headers)
+    assert rotated.status_code == 201
+    new_key = rotated.json()
+    assert new_key["scopes"] == ["inference", "models:write"] and new_key["key"] != key["key"]
+    assert client.get("/v1/auth/me", headers={"X-API-Key": key["key"]}).status_code == 401
+    assert client.get("/v1/auth/me", headers={"X-API-Key": new_key["key"]}).status_code == 200
+
+    revoked = client.delete(f"/v1/auth/api-keys/{new_key['id']}", headers=account.headers)
+    assert revoked.status_code == 204
+    refused = client.get("/v1/auth/me", headers={"X-API-Key": new_key["key"]})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
+    assert client.get("/v1/auth/api-keys", headers=account.headers).json()["items"] == []
+
+
+def test_consumer_may_not_hold_models_write(client: TestClient, outbox: Path) -> None:
+    account = verified_account(client, outbox, "consumer")
+    response = client.post("/v1/auth/api-keys", json={"name": "x", "scopes": ["models:write"]},
+                           headers=account.headers)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "scope_not_allowed"
+
+
+def test_another_users_key_is_not_found(client: TestClient, outbox: Path) -> None:
+    owner = verified_account(client, outbox)
+    stranger = verified_account(client, outbox)
+    key = client.post("/v1/auth/api-keys", json={"name": "mine", "scopes": ["inference"]},
+                      headers=owner.headers).json()
+    for method, path in (("DELETE", f"/v1/auth/api-keys/{key['id']}"),
+                         ("POST", f"/v1/auth/api-keys/{key['id']}/rotate")):
+        response = client.request(method, path, headers=stranger.headers)
+        assert response.status_code == 404
+        assert key["name"] not in response.text
+    assert client.get("/v1/auth/me", headers={"X-API-Key": key["key"]}).status_code == 200
+
+
+def test_api_key_is_not_accepted_where_a_person_must_log_in(client: TestClient,
+                                                             outbox: Path) -> None:
+    account = verified_account(client, outbox)
+    key = client.post("/v1/auth/api-keys", json={"name": "k", "scopes": ["inference"]},
+                      headers=account.headers).json()["key"]
+    response = client.post("/v1/auth/api-keys", json={"name": "k2", "scopes": ["inference"]},
+                           headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "api_key_not_accepted"
+
+
+def test_admin_changes_roles_and_reads_history_at_any_version(
+    client: TestClient, container: Container
+) -> None:
+    admin_email = register(client)
+    target = login(client, register(client))
+    admin = login(client, admin_email)
+    assert client.put(f"/v1/admin/users/{target.id}/role", json={"role": "publisher"},
+                      headers=admin.headers).status_code == 403
+    admin_user = container.app.find_user_by_email(admin_email)
+    assert admin_user is not None
+    container.auth.change_role(admin_user.id, Role.ADMIN)  # as `aimarket users set-role` does
+
+    changed = client.put(f"/v1/admin/users/{target.id}/role", json={"role": "publisher"},
+                         headers=admin.headers)
+    assert changed.status_code == 200
+    assert client.get("/v1/auth/me", headers=target.headers).json()["role"] == "publisher"
+
+    events = client.get(f"/v1/audit/aggregates/{target.id}/events", headers=admin.headers).json()
+    assert [e["type"] for e in events["items"]] == ["User.Registered", "User.RoleChanged"]
+    assert events["items"][0]["data"]["password_hash"] == "[redacted]"
+    assert PASSWORD not in str(events)
+
+    then = client.get(f"/v1/audit/aggregates/{target.id}/state?version=1", headers=admin.headers)
+    now = client.get(f"/v1/audit/aggregates/{target.id}/state", headers=admin.headers)
+    assert (then.json()["version"], then.json()["state"]["role"]) == (1, "consumer")
+    assert (now.json()["version"], now.json()["state"]["role"]) == (2, "publisher")
+    beyond = client.get(f"/v1/audit/aggregates/{target.id}/state?version=9", headers=admin.headers)
+    assert beyond.status_code == 404
+    assert client.get(f"/v1/audit/aggregates/{target.id}/events",
+                      headers=target.headers).status_code == 403
+
+
+def test_deactivated_account_cannot_log_in_or_use_its_keys(
+    client: TestClient, container: Container, outbox: Path
+) -> None:
+    account = verified_account(client, outbox)
+    key = client.post("/v1/auth/api-keys", json={"name": "k", "scopes": ["inference"]},
+                      headers=account.headers).json()["key"]
+    container.auth.deactivate(UUID(account.id))
+    assert client.get("/v1/auth/me", headers={"X-API-Key": key}).status_code == 401
+    assert client.get("/v1/auth/me", headers=account.headers).status_code == 403
+    login_again = client.post("/v1/auth/login", json={"email": account.email, "password": PASSWORD})
+    assert login_again.status_code == 401

@@ -1,0 +1,77 @@
+"""Helpers the HTTP tests share: a movable clock, and account set-up through the API."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+PASSWORD = "correct horse battery"
+
+
+class MovableClock:
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def verification_token(outbox: Path, address: str) -> str:
+    """The token from the newest verification email sent to `address`."""
+    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == address:
+            body = message.get_content()
+            return next(line for line in body.splitlines() if line.startswith("eyJ"))
+    raise AssertionError(f"no email to {address} in {outbox}")
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def register(client: TestClient, role: str = "consumer", address: str | None = None) -> str:
+    address = address or unique_email(role)
+    response = client.post(
+        "/v1/auth/register", json={"email": address, "password": PASSWORD, "role": role}
+    )
+    assert response.status_code == 201, response.text
+    return address
+
+
+def login(client: TestClient, address: str, user_id: str = "") -> Account:
+    response = client.post("/v1/auth/login", json={"email": address, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    if not user_id:
+        me = client.get("/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+        user_id = me.json()["id"]
+    return Account(user_id, address, body["access_token"], body["refresh_token"])
+
+
+def verified_account(client: TestClient, outbox: Path, role: str = "consumer") -> Account:
+    address = register(client, role)
+    token = verification_token(outbox, address)
+    assert client.post("/v1/auth/verify-email", json={"token": token}).status_code == 200
+    return login(client, address)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from infra.bootstrap import postgres_env
+from infra.settings import Settings
+
+
+def test_embedded_profile_makes_and_keeps_its_signing_secret(tmp_path: Path) -> None:
+    first = Settings(data_dir=tmp_path).signing_secret()
+    assert len(first) >= 32
+    assert Settings(data_dir=tmp_path).signing_secret() == first
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_cluster_profile_refuses_to_start_without_a_real_secret() -> None:
+    with pytest.raises(ValidationError, match="AIMARKET_JWT_SECRET"):
+        Settings(profile="cluster", database_url="postgresql://u:p@h/db")
+    with pytest.raises(ValidationError, match="AIMARKET_JWT_SECRET"):
+        Settings(profile="cluster", database_url="postgresql://u:p@h/db", jwt_secret="short")
+
+
+def test_cluster_profile_needs_a_database() -> None:
+    with pytest.raises(ValidationError, match="AIMARKET_DATABASE_URL"):
+        Settings(profile="cluster", jwt_secret="x" * 40)
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIMARKET_ACCESS_TOKEN_TTL_S", "60")
+    monkeypatch.setenv("AIMARKET_MAX_BODY_BYTES", "1000")
+    settings = Settings()
+    assert (settings.access_token_ttl_s, settings.max_body_bytes) == (60, 1000)
+
+
+def test_postgres_url_becomes_eventsourcing_settings() -> None:
+    env = postgres_env("postgresql://ai%40m:p%2Fw@db.local:6543/events")
+    assert env["POSTGRES_USER"] == "ai@m" and env["POSTGRES_PASSWORD"] == "p/w"
+    assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
+        "db.local", "6543", "events")
+    with pytest.raises(ValueError):
+        postgres_env("mysql://x/y")
