@@ -40,5 +40,8 @@ class AccountLookup:
             self._cache.put(user_id, account)
         return account
 
+    def cached(self, user_id: UUID) -> Account | None:
+        return self._cache.get(user_id)
+
     def forget(self, user_id: UUID) -> None:
         self._cache.invalidate(user_id)

@@ -57,7 +57,11 @@ class KeyView:
     @classmethod
     def of(cls, key: ApiKey) -> KeyView:
         return cls(
-            key.id, key.owner_id, frozenset(key.scopes), key.expires_at, key.revoked,
+            key.id,
+            key.owner_id,
+            frozenset(key.scopes),
+            key.expires_at,
+            key.revoked,
             key.last_used_at,
         )
 
@@ -104,22 +108,48 @@ class ApiKeyService:
         self._cache.invalidate(self.app.load(ApiKey, key_id).key_hash)
 
     def authenticate(self, presented: str) -> Principal:
-        if not looks_like_api_key(presented):
-            raise InvalidApiKey("API key is malformed")
-        key_hash = hash_secret(presented)
+        """Full check; may read the event store and record the key's use."""
+        key_hash = self._hash_of(presented)
         view = self._cache.get(key_hash) or self._load(key_hash)
         now = self.clock.now()
-        if not view.usable(now):
-            raise InvalidApiKey("API key is revoked or expired")
-        account = self.accounts.get(view.owner_id)
-        if account is None or account.deactivated:
-            raise InvalidApiKey("API key is revoked or expired")
-        if view.last_used_at is None or (now - view.last_used_at).total_seconds() >= USE_RECORDING_INTERVAL_S:
+        principal = self._principal(view, now)
+        if self._use_is_due(view, now):
             self.app.record_api_key_use(view.id, now)
             self._cache.invalidate(key_hash)
+        return principal
+
+    def authenticate_cached(self, presented: str) -> Principal | None:
+        """The no-I/O fast path: a principal when everything needed is cached, else None."""
+        view = self._cache.get(self._hash_of(presented))
+        now = self.clock.now()
+        if view is None or self._use_is_due(view, now):
+            return None
+        if self.accounts.cached(view.owner_id) is None:
+            return None
+        return self._principal(view, now)
+
+    @staticmethod
+    def _hash_of(presented: str) -> str:
+        if not looks_like_api_key(presented):
+            raise InvalidApiKey("API key is malformed")
+        return hash_secret(presented)
+
+    @staticmethod
+    def _use_is_due(view: KeyView, now: datetime) -> bool:
+        last = view.last_used_at
+        return last is None or (now - last).total_seconds() >= USE_RECORDING_INTERVAL_S
+
+    def _principal(self, view: KeyView, now: datetime) -> Principal:
+        account = self.accounts.get(view.owner_id)
+        if not view.usable(now) or account is None or account.deactivated:
+            raise InvalidApiKey("API key is revoked or expired")
         return Principal(
-            user_id=account.id, role=account.role, verified=account.verified, via="api_key",
-            scopes=view.scopes, api_key_id=view.id,
+            user_id=account.id,
+            role=account.role,
+            verified=account.verified,
+            via="api_key",
+            scopes=view.scopes,
+            api_key_id=view.id,
         )
 
     def _load(self, key_hash: str) -> KeyView:

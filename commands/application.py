@@ -6,6 +6,7 @@ it returns ids and the event position, never a read model.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -42,7 +43,7 @@ class Marketplace(Application[UUID]):
 
     def load(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise NotFound(f"no {cls.__name__} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -59,7 +60,9 @@ class Marketplace(Application[UUID]):
         try:
             return self._save(user)
         except IntegrityError:
-            raise Conflict("an account with this email already exists", code="email_taken") from None
+            raise Conflict(
+                "an account with this email already exists", code="email_taken"
+            ) from None
 
     def find_user_by_email(self, email: str) -> User | None:
         try:
@@ -90,13 +93,22 @@ class Marketplace(Application[UUID]):
     # API keys
 
     def create_api_key(
-        self, owner_id: UUID, key_hash: str, name: str, scopes: list[str],
-        display_prefix: str, expires_at: datetime | None,
+        self,
+        owner_id: UUID,
+        key_hash: str,
+        name: str,
+        scopes: list[str],
+        display_prefix: str,
+        expires_at: datetime | None,
     ) -> Written:
         owner = self.load(User, owner_id)
         key = ApiKey(
-            key_hash=key_hash, owner_id=owner_id, name=name, scopes=check_scopes(scopes),
-            display_prefix=display_prefix, expires_at=expires_at,
+            key_hash=key_hash,
+            owner_id=owner_id,
+            name=name,
+            scopes=check_scopes(scopes),
+            display_prefix=display_prefix,
+            expires_at=expires_at,
         )
         owner.add_api_key(key.id)
         return self._save(key, owner)
@@ -122,8 +134,12 @@ class Marketplace(Application[UUID]):
             raise Conflict("a revoked key cannot be rotated", code="key_revoked")
         owner = self.load(User, owner_id)
         new = ApiKey(
-            key_hash=new_key_hash, owner_id=owner_id, name=old.name, scopes=old.scopes,
-            display_prefix=new_display_prefix, expires_at=old.expires_at,
+            key_hash=new_key_hash,
+            owner_id=owner_id,
+            name=old.name,
+            scopes=old.scopes,
+            display_prefix=new_display_prefix,
+            expires_at=old.expires_at,
         )
         old.revoke()
         owner.add_api_key(new.id)
@@ -134,27 +150,40 @@ class Marketplace(Application[UUID]):
         if not key.use_is_due(at):
             return
         key.record_use(at)
-        try:
+        # A conflict means another process recorded a use of this key just now: one is enough.
+        with contextlib.suppress(IntegrityError):
             self.save(key)
-        except IntegrityError:
-            pass  # another process recorded a use of this key just now; one is enough
 
     # Login sessions (refresh-token families)
 
     def start_session(
-        self, session_id: UUID, user_id: UUID, token_hash: str, expires_at: datetime,
-        access_jti: str, access_expires_at: datetime,
+        self,
+        session_id: UUID,
+        user_id: UUID,
+        token_hash: str,
+        expires_at: datetime,
+        access_jti: str,
+        access_expires_at: datetime,
     ) -> Written:
         # The id is chosen by the caller because the refresh token it hands out embeds it.
         session = LoginSession(
-            id=session_id, user_id=user_id, token_hash=token_hash, expires_at=expires_at,
-            access_jti=access_jti, access_expires_at=access_expires_at,
+            id=session_id,
+            user_id=user_id,
+            token_hash=token_hash,
+            expires_at=expires_at,
+            access_jti=access_jti,
+            access_expires_at=access_expires_at,
         )
         return self._save(session)
 
     def rotate_session(
-        self, session_id: UUID, presented_hash: str, new_hash: str, now: datetime,
-        access_jti: str, access_expires_at: datetime,
+        self,
+        session_id: UUID,
+        presented_hash: str,
+        new_hash: str,
+        now: datetime,
+        access_jti: str,
+        access_expires_at: datetime,
     ) -> LoginSession:
         """Rotate the family's token; on reuse, revoke the family, save, and re-raise."""
         session = self.load(LoginSession, session_id)

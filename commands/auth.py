@@ -38,9 +38,16 @@ class TokenPair:
 
 class AuthService:
     def __init__(
-        self, app: Marketplace, accounts: AccountLookup, passwords: PasswordHasher,
-        tokens: TokenCodec, denylist: TokenDenylist, mailer: Mailer, limiter: RateLimiter,
-        clock: Clock, policy: AuthPolicy,
+        self,
+        app: Marketplace,
+        accounts: AccountLookup,
+        passwords: PasswordHasher,
+        tokens: TokenCodec,
+        denylist: TokenDenylist,
+        mailer: Mailer,
+        limiter: RateLimiter,
+        clock: Clock,
+        policy: AuthPolicy,
     ) -> None:
         self.app, self.accounts, self.passwords, self.tokens = app, accounts, passwords, tokens
         self.denylist, self.mailer, self.limiter, self.clock = denylist, mailer, limiter, clock
@@ -61,7 +68,7 @@ class AuthService:
         token = self.tokens.issue_email_verification(user_id, email, self.clock.now())
         body = (
             "Welcome to aimarket.\n\nConfirm your email by sending this token to "
-            f"POST {self.policy.public_base_url}/v1/auth/verify-email as {{\"token\": \"...\"}}:"
+            f'POST {self.policy.public_base_url}/v1/auth/verify-email as {{"token": "..."}}:'
             f"\n\n{token}\n\nThe token expires in 24 hours.\n"
         )
         self.mailer.send(OutgoingEmail(to=email, subject="Confirm your aimarket email", body=body))
@@ -99,8 +106,12 @@ class AuthService:
         now = self.clock.now()
         access = self.tokens.issue_access(user.id, user.role, session_id, now)
         self.app.start_session(
-            session_id, user.id, hash_secret(refresh),
-            now + timedelta(seconds=self.policy.refresh_ttl_s), access.jti, access.expires_at,
+            session_id,
+            user.id,
+            hash_secret(refresh),
+            now + timedelta(seconds=self.policy.refresh_ttl_s),
+            access.jti,
+            access.expires_at,
         )
         return TokenPair(access.token, refresh, self._seconds_until(access.expires_at), session_id)
 
@@ -113,8 +124,12 @@ class AuthService:
         new_refresh = new_refresh_token(session_id)
         try:
             self.app.rotate_session(
-                session_id, hash_secret(refresh_token), hash_secret(new_refresh), now,
-                access.jti, access.expires_at,
+                session_id,
+                hash_secret(refresh_token),
+                hash_secret(new_refresh),
+                now,
+                access.jti,
+                access.expires_at,
             )
         except RefreshTokenReused:
             self._deny_session_tokens(self.app.load(LoginSession, session_id))
@@ -144,8 +159,13 @@ class AuthService:
             raise InvalidToken("token has been revoked")
         account = self.require_account(claims.user_id)
         return Principal(
-            user_id=account.id, role=account.role, verified=account.verified, via="jwt",
-            jti=claims.jti, session_id=claims.session_id, token_expires_at=claims.expires_at,
+            user_id=account.id,
+            role=account.role,
+            verified=account.verified,
+            via="jwt",
+            jti=claims.jti,
+            session_id=claims.session_id,
+            token_expires_at=claims.expires_at,
         )
 
     def require_account(self, user_id: UUID) -> Account:

@@ -57,7 +57,11 @@ class TokenCodec:
     def _decode(self, token: str, purpose: str) -> dict[str, Any]:
         try:
             return jwt.decode(
-                token, self._secret, algorithms=["HS256"], audience=purpose, issuer=ISSUER,
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                audience=purpose,
+                issuer=ISSUER,
                 options={"require": ["exp", "iat", "jti", "sub"]},
             )
         except jwt.ExpiredSignatureError:
@@ -76,7 +80,9 @@ class TokenCodec:
         claims = self._decode(token, ACCESS)
         try:
             return AccessClaims(
-                user_id=UUID(claims["sub"]), role=str(claims["role"]), jti=str(claims["jti"]),
+                user_id=UUID(claims["sub"]),
+                role=str(claims["role"]),
+                jti=str(claims["jti"]),
                 session_id=UUID(claims["sid"]),
                 expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
             )
@@ -84,7 +90,9 @@ class TokenCodec:
             raise InvalidToken("token is invalid") from None
 
     def issue_email_verification(self, user_id: UUID, email: str, now: datetime) -> str:
-        return self._encode(VERIFY_EMAIL, now, self._verify_ttl, sub=str(user_id), email=email).token
+        return self._encode(
+            VERIFY_EMAIL, now, self._verify_ttl, sub=str(user_id), email=email
+        ).token
 
     def decode_email_verification(self, token: str) -> tuple[UUID, str]:
         claims = self._decode(token, VERIFY_EMAIL)

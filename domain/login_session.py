@@ -27,7 +27,12 @@ class LoginSession(Aggregate):
     # `id` in the signature lets the caller choose the id: the refresh token embeds it.
     @event("Started")
     def __init__(
-        self, id: UUID, user_id: UUID, token_hash: str, expires_at: datetime, access_jti: str,
+        self,
+        id: UUID,
+        user_id: UUID,
+        token_hash: str,
+        expires_at: datetime,
+        access_jti: str,
         access_expires_at: datetime,
     ) -> None:
         self.user_id = user_id

@@ -72,8 +72,9 @@ def event_store_env(settings: Settings) -> dict[str, str]:
 def _denylist(settings: Settings, closers: list[Callable[[], object]]) -> TokenDenylist:
     if settings.profile == "cluster":
         assert settings.database_url is not None
-        pool = ConnectionPool(settings.database_url, min_size=1, max_size=10, open=True,
-                              kwargs={"autocommit": True})
+        pool = ConnectionPool(
+            settings.database_url, min_size=1, max_size=10, open=True, kwargs={"autocommit": True}
+        )
         closers.append(pool.close)
         return PostgresDenylist(pool)
     denylist = SqliteDenylist(settings.data_dir / "denylist.sqlite")
@@ -94,12 +95,15 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     accounts = AccountLookup(app, settings.auth_cache_ttl_s)
     mailer = _mailer(settings)
     auth = AuthService(
-        app=app, accounts=accounts,
+        app=app,
+        accounts=accounts,
         passwords=Argon2Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         tokens=TokenCodec(
             settings.signing_secret(), settings.access_token_ttl_s, settings.verify_email_ttl_s
         ),
-        denylist=_denylist(settings, closers), mailer=mailer, limiter=InProcessRateLimiter(),
+        denylist=_denylist(settings, closers),
+        mailer=mailer,
+        limiter=InProcessRateLimiter(),
         clock=clock,
         policy=AuthPolicy(
             refresh_ttl_s=settings.refresh_token_ttl_s,
@@ -108,9 +112,13 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         ),
     )
     return Container(
-        settings=settings, app=app, auth=auth,
+        settings=settings,
+        app=app,
+        auth=auth,
         api_keys=ApiKeyService(app, accounts, clock, settings.auth_cache_ttl_s),
-        account_queries=AccountQueries(app), audit=AuditQueries(app),
+        account_queries=AccountQueries(app),
+        audit=AuditQueries(app),
         readiness=Readiness({"event_store": app.recorder.max_notification_id}),
-        mailer=mailer, closers=closers,
+        mailer=mailer,
+        closers=closers,
     )

@@ -28,8 +28,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     typer.echo(f"aimarket ({settings.profile} profile) on http://{host}:{port}")
     typer.echo(f"  API docs: http://{host}:{port}/docs   data: {settings.data_dir.resolve()}")
     try:
-        uvicorn.run(create_app(container), host=host, port=port, log_config=None,
-                    access_log=False)
+        uvicorn.run(create_app(container), host=host, port=port, log_config=None, access_log=False)
     finally:
         container.close()
 
@@ -49,8 +48,8 @@ def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 @users.command("set-role")
 def set_role(email: str, role: str) -> None:
     """Give the account with EMAIL a ROLE (publisher, consumer, admin), e.g. the first admin."""
-    from infra.bootstrap import build_container
     from domain.user import normalise_email, parse_role
+    from infra.bootstrap import build_container
 
     container = build_container(Settings())
     try:

@@ -49,7 +49,8 @@ class Settings(BaseSettings):
         if len(secret) < MIN_SECRET_LENGTH:
             raise SettingsError(
                 f"the cluster profile needs AIMARKET_JWT_SECRET of at least {MIN_SECRET_LENGTH} "
-                "random characters, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+                "random characters; make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self
 

@@ -53,8 +53,14 @@ class AccountQueries:
         keys = [self._app.load(ApiKey, key_id) for key_id in user.api_key_ids]
         return [
             ApiKeyView(
-                k.id, k.name, k.display_prefix, k.scopes, k.created_on, k.expires_at,
-                k.last_used_at, k.revoked,
+                k.id,
+                k.name,
+                k.display_prefix,
+                k.scopes,
+                k.created_on,
+                k.expires_at,
+                k.last_used_at,
+                k.revoked,
             )
             for k in reversed(keys)
             if include_revoked or not k.revoked

@@ -17,7 +17,9 @@ class AuditQueries:
     def __init__(self, app: Marketplace) -> None:
         self._app = app
 
-    def events(self, aggregate_id: UUID, after_version: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    def events(
+        self, aggregate_id: UUID, after_version: int = 0, limit: int = 100
+    ) -> list[dict[str, Any]]:
         stored = self._app.repository.event_store.get(
             aggregate_id, gt=after_version or None, limit=limit
         )

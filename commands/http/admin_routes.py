@@ -14,7 +14,9 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
 @router.put("/users/{user_id}/role", response_model=schemas.Written)
-def change_role(user_id: UUID, body: schemas.RoleUpdate, admin: Admin, auth: Auth) -> schemas.Written:
+def change_role(
+    user_id: UUID, body: schemas.RoleUpdate, admin: Admin, auth: Auth
+) -> schemas.Written:
     """Give a user another role (publisher, consumer or admin)."""
     written = auth.change_role(user_id, Role(body.role))
     return schemas.Written(id=written.id, position=written.position)

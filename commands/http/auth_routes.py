@@ -17,7 +17,8 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 def _pair(pair: IssuedPair) -> schemas.TokenPair:
     return schemas.TokenPair(
-        access_token=pair.access_token, refresh_token=pair.refresh_token,
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
         expires_in=pair.expires_in,
     )
 
@@ -65,8 +66,13 @@ def logout(user: CurrentUser, auth: Auth) -> Response:
 
 def _created(issued: IssuedKey) -> schemas.ApiKeyCreated:
     return schemas.ApiKeyCreated(
-        id=issued.written.id, position=issued.written.position, key=issued.key,
-        name=issued.name, prefix=issued.prefix, scopes=issued.scopes, expires_at=issued.expires_at,
+        id=issued.written.id,
+        position=issued.written.position,
+        key=issued.key,
+        name=issued.name,
+        prefix=issued.prefix,
+        scopes=issued.scopes,
+        expires_at=issued.expires_at,
     )
 
 
@@ -78,8 +84,11 @@ def create_api_key(
     return _created(keys.create(user, body.name, body.scopes, body.expires_at))
 
 
-@router.post("/api-keys/{key_id}/rotate", status_code=status.HTTP_201_CREATED,
-             response_model=schemas.ApiKeyCreated)
+@router.post(
+    "/api-keys/{key_id}/rotate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.ApiKeyCreated,
+)
 def rotate_api_key(key_id: UUID, user: VerifiedUser, keys: ApiKeys) -> schemas.ApiKeyCreated:
     """Replace a key: the old one stops working now, the new one is shown once."""
     return _created(keys.rotate(user, key_id))

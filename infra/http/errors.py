@@ -26,9 +26,16 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
 ]
 
 CODE_BY_STATUS = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
 }
 
 
@@ -65,8 +72,9 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     if any(d["type"] == "json_invalid" for d in details):
         body = error_body(_request_id(request), "malformed_json", "the body is not valid JSON")
         return JSONResponse(body, status_code=400)
-    body = error_body(_request_id(request), "invalid_input", "the request is invalid",
-                      details=details)
+    body = error_body(
+        _request_id(request), "invalid_input", "the request is invalid", details=details
+    )
     return JSONResponse(body, status_code=422)
 
 
@@ -79,8 +87,11 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"request_id": _request_id(request)})
-    body = error_body(_request_id(request), "internal_error",
-                      "something went wrong on our side; quote the request_id if you report it")
+    body = error_body(
+        _request_id(request),
+        "internal_error",
+        "something went wrong on our side; quote the request_id if you report it",
+    )
     return JSONResponse(body, status_code=500)
 
 

@@ -45,8 +45,10 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"], status["sent"] = message["status"], True
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
@@ -63,7 +65,7 @@ class RequestContextMiddleware:
     def _request_id(self, scope: Scope) -> str:
         for name, value in scope["headers"]:
             if name == b"x-request-id":
-                candidate = value.decode("latin-1")
+                candidate: str = value.decode("latin-1")
                 if _SANE_REQUEST_ID.fullmatch(candidate):
                     return candidate
         return uuid.uuid4().hex
@@ -89,20 +91,35 @@ class RequestContextMiddleware:
         return limited_receive
 
     async def _too_large(self, request_id: str, send: Send) -> None:
-        body = json.dumps(error_body(
-            request_id, "payload_too_large",
-            f"the body is larger than {self.max_body_bytes} bytes",
-        )).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            error_body(
+                request_id,
+                "payload_too_large",
+                f"the body is larger than {self.max_body_bytes} bytes",
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     def _log(scope: Scope, request_id: str, status: int, started: float) -> None:
         route: Any = scope.get("route")
-        access_log.info("request", extra={
-            "request_id": request_id, "method": scope["method"],
-            "route": getattr(route, "path", scope["path"]), "status": status,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-        })
+        access_log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": scope["method"],
+                "route": getattr(route, "path", scope["path"]),
+                "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            },
+        )

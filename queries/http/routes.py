@@ -48,23 +48,31 @@ def list_api_keys(
     return schemas.ApiKeysPage(items=[schemas.ApiKeyPublic(**asdict(k)) for k in keys])
 
 
-@router.get("/audit/aggregates/{aggregate_id}/events", response_model=schemas.EventsPage,
-            tags=["audit"])
+@router.get(
+    "/audit/aggregates/{aggregate_id}/events", response_model=schemas.EventsPage, tags=["audit"]
+)
 def aggregate_events(
-    aggregate_id: UUID, admin: Admin, audit: Audit,
+    aggregate_id: UUID,
+    admin: Admin,
+    audit: Audit,
     after_version: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> schemas.EventsPage:
     """Every event of one aggregate, oldest first, secrets masked (admin)."""
     items = audit.events(aggregate_id, after_version, limit)
     more = len(items) == limit
-    return schemas.EventsPage(items=items, next_after_version=items[-1]["version"] if more else None)
+    return schemas.EventsPage(
+        items=items, next_after_version=items[-1]["version"] if more else None
+    )
 
 
-@router.get("/audit/aggregates/{aggregate_id}/state", response_model=schemas.AggregateState,
-            tags=["audit"])
+@router.get(
+    "/audit/aggregates/{aggregate_id}/state", response_model=schemas.AggregateState, tags=["audit"]
+)
 def aggregate_state(
-    aggregate_id: UUID, admin: Admin, audit: Audit,
+    aggregate_id: UUID,
+    admin: Admin,
+    audit: Audit,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> schemas.AggregateState:
     """An aggregate's state now, or as it was at `version` (admin)."""

@@ -23,7 +23,10 @@ def test_aimarket_run_serves_register_and_health(tmp_path: Path) -> None:
     env = {**os.environ, "AIMARKET_DATA_DIR": str(tmp_path / "var")}
     server = subprocess.Popen(
         [sys.executable, "-m", "infra", "run", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -36,8 +39,9 @@ def test_aimarket_run_serves_register_and_health(tmp_path: Path) -> None:
                 time.sleep(0.2)
         else:
             raise AssertionError("aimarket run did not answer /v1/health within 30 s")
-        created = httpx.post(f"{base}/v1/auth/register",
-                             json={"email": "run@example.com", "password": "long enough"})
+        created = httpx.post(
+            f"{base}/v1/auth/register", json={"email": "run@example.com", "password": "long enough"}
+        )
         assert created.status_code == 201
         assert httpx.get(f"{base}/docs").status_code == 200
         assert (tmp_path / "var" / "events.sqlite").exists()

@@ -35,8 +35,7 @@ def test_register_verify_login_me(client: TestClient, outbox: Path) -> None:
 
 def test_email_is_unique_whatever_its_capitalisation(client: TestClient) -> None:
     address = register(client)
-    again = client.post("/v1/auth/register",
-                        json={"email": address.upper(), "password": PASSWORD})
+    again = client.post("/v1/auth/register", json={"email": address.upper(), "password": PASSWORD})
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "email_taken"
 
@@ -44,8 +43,9 @@ def test_email_is_unique_whatever_its_capitalisation(client: TestClient) -> None
 def test_login_does_not_reveal_whether_an_email_exists(client: TestClient) -> None:
     address = register(client)
     wrong_password = client.post("/v1/auth/login", json={"email": address, "password": "nope-nope"})
-    no_account = client.post("/v1/auth/login",
-                             json={"email": "nobody-" + address, "password": "nope-nope"})
+    no_account = client.post(
+        "/v1/auth/login", json={"email": "nobody-" + address, "password": "nope-nope"}
+    )
     assert wrong_password.status_code == no_account.status_code == 401
     assert wrong_password.json()["error"]["code"] == no_account.json()["error"]["code"]
     assert wrong_password.json()["error"]["message"] == no_account.json()["error"]["message"]
@@ -91,17 +91,20 @@ def test_expired_access_token_is_refused(client: TestClient, clock: MovableClock
 
 def test_api_key_needs_a_verified_email(client: TestClient) -> None:
     account = login(client, register(client))
-    response = client.post("/v1/auth/api-keys", json={"name": "ci", "scopes": ["inference"]},
-                           headers=account.headers)
+    response = client.post(
+        "/v1/auth/api-keys", json={"name": "ci", "scopes": ["inference"]}, headers=account.headers
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "email_not_verified"
 
 
 def test_api_key_create_use_list_rotate_revoke(client: TestClient, outbox: Path) -> None:
     account = verified_account(client, outbox, "publisher")
-    created = client.post("/v1/auth/api-keys",
-                          json={"name": "ci", "scopes": ["inference", "models:write"]},
-                          headers=account.headers)
+    created = client.post(
+        "/v1/auth/api-keys",
+        json={"name": "ci", "scopes": ["inference", "models:write"]},
+        headers=account.headers,
+    )
     assert created.status_code == 201
     key = created.json()
     assert key["key"].startswith("aimpk_") and len(key["key"]) == 38
@@ -131,8 +134,9 @@ def test_api_key_create_use_list_rotate_revoke(client: TestClient, outbox: Path)
 
 def test_consumer_may_not_hold_models_write(client: TestClient, outbox: Path) -> None:
     account = verified_account(client, outbox, "consumer")
-    response = client.post("/v1/auth/api-keys", json={"name": "x", "scopes": ["models:write"]},
-                           headers=account.headers)
+    response = client.post(
+        "/v1/auth/api-keys", json={"name": "x", "scopes": ["models:write"]}, headers=account.headers
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "scope_not_allowed"
 
@@ -140,23 +144,31 @@ def test_consumer_may_not_hold_models_write(client: TestClient, outbox: Path) ->
 def test_another_users_key_is_not_found(client: TestClient, outbox: Path) -> None:
     owner = verified_account(client, outbox)
     stranger = verified_account(client, outbox)
-    key = client.post("/v1/auth/api-keys", json={"name": "mine", "scopes": ["inference"]},
-                      headers=owner.headers).json()
-    for method, path in (("DELETE", f"/v1/auth/api-keys/{key['id']}"),
-                         ("POST", f"/v1/auth/api-keys/{key['id']}/rotate")):
+    key = client.post(
+        "/v1/auth/api-keys", json={"name": "mine", "scopes": ["inference"]}, headers=owner.headers
+    ).json()
+    for method, path in (
+        ("DELETE", f"/v1/auth/api-keys/{key['id']}"),
+        ("POST", f"/v1/auth/api-keys/{key['id']}/rotate"),
+    ):
         response = client.request(method, path, headers=stranger.headers)
         assert response.status_code == 404
         assert key["name"] not in response.text
     assert client.get("/v1/auth/me", headers={"X-API-Key": key["key"]}).status_code == 200
 
 
-def test_api_key_is_not_accepted_where_a_person_must_log_in(client: TestClient,
-                                                             outbox: Path) -> None:
+def test_api_key_is_not_accepted_where_a_person_must_log_in(
+    client: TestClient, outbox: Path
+) -> None:
     account = verified_account(client, outbox)
-    key = client.post("/v1/auth/api-keys", json={"name": "k", "scopes": ["inference"]},
-                      headers=account.headers).json()["key"]
-    response = client.post("/v1/auth/api-keys", json={"name": "k2", "scopes": ["inference"]},
-                           headers={"Authorization": f"Bearer {key}"})
+    key = client.post(
+        "/v1/auth/api-keys", json={"name": "k", "scopes": ["inference"]}, headers=account.headers
+    ).json()["key"]
+    response = client.post(
+        "/v1/auth/api-keys",
+        json={"name": "k2", "scopes": ["inference"]},
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "api_key_not_accepted"
 
@@ -167,14 +179,19 @@ def test_admin_changes_roles_and_reads_history_at_any_version(
     admin_email = register(client)
     target = login(client, register(client))
     admin = login(client, admin_email)
-    assert client.put(f"/v1/admin/users/{target.id}/role", json={"role": "publisher"},
-                      headers=admin.headers).status_code == 403
+    assert (
+        client.put(
+            f"/v1/admin/users/{target.id}/role", json={"role": "publisher"}, headers=admin.headers
+        ).status_code
+        == 403
+    )
     admin_user = container.app.find_user_by_email(admin_email)
     assert admin_user is not None
     container.auth.change_role(admin_user.id, Role.ADMIN)  # as `aimarket users set-role` does
 
-    changed = client.put(f"/v1/admin/users/{target.id}/role", json={"role": "publisher"},
-                         headers=admin.headers)
+    changed = client.put(
+        f"/v1/admin/users/{target.id}/role", json={"role": "publisher"}, headers=admin.headers
+    )
     assert changed.status_code == 200
     assert client.get("/v1/auth/me", headers=target.headers).json()["role"] == "publisher"
 
@@ -189,16 +206,19 @@ def test_admin_changes_roles_and_reads_history_at_any_version(
     assert (now.json()["version"], now.json()["state"]["role"]) == (2, "publisher")
     beyond = client.get(f"/v1/audit/aggregates/{target.id}/state?version=9", headers=admin.headers)
     assert beyond.status_code == 404
-    assert client.get(f"/v1/audit/aggregates/{target.id}/events",
-                      headers=target.headers).status_code == 403
+    assert (
+        client.get(f"/v1/audit/aggregates/{target.id}/events", headers=target.headers).status_code
+        == 403
+    )
 
 
 def test_deactivated_account_cannot_log_in_or_use_its_keys(
     client: TestClient, container: Container, outbox: Path
 ) -> None:
     account = verified_account(client, outbox)
-    key = client.post("/v1/auth/api-keys", json={"name": "k", "scopes": ["inference"]},
-                      headers=account.headers).json()["key"]
+    key = client.post(
+        "/v1/auth/api-keys", json={"name": "k", "scopes": ["inference"]}, headers=account.headers
+    ).json()["key"]
     container.auth.deactivate(UUID(account.id))
     assert client.get("/v1/auth/me", headers={"X-API-Key": key}).status_code == 401
     assert client.get("/v1/auth/me", headers=account.headers).status_code == 403

@@ -35,16 +35,18 @@ def test_invalid_registration_is_422(client: TestClient, body: object, code: str
 
 
 def test_malformed_json_is_400(client: TestClient) -> None:
-    response = client.post("/v1/auth/register", content=b'{"email": ',
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/auth/register", content=b'{"email": ', headers={"content-type": "application/json"}
+    )
     assert_error(response, 400, "malformed_json")
 
 
 def test_oversized_body_is_413_and_stores_nothing(client: TestClient) -> None:
     address = unique_email()
     body = b'{"email": "%s", "password": "%s"}' % (address.encode(), b"x" * 2_000_000)
-    response = client.post("/v1/auth/register", content=body,
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/auth/register", content=body, headers={"content-type": "application/json"}
+    )
     assert_error(response, 413, "payload_too_large")
     login = client.post("/v1/auth/login", json={"email": address, "password": "x" * 20})
     assert login.status_code == 401
@@ -52,14 +54,16 @@ def test_oversized_body_is_413_and_stores_nothing(client: TestClient) -> None:
 
 def test_oversized_chunked_body_is_413(client: TestClient) -> None:
     chunks = (b"x" * 65536 for _ in range(40))  # no content-length: counted as it arrives
-    response = client.post("/v1/auth/register", content=chunks,
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/auth/register", content=chunks, headers={"content-type": "application/json"}
+    )
     assert_error(response, 413, "payload_too_large")
 
 
 def test_validation_errors_never_echo_the_password(client: TestClient) -> None:
-    response = client.post("/v1/auth/register",
-                           json={"email": "bad", "password": "s3cret-pass-word"})
+    response = client.post(
+        "/v1/auth/register", json={"email": "bad", "password": "s3cret-pass-word"}
+    )
     assert "s3cret-pass-word" not in response.text
 
 
@@ -80,10 +84,16 @@ def test_bad_tokens_are_401(client: TestClient, token: str) -> None:
 
 def test_unknown_key_id_and_bad_uuid(client: TestClient, outbox: Path) -> None:
     account = verified_account(client, outbox)
-    assert_error(client.delete("/v1/auth/api-keys/00000000-0000-0000-0000-000000000000",
-                               headers=account.headers), 404, "not_found")
-    assert_error(client.delete("/v1/auth/api-keys/not-a-uuid", headers=account.headers),
-                 422, "invalid_input")
+    assert_error(
+        client.delete(
+            "/v1/auth/api-keys/00000000-0000-0000-0000-000000000000", headers=account.headers
+        ),
+        404,
+        "not_found",
+    )
+    assert_error(
+        client.delete("/v1/auth/api-keys/not-a-uuid", headers=account.headers), 422, "invalid_input"
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,10 +102,16 @@ def test_unknown_key_id_and_bad_uuid(client: TestClient, outbox: Path) -> None:
         ({"name": "k", "scopes": ["root"]}, 422, "unknown_scope"),
         ({"name": "k", "scopes": []}, 422, "invalid_input"),
         ({"name": "", "scopes": ["inference"]}, 422, "invalid_input"),
-        ({"name": "k", "scopes": ["inference"], "expires_at": "2001-01-01T00:00:00Z"}, 422,
-         "invalid_expiry"),
-        ({"name": "k", "scopes": ["inference"], "expires_at": "2099-01-01T00:00:00"}, 422,
-         "invalid_input"),
+        (
+            {"name": "k", "scopes": ["inference"], "expires_at": "2001-01-01T00:00:00Z"},
+            422,
+            "invalid_expiry",
+        ),
+        (
+            {"name": "k", "scopes": ["inference"], "expires_at": "2099-01-01T00:00:00"},
+            422,
+            "invalid_input",
+        ),
     ],
 )
 def test_invalid_api_key_requests(
@@ -116,8 +132,10 @@ def test_bad_verification_token_is_401(client: TestClient) -> None:
 
 def test_too_many_logins_are_429_with_retry_after(client: TestClient) -> None:
     address = register(client)
-    statuses = [client.post("/v1/auth/login", json={"email": address, "password": "wrong-pw"})
-                for _ in range(11)]
+    statuses = [
+        client.post("/v1/auth/login", json={"email": address, "password": "wrong-pw"})
+        for _ in range(11)
+    ]
     assert [r.status_code for r in statuses[:10]] == [401] * 10
     assert_error(statuses[10], 429, "rate_limited")
     assert int(statuses[10].headers["retry-after"]) > 0
@@ -136,8 +154,9 @@ def test_logs_are_json_lines_without_secrets(
 ) -> None:
     caplog.set_level(logging.INFO, logger="aimarket")
     account = verified_account(client, outbox)
-    key = client.post("/v1/auth/api-keys", json={"name": "k", "scopes": ["inference"]},
-                      headers=account.headers).json()["key"]
+    key = client.post(
+        "/v1/auth/api-keys", json={"name": "k", "scopes": ["inference"]}, headers=account.headers
+    ).json()["key"]
     client.get("/v1/auth/me", headers={"X-API-Key": key})
     from infra.logs import JsonFormatter
 

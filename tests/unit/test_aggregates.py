@@ -62,8 +62,14 @@ def test_key_scopes_are_checked_and_sorted() -> None:
 
 
 def new_key(expires_at: datetime | None = None) -> ApiKey:
-    return ApiKey(key_hash="ab" * 32, owner_id=uuid.uuid4(), name="ci", scopes=["inference"],
-                  display_prefix="aimpk_abcd", expires_at=expires_at)
+    return ApiKey(
+        key_hash="ab" * 32,
+        owner_id=uuid.uuid4(),
+        name="ci",
+        scopes=["inference"],
+        display_prefix="aimpk_abcd",
+        expires_at=expires_at,
+    )
 
 
 def test_key_is_usable_until_it_expires_or_is_revoked() -> None:
@@ -83,9 +89,14 @@ def test_key_use_is_recorded_at_most_once_a_minute() -> None:
 
 
 def new_session() -> LoginSession:
-    return LoginSession(id=uuid.uuid4(), user_id=uuid.uuid4(), token_hash="h1",
-                        expires_at=NOW + timedelta(days=30), access_jti="j1",
-                        access_expires_at=NOW + timedelta(minutes=15))
+    return LoginSession(
+        id=uuid.uuid4(),
+        user_id=uuid.uuid4(),
+        token_hash="h1",
+        expires_at=NOW + timedelta(days=30),
+        access_jti="j1",
+        access_expires_at=NOW + timedelta(minutes=15),
+    )
 
 
 def test_refresh_rotates_and_the_old_token_then_counts_as_reuse() -> None:

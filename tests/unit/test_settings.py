@@ -39,6 +39,9 @@ def test_postgres_url_becomes_eventsourcing_settings() -> None:
     env = postgres_env("postgresql://ai%40m:p%2Fw@db.local:6543/events")
     assert env["POSTGRES_USER"] == "ai@m" and env["POSTGRES_PASSWORD"] == "p/w"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
-        "db.local", "6543", "events")
+        "db.local",
+        "6543",
+        "events",
+    )
     with pytest.raises(ValueError):
         postgres_env("mysql://x/y")

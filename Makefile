@@ -1,0 +1,58 @@
+# The two commands a new user types: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench services-up services-down services-status install install-test clean
+
+$(PY):
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "aimarket needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall only when pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	@echo "Installing aimarket into $(VENV) ..."
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	@echo "Installing aimarket with its test, cluster and dev extras into $(VENV) ..."
+	$(PY) -m pip install --quiet -e '.[cluster,test,dev]'
+	@touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+install-test: $(VENV)/.installed-test
+
+## Start the marketplace on the embedded profile at http://127.0.0.1:8000 (data in ./var/).
+run: install
+	$(VENV)/bin/aimarket run
+
+## Install and start the real services, run the whole suite, stop what was started.
+test: install-test
+	@$(PY) -m infra.services up --started-file var/services/started-by-test; status=$$?; \
+	if [ $$status -eq 0 ]; then \
+		$(PY) -m pytest --cov --cov-report=term --cov-fail-under=80 $(PYTEST_ARGS); status=$$?; \
+	else echo "services did not come up: see the messages above"; fi; \
+	$(PY) -m infra.services down --started-file var/services/started-by-test; \
+	exit $$status
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: install-test
+	$(PY) bench/auth.py
+
+services-up: install-test
+	$(PY) -m infra.services up
+
+services-down: install-test
+	$(PY) -m infra.services down
+
+services-status: install-test
+	$(PY) -m infra.services status
+
+clean:
+	rm -rf $(VENV) var/events.sqlite var/denylist.sqlite var/outbox
