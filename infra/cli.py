@@ -6,11 +6,13 @@ from typing import Annotated
 
 import typer
 
+from infra.services.cli import services_app
 from infra.settings import Settings
 
 app = typer.Typer(help="aimarket: an open AI model marketplace.", no_args_is_help=True)
 users = typer.Typer(help="Operator commands on accounts.", no_args_is_help=True)
 app.add_typer(users, name="users")
+app.add_typer(services_app, name="services")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -62,14 +64,5 @@ def set_role(email: str, role: str) -> None:
         container.close()
 
 
-def _mount_services() -> None:
-    try:
-        from infra.services.cli import services_app
-    except ImportError:  # only while the services module is being written
-        return
-    app.add_typer(services_app, name="services")
-
-
 def main() -> None:
-    _mount_services()
     app()
