@@ -6,10 +6,12 @@ is reported with what to do next, and the others still go up or down.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +60,22 @@ class ServiceManager:
             target = SERVICE_CLASSES.get(name, "?")
             raise ServiceError(f"cannot load {target}: {type(exc).__name__}: {exc}") from exc
 
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One `up` or `down` at a time per checkout: two at once would install into the
+        same folders or stop a process the other one just started."""
+        lock_path = self.ctx.var / "services" / ".manager.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def up(self, names: Sequence[str] = ()) -> list[str]:
         """Bring the services up; return the names that failed (already reported)."""
+        with self._exclusive():
+            return self._up(names)
+
+    def _up(self, names: Sequence[str]) -> list[str]:
         failed: list[str] = []
         for name in self.names(names):
             started = time.monotonic()
@@ -101,6 +117,10 @@ class ServiceManager:
 
     def down(self, names: Sequence[str] = ()) -> list[str]:
         """Stop the services in reverse start order; return the names that failed."""
+        with self._exclusive():
+            return self._down(names)
+
+    def _down(self, names: Sequence[str]) -> list[str]:
         failed: list[str] = []
         for name in reversed(self.names(names)):
             try:
