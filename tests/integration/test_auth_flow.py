@@ -4,10 +4,14 @@ cluster (PostgreSQL) event store: register, verify, login, refresh, logout, keys
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 from uuid import UUID
 
+from fastapi import Depends
 from fastapi.testclient import TestClient
 
+from commands.http.deps import require_role, require_scope
+from commands.principal import Principal
 from domain.user import Role
 from infra.bootstrap import Container
 from tests.support import (
@@ -224,3 +228,35 @@ def test_deactivated_account_cannot_log_in_or_use_its_keys(
     assert client.get("/v1/auth/me", headers=account.headers).status_code == 403
     login_again = client.post("/v1/auth/login", json={"email": account.email, "password": PASSWORD})
     assert login_again.status_code == 401
+
+
+def test_scope_and_role_guards_on_a_route(client: TestClient, outbox: Path) -> None:
+    """`require_scope` and `require_role` as later routes will use them."""
+    app = client.app
+
+    @app.get("/test/needs-inference")  # type: ignore[attr-defined, untyped-decorator]
+    async def needs_inference(
+        principal: Annotated[Principal, Depends(require_scope("inference"))],
+    ) -> dict[str, str]:
+        return {"via": principal.via}
+
+    @app.get("/test/publishers-only")  # type: ignore[attr-defined, untyped-decorator]
+    def publishers_only(
+        principal: Annotated[Principal, Depends(require_role("publisher", "admin"))],
+    ) -> dict[str, str]:
+        return {"role": principal.role}
+
+    account = verified_account(client, outbox, "consumer")
+    keys = {
+        scope: client.post(
+            "/v1/auth/api-keys", json={"name": scope, "scopes": [scope]}, headers=account.headers
+        ).json()["key"]
+        for scope in ("inference", "billing:read")
+    }
+    allowed = client.get("/test/needs-inference", headers={"X-API-Key": keys["inference"]})
+    assert allowed.status_code == 200 and allowed.json() == {"via": "api_key"}
+    refused = client.get("/test/needs-inference", headers={"X-API-Key": keys["billing:read"]})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "insufficient_scope"
+    assert client.get("/test/needs-inference", headers=account.headers).status_code == 200
+    assert client.get("/test/publishers-only", headers=account.headers).status_code == 403
