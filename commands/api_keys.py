@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from commands.accounts import AccountLookup
+from commands.accounts import Account, AccountLookup
 from commands.application import Marketplace, Written
 from commands.cache import TtlCache
 from commands.ports import Clock
@@ -112,7 +112,7 @@ class ApiKeyService:
         key_hash = self._hash_of(presented)
         view = self._cache.get(key_hash) or self._load(key_hash)
         now = self.clock.now()
-        principal = self._principal(view, now)
+        principal = self._principal(view, self.accounts.get(view.owner_id), now)
         if self._use_is_due(view, now):
             self.app.record_api_key_use(view.id, now)
             self._cache.invalidate(key_hash)
@@ -124,9 +124,10 @@ class ApiKeyService:
         now = self.clock.now()
         if view is None or self._use_is_due(view, now):
             return None
-        if self.accounts.cached(view.owner_id) is None:
+        account = self.accounts.cached(view.owner_id)
+        if account is None:
             return None
-        return self._principal(view, now)
+        return self._principal(view, account, now)
 
     @staticmethod
     def _hash_of(presented: str) -> str:
@@ -139,8 +140,8 @@ class ApiKeyService:
         last = view.last_used_at
         return last is None or (now - last).total_seconds() >= USE_RECORDING_INTERVAL_S
 
-    def _principal(self, view: KeyView, now: datetime) -> Principal:
-        account = self.accounts.get(view.owner_id)
+    @staticmethod
+    def _principal(view: KeyView, account: Account | None, now: datetime) -> Principal:
         if not view.usable(now) or account is None or account.deactivated:
             raise InvalidApiKey("API key is revoked or expired")
         return Principal(

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from infra.api import create_app
 from infra.bootstrap import Container, build_container
 from infra.settings import Settings
+from tests.plugins.services import create_database, drop_database
 from tests.support import MovableClock
 
 pytest_plugins = ["tests.plugins.services"]
@@ -20,14 +21,11 @@ TEST_SECRET = "test-signing-secret-that-is-long-enough-0123456789"
 
 
 @pytest.fixture(scope="session")
-def event_store_database_url(postgres_url: str) -> str:
-    """One fresh PostgreSQL database for this test session's event store."""
-    import psycopg
-
+def event_store_database_url(postgres_url: str) -> Iterator[str]:
+    """One fresh PostgreSQL event store for the session; tests isolate by unique emails."""
     name = f"aimarket_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    yield create_database(postgres_url, name)
+    drop_database(postgres_url, name)
 
 
 @pytest.fixture(params=["embedded", "cluster"])

@@ -10,7 +10,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from commands.api_keys import ApiKeyService
 from commands.auth import AuthService
@@ -18,16 +18,7 @@ from commands.principal import Principal
 from commands.secrets import API_KEY_PREFIX
 from domain.errors import Forbidden, Unauthorized
 
-_bearer = HTTPBearer(auto_error=False, description="A JWT access token, or an `aimpk_` API key")
-_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
-
-BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-ApiKeyHeader = Annotated[str | None, Depends(_api_key_header)]
-
-
 # Dependencies that do no I/O are `async def`: FastAPI runs plain `def` ones in a thread.
-# The auth dependencies read the services off app.state directly: each nested
-# dependency costs a resolution step on every request.
 
 
 def _auth(request: Request) -> AuthService:
@@ -50,26 +41,53 @@ Auth = Annotated[AuthService, Depends(get_auth)]
 ApiKeys = Annotated[ApiKeyService, Depends(get_api_keys)]
 
 
-def current_user(request: Request, bearer: BearerCredentials) -> Principal:
-    """A person, by JWT access token; API keys are not accepted here."""
-    if bearer is None:
-        raise Unauthorized(
-            "send `Authorization: Bearer <access token>`", code="missing_credentials"
-        )
-    if bearer.credentials.startswith(API_KEY_PREFIX):
-        raise Unauthorized(
-            "this endpoint needs a user access token, not an API key", code="api_key_not_accepted"
-        )
-    return _auth(request).authenticate_access(bearer.credentials)
+class _UserAuth(HTTPBearer):
+    """A person, by JWT access token; API keys are not accepted.
+
+    Subclassing the security scheme keeps it in the OpenAPI document and resolves the
+    caller in one dependency step (every step costs time on every request). A plain
+    `def`: FastAPI runs it in a thread, since the denylist check is I/O.
+    """
+
+    def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        token = _bearer_token(request)
+        if token is None:
+            raise Unauthorized(
+                "send `Authorization: Bearer <access token>`", code="missing_credentials"
+            )
+        if token.startswith(API_KEY_PREFIX):
+            raise Unauthorized(
+                "this endpoint needs a user access token, not an API key",
+                code="api_key_not_accepted",
+            )
+        return _auth(request).authenticate_access(token)
 
 
-async def current_principal_from_api_key(
-    request: Request, bearer: BearerCredentials, header: ApiKeyHeader
-) -> Principal:
-    """A program, by `X-API-Key` or `Authorization: Bearer aimpk_...`."""
-    presented = header or (bearer.credentials if bearer else None)
-    if not presented:
+class _ApiKeyAuth(APIKeyHeader):
+    """A program, by `X-API-Key: aimpk_...` or `Authorization: Bearer aimpk_...`; with
+    `or_user`, a person's access token is accepted as well."""
+
+    def __init__(self, or_user: _UserAuth | None) -> None:
+        super().__init__(name="X-API-Key", scheme_name="ApiKey", auto_error=False)
+        self.or_user = or_user
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        header, bearer = request.headers.get("x-api-key"), _bearer_token(request)
+        if header:
+            return await _principal_from_key(request, header)
+        if bearer and bearer.startswith(API_KEY_PREFIX):
+            return await _principal_from_key(request, bearer)
+        if self.or_user is not None:
+            return await run_in_threadpool(self.or_user, request)
         raise Unauthorized("send `X-API-Key: aimpk_...`", code="missing_credentials")
+
+
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _principal_from_key(request: Request, presented: str) -> Principal:
     # The hot path of every API call: answer from the cache on the event loop, and
     # go to a thread only when the event store must be read.
     keys = _api_keys(request)
@@ -79,21 +97,21 @@ async def current_principal_from_api_key(
     return await run_in_threadpool(keys.authenticate, presented)
 
 
-async def current_principal(
-    request: Request, bearer: BearerCredentials, header: ApiKeyHeader
-) -> Principal:
-    """Either: an API key when one is presented, else a JWT access token."""
-    if header or (bearer and bearer.credentials.startswith(API_KEY_PREFIX)):
-        return await current_principal_from_api_key(request, bearer, header)
-    return await run_in_threadpool(current_user, request, bearer)
-
+current_user = _UserAuth(
+    scheme_name="AccessToken",
+    description="A JWT access token from /v1/auth/login",
+    auto_error=False,
+)
+current_principal_from_api_key = _ApiKeyAuth(or_user=None)
+current_principal = _ApiKeyAuth(or_user=current_user)
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+ApiKeyPrincipal = Annotated[Principal, Depends(current_principal_from_api_key)]
 
 
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    def check(principal: CurrentUser) -> Principal:
+def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentUser) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}", code="forbidden")
         return principal
@@ -110,7 +128,7 @@ def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-def require_verified(principal: CurrentUser) -> Principal:
+async def require_verified(principal: CurrentUser) -> Principal:
     if not principal.verified:
         raise Forbidden("verify your email first", code="email_not_verified")
     return principal

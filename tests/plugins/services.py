@@ -113,17 +113,29 @@ def unique_name() -> Callable[..., str]:
     return make
 
 
-@pytest.fixture
-def fresh_database_url(postgres_url: str, unique_name: Callable[..., str]) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the shared server, dropped afterwards."""
+def create_database(postgres_url: str, name: str) -> str:
+    """Create database `name` on the server and return its URL."""
     import psycopg
     from psycopg import sql
 
-    name = unique_name("t")
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield urlsplit(postgres_url)._replace(path=f"/{name}").geturl()
+    return urlsplit(postgres_url)._replace(path=f"/{name}").geturl()
+
+
+def drop_database(postgres_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         # FORCE: a test that leaked a connection must not leave its database behind.
         drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
         conn.execute(drop.format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def fresh_database_url(postgres_url: str, unique_name: Callable[..., str]) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the shared server, dropped afterwards."""
+    name = unique_name("t")
+    yield create_database(postgres_url, name)
+    drop_database(postgres_url, name)
