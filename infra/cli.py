@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from infra.services.cli import services_app
 from infra.settings import Settings
@@ -16,6 +17,18 @@ app.add_typer(services_app, name="services")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+def _settings(**overrides: str) -> Settings:
+    """Settings from the environment; a bad one ends the command with what to set, and
+    without echoing the values (a database URL may hold a password)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        for problem in error.errors():
+            where = ".".join(str(p) for p in problem["loc"]) or "settings"
+            typer.echo(f"configuration error ({where}): {problem['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -38,13 +51,13 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 @app.command()
 def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run the marketplace on the embedded profile: API and in-process workers, data in ./var/."""
-    _serve(Settings(profile="embedded"), host, port)
+    _serve(_settings(profile="embedded"), host, port)
 
 
 @app.command()
 def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run the HTTP API only, on the profile the environment chooses (cluster in production)."""
-    _serve(Settings(), host, port)
+    _serve(_settings(), host, port)
 
 
 @users.command("set-role")
@@ -53,7 +66,7 @@ def set_role(email: str, role: str) -> None:
     from domain.user import normalise_email, parse_role
     from infra.bootstrap import build_container
 
-    container = build_container(Settings())
+    container = build_container(_settings())
     try:
         user = container.app.find_user_by_email(normalise_email(email))
         if user is None:

@@ -51,3 +51,22 @@ def test_aimarket_run_serves_register_and_health(tmp_path: Path) -> None:
         output = server.communicate(timeout=10)[0]
     assert "API docs" in output
     assert "long enough" not in output  # the password never reaches the log
+
+
+def test_cluster_profile_refuses_a_missing_secret_without_echoing_settings() -> None:
+    env = {
+        **os.environ,
+        "AIMARKET_PROFILE": "cluster",
+        "AIMARKET_DATABASE_URL": "postgresql://u:hunter2-secret@127.0.0.1:1/db",
+    }
+    env.pop("AIMARKET_JWT_SECRET", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "infra", "api"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "AIMARKET_JWT_SECRET" in result.stderr
+    assert "hunter2-secret" not in result.stdout + result.stderr
