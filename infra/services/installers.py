@@ -101,9 +101,15 @@ def go_env(ctx: ServiceContext, what: str) -> tuple[str, dict[str, str]]:
 
 
 def run_logged(
-    cmd: list[str], env: Mapping[str, str], log_file: Path, cwd: Path | None = None
+    cmd: list[str],
+    env: Mapping[str, str],
+    log_file: Path,
+    cwd: Path | None = None,
+    timeout_s: float | None = None,
+    hint: str = "",
 ) -> None:
-    """Run an install step to completion, output appended to `log_file`; raise on failure."""
+    """Run an install step to completion, output appended to `log_file`; raise on failure
+    with the log's last lines and `hint` (what to check next)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
@@ -116,9 +122,11 @@ def run_logged(
             env=dict(env),
             cwd=cwd,
             check=False,
+            timeout=timeout_s,
         )
     if result.returncode != 0:
         last = "\n".join(f"    {line}" for line in tail(log_file, 15).splitlines())
         raise ServiceError(
             f"`{' '.join(cmd)}` failed (exit {result.returncode}); see {log_file}:\n{last}"
+            + (f"\n{hint}" if hint else "")
         )

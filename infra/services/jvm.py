@@ -11,12 +11,12 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from infra.services.base import ServiceError
+from infra.services.installers import run_logged
 
 JAVA_HOW = "apt-get install -y openjdk-17-jre-headless (Java 17 or newer)"
 MVN_HOW = "apt-get install -y maven"
@@ -66,24 +66,13 @@ def mvn(args: list[str], log_file: Path, what: str) -> None:
         raise ServiceError(f"mvn not found: {MVN_HOW}; it downloads {what} from Maven Central")
     env = dict(os.environ)
     env.setdefault("JAVA_HOME", str(java_home()))
-    cmd = [exe, "-B", "-q", *args]
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
-        log.flush()
-        result = subprocess.run(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            check=False,
-        )
-    if result.returncode != 0:
-        raise ServiceError(
-            f"Maven could not fetch {what} (exit {result.returncode}); see {log_file}. "
-            "Check that Maven Central is reachable (proxy settings in ~/.m2/settings.xml)."
-        )
+    run_logged(
+        [exe, "-B", "-q", *args],
+        env,
+        log_file,
+        hint=f"Maven could not fetch {what}: check that Maven Central is reachable "
+        "(proxy settings in ~/.m2/settings.xml).",
+    )
 
 
 @contextmanager

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 from typing import ClassVar
 
 from infra.services.base import Progress, Service, ServiceError
+from infra.services.installers import run_logged
 from infra.services.jvm import JAVA_HOW, MVN_HOW, install_lock, mvn, require_java
 from infra.services.kafka_config import server_properties
 from infra.services.kafka_probe import broker_ids
-from infra.services.process import port_open, read_pid, spawn, stop_pid_file, tail
+from infra.services.process import port_open, read_pid, spawn, stop_pid_file
 
 KAFKA_VERSION = "3.9.2"
 HERE = Path(__file__).resolve().parent
@@ -162,22 +163,7 @@ class Kafka(Service):
             "--ignore-formatted",
             opts=("-Xmx256m", "-XX:+UseSerialGC"),
         )
-        with self.log_file.open("ab") as log:
-            log.write(f"\n$ {' '.join(cmd)}\n".encode())
-            log.flush()
-            result = subprocess.run(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                check=False,
-                timeout=180,
-            )
-        if result.returncode != 0:
-            raise ServiceError(
-                f"kafka storage format failed (exit {result.returncode}); see "
-                f"{self.log_file}:\n{tail(self.log_file, 10)}"
-            )
+        run_logged(cmd, os.environ, self.log_file, timeout_s=180)
 
     def start(self) -> None:
         if read_pid(self._pid_file) is not None:
