@@ -12,8 +12,8 @@ from commands.ports import Clock, Mailer, OutgoingEmail, PasswordHasher, RateLim
 from commands.principal import Principal
 from commands.secrets import hash_secret, new_refresh_token, refresh_token_session
 from commands.tokens import InvalidToken, TokenCodec
-from domain.errors import Conflict, Forbidden, RateLimited, Unauthorized
-from domain.login_session import LoginSession, RefreshTokenReused
+from domain.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
+from domain.login_session import LoginSession, RefreshTokenInvalid, RefreshTokenReused
 from domain.user import AccountDeactivated, Role
 
 
@@ -69,7 +69,7 @@ class AuthService:
         body = (
             "Welcome to aimarket.\n\nConfirm your email by sending this token to "
             f'POST {self.policy.public_base_url}/v1/auth/verify-email as {{"token": "..."}}:'
-            f"\n\n{token}\n\nThe token expires in 24 hours.\n"
+            f"\n\n{token}\n\nThe token expires in {self.tokens.verify_email_ttl_hours} hours.\n"
         )
         self.mailer.send(OutgoingEmail(to=email, subject="Confirm your aimarket email", body=body))
 
@@ -87,6 +87,13 @@ class AuthService:
         written = self.app.verify_email(user_id)
         self.accounts.forget(user_id)
         return written
+
+    def change_password(self, principal: Principal, current: str, new: str) -> Written:
+        account = self.require_account(principal.user_id)
+        user = self.app.find_user_by_email(account.email)
+        if user is None or not self.passwords.verify(user.password_hash, current):
+            raise InvalidCredentials("the current password is incorrect")
+        return self.app.change_password(user.id, self.passwords.hash(new))
 
     # Sessions
 
@@ -117,7 +124,10 @@ class AuthService:
 
     def refresh(self, refresh_token: str) -> TokenPair:
         session_id = refresh_token_session(refresh_token)
-        session = self.app.load(LoginSession, session_id)
+        try:
+            session = self.app.load(LoginSession, session_id)
+        except NotFound:
+            raise RefreshTokenInvalid("refresh token is invalid or expired; log in again") from None
         account = self.require_account(session.user_id)
         now = self.clock.now()
         access = self.tokens.issue_access(account.id, account.role, session_id, now)

@@ -47,6 +47,10 @@ class TokenCodec:
         self._access_ttl = timedelta(seconds=access_ttl_s)
         self._verify_ttl = timedelta(seconds=verify_email_ttl_s)
 
+    @property
+    def verify_email_ttl_hours(self) -> int:
+        return round(self._verify_ttl.total_seconds() / 3600)
+
     def _encode(self, purpose: str, now: datetime, ttl: timedelta, **claims: Any) -> IssuedToken:
         jti = secrets.token_urlsafe(16)
         expires_at = now + ttl

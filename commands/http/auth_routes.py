@@ -45,6 +45,13 @@ def resend_verification(user: CurrentUser, auth: Auth) -> Response:
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
+@router.put("/password", response_model=schemas.Written)
+def change_password(body: schemas.PasswordChange, user: CurrentUser, auth: Auth) -> schemas.Written:
+    """Change the caller's password; the current one must be given."""
+    written = auth.change_password(user, body.current_password, body.new_password)
+    return schemas.Written(id=written.id, position=written.position)
+
+
 @router.post("/login", response_model=schemas.TokenPair)
 def login(body: schemas.Login, auth: Auth) -> schemas.TokenPair:
     """Exchange email and password for an access token and a refresh token."""

@@ -24,6 +24,11 @@ class Login(Strict):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024)
+
+
 class RefreshRequest(Strict):
     refresh_token: str = Field(min_length=1, max_length=256)
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from commands.http.deps import require_role, require_scope
 from commands.principal import Principal
+from commands.secrets import new_refresh_token
 from domain.user import Role
 from infra.bootstrap import Container
 from tests.support import (
@@ -260,3 +261,31 @@ def test_scope_and_role_guards_on_a_route(client: TestClient, outbox: Path) -> N
     assert refused.json()["error"]["code"] == "insufficient_scope"
     assert client.get("/test/needs-inference", headers=account.headers).status_code == 200
     assert client.get("/test/publishers-only", headers=account.headers).status_code == 403
+
+
+def test_password_change_needs_the_current_password(client: TestClient) -> None:
+    account = login(client, register(client))
+    wrong = client.put(
+        "/v1/auth/password",
+        headers=account.headers,
+        json={"current_password": "not it", "new_password": "a new password"},
+    )
+    assert wrong.status_code == 401
+    changed = client.put(
+        "/v1/auth/password",
+        headers=account.headers,
+        json={"current_password": PASSWORD, "new_password": "a new password"},
+    )
+    assert changed.status_code == 200
+    old = client.post("/v1/auth/login", json={"email": account.email, "password": PASSWORD})
+    assert old.status_code == 401
+    new = client.post("/v1/auth/login", json={"email": account.email, "password": "a new password"})
+    assert new.status_code == 200
+
+
+def test_refresh_token_of_an_unknown_session_is_401(client: TestClient) -> None:
+    response = client.post(
+        "/v1/auth/refresh", json={"refresh_token": new_refresh_token(UUID(int=7))}
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_refresh_token"
