@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from infra.api import create_app
 from infra.bootstrap import Container, build_container
 from infra.settings import Settings
-from tests.plugins.services import create_database, drop_database
+from tests.plugins.databases import create_database, drop_database
 from tests.support import MovableClock
 
 pytest_plugins = ["tests.plugins.services"]

@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
+from tests.plugins.databases import create_database, drop_database
 from tests.plugins.service_modes import SPECS, Provider, Unavailable, make_provider
 
 
@@ -111,26 +111,6 @@ def unique_name() -> Callable[..., str]:
         return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
     return make
-
-
-def create_database(postgres_url: str, name: str) -> str:
-    """Create database `name` on the server and return its URL."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return urlsplit(postgres_url)._replace(path=f"/{name}").geturl()
-
-
-def drop_database(postgres_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        # FORCE: a test that leaked a connection must not leave its database behind.
-        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        conn.execute(drop.format(sql.Identifier(name)))
 
 
 @pytest.fixture
