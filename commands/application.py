@@ -7,6 +7,7 @@ it returns ids and the event position, never a read model.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -14,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from domain.api_key import ApiKey, check_scopes
 from domain.errors import Conflict, NotFound
@@ -35,6 +36,17 @@ class Written:
 class Marketplace(Application[UUID]):
     name = "Marketplace"
     snapshotting_intervals = {User: 100, ApiKey: 100}  # noqa: RUF012 (library API)
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        # Called with the last position after every save: the embedded runner wakes on it.
+        self.on_saved: list[Callable[[int], None]] = []
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if recordings:
+            position = max(r.notification.id for r in recordings)
+            for listener in self.on_saved:
+                listener(position)
 
     def _save(self, subject: Aggregate, *others: Aggregate) -> Written:
         recordings = self.save(subject, *others)

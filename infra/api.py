@@ -26,6 +26,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.account_queries = container.account_queries
     app.state.audit = container.audit
     app.state.readiness = container.readiness
+    app.state.progress = container.read.progress
     for router in (auth_routes.router, admin_routes.router, query_routes.router):
         app.include_router(router)
     install_error_handlers(app)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
+from infra.cli_common import load_settings
+from infra.cli_pipeline import events, pipeline_commands, projections
 from infra.services.cli import services_app
 from infra.settings import Settings
 
@@ -14,24 +15,15 @@ app = typer.Typer(help="aimarket: an open AI model marketplace.", no_args_is_hel
 users = typer.Typer(help="Operator commands on accounts.", no_args_is_help=True)
 app.add_typer(users, name="users")
 app.add_typer(services_app, name="services")
+app.add_typer(events, name="events")
+app.add_typer(projections, name="projections")
+pipeline_commands(app)
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
 
 
-def _settings(**overrides: str) -> Settings:
-    """Settings from the environment; a bad one ends the command with what to set, and
-    without echoing the values (a database URL may hold a password)."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as error:
-        for problem in error.errors():
-            where = ".".join(str(p) for p in problem["loc"]) or "settings"
-            typer.echo(f"configuration error ({where}): {problem['msg']}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) -> None:
     import uvicorn
 
     from infra.api import create_app
@@ -40,6 +32,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     configure_logging(settings.log_level)
     container = build_container(settings)
+    if with_runner:
+        container.start_runner()
     typer.echo(f"aimarket ({settings.profile} profile) on http://{host}:{port}")
     typer.echo(f"  API docs: http://{host}:{port}/docs   data: {settings.data_dir.resolve()}")
     try:
@@ -51,13 +45,13 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 @app.command()
 def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run the marketplace on the embedded profile: API and in-process workers, data in ./var/."""
-    _serve(_settings(profile="embedded"), host, port)
+    _serve(load_settings(profile="embedded"), host, port, with_runner=True)
 
 
 @app.command()
 def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run the HTTP API only, on the profile the environment chooses (cluster in production)."""
-    _serve(_settings(), host, port)
+    _serve(load_settings(), host, port)
 
 
 @users.command("set-role")
@@ -66,7 +60,7 @@ def set_role(email: str, role: str) -> None:
     from domain.user import normalise_email, parse_role
     from infra.bootstrap import build_container
 
-    container = build_container(_settings())
+    container = build_container(load_settings())
     try:
         user = container.app.find_user_by_email(normalise_email(email))
         if user is None:

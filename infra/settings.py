@@ -24,7 +24,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL for the event store (cluster profile)"
     )
+    mongo_url: str | None = Field(default=None, description="read models (cluster profile)")
+    mongo_database: str = "aimarket"
+    opensearch_url: str | None = Field(default=None, description="search (cluster profile)")
+    search_prefix: str = "aimarket"
+    kafka_bootstrap_servers: str | None = None
+    event_topic_prefix: str = Field(default="aimarket.events.", pattern=r"^[A-Za-z0-9._-]+$")
+    event_partitions: int = Field(default=6, ge=1, le=256)
+    event_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=60_000)
     jwt_secret: SecretStr | None = None
+    partner_feed_key: SecretStr | None = Field(
+        default=None, description="HMAC key of the partner feed's pseudonymous ids"
+    )
     access_token_ttl_s: int = Field(default=900, gt=0)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
     verify_email_ttl_s: int = Field(default=24 * 3600, gt=0)
@@ -38,13 +49,18 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_sender: str = "aimarket <no-reply@aimarket.local>"
     log_level: str = "INFO"
+    worker_group: str = Field(default="aimarket-projections", description="faust app id")
 
     @model_validator(mode="after")
     def _cluster_needs_real_settings(self) -> Settings:
         if self.profile != "cluster":
             return self
-        if not self.database_url:
-            raise SettingsError("the cluster profile needs AIMARKET_DATABASE_URL (PostgreSQL)")
+        for name in ("database_url", "mongo_url", "opensearch_url"):
+            if not getattr(self, name):
+                raise SettingsError(
+                    f"the cluster profile needs AIMARKET_{name.upper()}; "
+                    "`eval $(aimarket services env)` sets all of them for the local services"
+                )
         secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
         if len(secret) < MIN_SECRET_LENGTH:
             raise SettingsError(
@@ -53,6 +69,25 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self
+
+    def require_kafka(self) -> str:
+        if not self.kafka_bootstrap_servers:
+            raise SettingsError(
+                "this command needs AIMARKET_KAFKA_BOOTSTRAP_SERVERS (host:port of a broker)"
+            )
+        return self.kafka_bootstrap_servers
+
+    def partner_feed_secret(self) -> bytes:
+        """The partner feed's pseudonym key: the same in every worker, or ids change."""
+        if self.partner_feed_key is None:
+            raise SettingsError(
+                "the partner feed needs AIMARKET_PARTNER_FEED_KEY (32+ random characters, the "
+                "same in every worker: partners' ids depend on it)"
+            )
+        key = self.partner_feed_key.get_secret_value().encode()
+        if len(key) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"AIMARKET_PARTNER_FEED_KEY needs {MIN_SECRET_LENGTH}+ characters")
+        return key
 
     def signing_secret(self) -> str:
         """The configured secret; embedded only: made once and kept in the data directory."""

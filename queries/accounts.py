@@ -1,67 +1,54 @@
-"""Read handlers for the caller's own account and API keys.
-
-These read the aggregates through the application, because no read model
-exists yet for accounts; they move onto the `users` and `api_keys`
-projections when the event pipeline lands.
-"""
+"""Read handlers for accounts and API keys, over the `users` and `api_keys` read models."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from commands.application import Marketplace
-from domain.api_key import ApiKey
-from domain.user import User
+from domain.errors import NotFound
+from projections.ports import Document, Page, ReadStore, SearchIndex
 
 
-@dataclass(frozen=True)
-class AccountView:
-    id: UUID
-    email: str
-    role: str
-    verified: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class ApiKeyView:
-    id: UUID
-    name: str
-    prefix: str
-    scopes: list[str]
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    revoked: bool
+def public(doc: Document) -> dict[str, Any]:
+    """A read document as the API shows it: `_id` becomes `id`, bookkeeping dropped."""
+    body = {k: v for k, v in doc.items() if not k.startswith("_")}
+    return {"id": doc["_id"], **body}
 
 
 class AccountQueries:
-    def __init__(self, app: Marketplace) -> None:
-        self._app = app
+    def __init__(self, store: ReadStore, search: SearchIndex) -> None:
+        self._store, self._search = store, search
 
-    def me(self, user_id: UUID) -> AccountView:
-        user = self._app.load(User, user_id)
-        return AccountView(
-            user.id, user.email, user.role, user.verified, user.created_on, user.modified_on
+    def me(self, user_id: UUID) -> dict[str, Any]:
+        doc = self._store.get("users", str(user_id))
+        if doc is None:
+            raise NotFound("account not found; if you just registered, pass wait_for")
+        return public(doc)
+
+    def api_keys(
+        self, owner_id: UUID, include_revoked: bool, limit: int, cursor: str | None
+    ) -> Page:
+        where: dict[str, Any] = {"owner_id": str(owner_id)}
+        if not include_revoked:
+            where["revoked"] = False
+        page = self._store.find(
+            "api_keys", where, sort=[("created_at", -1)], limit=limit, cursor=cursor
         )
+        return Page([public(d) for d in page.items], page.next_cursor)
 
-    def api_keys(self, user_id: UUID, include_revoked: bool = False) -> list[ApiKeyView]:
-        user = self._app.load(User, user_id)
-        keys = [self._app.load(ApiKey, key_id) for key_id in user.api_key_ids]
-        return [
-            ApiKeyView(
-                k.id,
-                k.name,
-                k.display_prefix,
-                k.scopes,
-                k.created_on,
-                k.expires_at,
-                k.last_used_at,
-                k.revoked,
-            )
-            for k in reversed(keys)
-            if include_revoked or not k.revoked
-        ]
+    def users(self, filters: dict[str, Any], limit: int, cursor: str | None) -> Page:
+        page = self._store.find(
+            "users", filters, sort=[("created_at", -1)], limit=limit, cursor=cursor
+        )
+        return Page([public(d) for d in page.items], page.next_cursor)
+
+    def search_users(self, query: str, filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Hits best first, each with the account as the `users` read model has it."""
+        found = []
+        for hit in self._search.search("users", query, filters, limit):
+            doc = self._store.get("users", hit.doc_id)
+            if doc is not None:  # indexed a moment before the read model: skip, not fail
+                found.append(
+                    {"user": public(doc), "score": hit.score, "highlights": hit.highlights}
+                )
+        return found

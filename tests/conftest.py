@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,8 +13,9 @@ from fastapi.testclient import TestClient
 from infra.api import create_app
 from infra.bootstrap import Container, build_container
 from infra.settings import Settings
+from tests.pipeline import running_pipeline
 from tests.plugins.databases import create_database, drop_database
-from tests.support import MovableClock
+from tests.support import ConsistentClient, MovableClock
 
 pytest_plugins = ["tests.plugins.services"]
 
@@ -34,13 +36,50 @@ def profile(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def cluster_settings(
+    event_store_database_url: str,
+    mongo_url: str,
+    opensearch_url: str,
+    kafka_bootstrap: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
+    """The cluster profile on the real services, with names of this test session's own."""
+    tag = f"t{uuid.uuid4().hex[:8]}"
+    return Settings(
+        profile="cluster",
+        database_url=event_store_database_url,
+        mongo_url=mongo_url,
+        mongo_database=tag,
+        opensearch_url=opensearch_url,
+        search_prefix=tag,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        event_topic_prefix=f"{tag}.events.",
+        event_partitions=3,
+        worker_group=f"{tag}-projections",
+        jwt_secret=TEST_SECRET,
+        data_dir=tmp_path_factory.mktemp("cluster"),
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+    )
+
+
+@pytest.fixture(scope="session")
+def cluster_pipeline(
+    cluster_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """`aimarket relay` and `aimarket worker projections`, running for the whole session."""
+    with running_pipeline(cluster_settings, tmp_path_factory.mktemp("pipeline")) as processes:
+        yield processes
+
+
 @pytest.fixture
 def settings(profile: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    fast = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "data_dir": tmp_path}
     if profile == "cluster":
-        url = request.getfixturevalue("event_store_database_url")
-        return Settings(profile="cluster", database_url=url, jwt_secret=TEST_SECRET, **fast)
-    return Settings(profile="embedded", **fast)
+        request.getfixturevalue("cluster_pipeline")
+        cluster: Settings = request.getfixturevalue("cluster_settings")
+        return cluster
+    return Settings(profile="embedded", argon2_time_cost=1, argon2_memory_kib=8, data_dir=tmp_path)
 
 
 @pytest.fixture
@@ -51,13 +90,14 @@ def clock() -> MovableClock:
 @pytest.fixture
 def container(settings: Settings, clock: MovableClock) -> Iterator[Container]:
     built = build_container(settings, clock=clock)
+    built.start_runner()
     yield built
     built.close()
 
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container), raise_server_exceptions=False) as test_client:
+    with ConsistentClient(create_app(container), raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -8,7 +8,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 PASSWORD = "correct horse battery"
@@ -66,6 +68,7 @@ def login(client: TestClient, address: str, user_id: str = "") -> Account:
     body = response.json()
     if not user_id:
         me = client.get("/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+        assert me.status_code == 200, me.text
         user_id = me.json()["id"]
     return Account(user_id, address, body["access_token"], body["refresh_token"])
 
@@ -75,3 +78,23 @@ def verified_account(client: TestClient, outbox: Path, role: str = "consumer") -
     token = verification_token(outbox, address)
     assert client.post("/v1/auth/verify-email", json={"token": token}).status_code == 200
     return login(client, address)
+
+
+class ConsistentClient(TestClient):
+    """A client that reads its own writes, as an SDK would: it remembers the highest event
+    position any command answered with (body `position` or header `X-Event-Position`) and
+    sends it as `wait_for` with every GET."""
+
+    position = 0
+
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        if method.upper() == "GET" and self.position:
+            url = httpx.URL(str(url)).copy_merge_params({"wait_for": self.position})
+        response = super().request(method, url, *args, **kwargs)
+        found = response.headers.get("x-event-position")
+        if found is None and response.headers.get("content-type") == "application/json":
+            body = response.json()
+            found = body.get("position") if isinstance(body, dict) else None
+        if found is not None:
+            self.position = max(self.position, int(found))
+        return response

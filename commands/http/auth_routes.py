@@ -14,6 +14,15 @@ from domain.user import Role, normalise_email
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
+POSITION_HEADER = "X-Event-Position"
+
+
+def no_content(position: int) -> Response:
+    """204, with the event position a client passes as `wait_for` to read its write."""
+    return Response(
+        status_code=status.HTTP_204_NO_CONTENT, headers={POSITION_HEADER: str(position)}
+    )
+
 
 def _pair(pair: IssuedPair) -> schemas.TokenPair:
     return schemas.TokenPair(
@@ -104,5 +113,5 @@ def rotate_api_key(key_id: UUID, user: VerifiedUser, keys: ApiKeys) -> schemas.A
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_api_key(key_id: UUID, user: CurrentUser, keys: ApiKeys) -> Response:
     """Revoke a key; the next call that presents it is refused."""
-    keys.revoke(user, key_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    written = keys.revoke(user, key_id)
+    return no_content(written.position)

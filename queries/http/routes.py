@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, cast
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from queries.accounts import AccountQueries
 from queries.audit import AuditQueries
 from queries.health import Readiness
 from queries.http import schemas
+from queries.progress import ProjectionProgress, wait_for
 
 
 def get_accounts(request: Request) -> AccountQueries:
@@ -27,25 +27,84 @@ def get_readiness(request: Request) -> Readiness:
     return cast(Readiness, request.app.state.readiness)
 
 
+def read_after_writes(
+    request: Request,
+    wait_for_position: Annotated[
+        int | None,
+        Query(
+            alias="wait_for",
+            ge=1,
+            description="Wait (up to 10 s) until the read models reflect this position, "
+            "the `position` a command returned",
+        ),
+    ] = None,
+) -> None:
+    """Read-your-writes for every query route that declares it."""
+    progress = cast(ProjectionProgress, request.app.state.progress)
+    wait_for(progress, wait_for_position, timeout_s=10.0)
+
+
+Fresh = Depends(read_after_writes)
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
 Accounts = Annotated[AccountQueries, Depends(get_accounts)]
 Audit = Annotated[AuditQueries, Depends(get_audit)]
 
 router = APIRouter(prefix="/v1")
 
 
-@router.get("/auth/me", response_model=schemas.UserPublic, tags=["auth"])
+@router.get("/auth/me", response_model=schemas.UserPublic, tags=["auth"], dependencies=[Fresh])
 def me(principal: CurrentPrincipal, accounts: Accounts) -> schemas.UserPublic:
     """The caller's own account."""
-    return schemas.UserPublic(**asdict(accounts.me(principal.user_id)))
+    return schemas.UserPublic.model_validate(accounts.me(principal.user_id))
 
 
-@router.get("/auth/api-keys", response_model=schemas.ApiKeysPage, tags=["auth"])
+@router.get(
+    "/auth/api-keys", response_model=schemas.ApiKeysPage, tags=["auth"], dependencies=[Fresh]
+)
 def list_api_keys(
-    user: CurrentUser, accounts: Accounts, include_revoked: bool = False
+    user: CurrentUser,
+    accounts: Accounts,
+    include_revoked: bool = False,
+    limit: Limit = 50,
+    cursor: str | None = None,
 ) -> schemas.ApiKeysPage:
     """The caller's API keys, newest first, without the keys themselves."""
-    keys = accounts.api_keys(user.user_id, include_revoked)
-    return schemas.ApiKeysPage(items=[schemas.ApiKeyPublic(**asdict(k)) for k in keys])
+    page = accounts.api_keys(user.user_id, include_revoked, limit, cursor)
+    return schemas.ApiKeysPage.model_validate(
+        {"items": page.items, "next_cursor": page.next_cursor}
+    )
+
+
+@router.get("/admin/users", response_model=schemas.UsersPage, tags=["admin"], dependencies=[Fresh])
+def list_users(
+    admin: Admin,
+    accounts: Accounts,
+    role: str | None = None,
+    status: str | None = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> schemas.UsersPage:
+    """Accounts, newest first, filtered by role and status (admin)."""
+    filters = {k: v for k, v in {"role": role, "status": status}.items() if v is not None}
+    page = accounts.users(filters, limit, cursor)
+    return schemas.UsersPage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@router.get(
+    "/admin/users/search", response_model=schemas.UserHits, tags=["admin"], dependencies=[Fresh]
+)
+def search_users(
+    admin: Admin,
+    accounts: Accounts,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    role: str | None = None,
+    limit: Limit = 20,
+) -> schemas.UserHits:
+    """Full-text search over accounts by email (admin)."""
+    hits = accounts.search_users(q, {"role": role} if role else {}, limit)
+    return schemas.UserHits.model_validate({"items": hits})
 
 
 @router.get(

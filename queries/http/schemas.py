@@ -14,8 +14,25 @@ class UserPublic(BaseModel):
     email: str
     role: str
     verified: bool
+    status: str
+    api_key_count: int
     created_at: datetime
     updated_at: datetime
+
+
+class UsersPage(BaseModel):
+    items: list[UserPublic]
+    next_cursor: str | None
+
+
+class UserHit(BaseModel):
+    user: UserPublic
+    score: float
+    highlights: dict[str, list[str]]
+
+
+class UserHits(BaseModel):
+    items: list[UserHit]
 
 
 class ApiKeyPublic(BaseModel):
@@ -31,6 +48,7 @@ class ApiKeyPublic(BaseModel):
 
 class ApiKeysPage(BaseModel):
     items: list[ApiKeyPublic]
+    next_cursor: str | None
 
 
 class EventsPage(BaseModel):

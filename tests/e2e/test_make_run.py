@@ -58,6 +58,8 @@ def test_cluster_profile_refuses_a_missing_secret_without_echoing_settings() -> 
         **os.environ,
         "AIMARKET_PROFILE": "cluster",
         "AIMARKET_DATABASE_URL": "postgresql://u:hunter2-secret@127.0.0.1:1/db",
+        "AIMARKET_MONGO_URL": "mongodb://u:hunter2-secret@127.0.0.1:2/",
+        "AIMARKET_OPENSEARCH_URL": "http://127.0.0.1:3",
     }
     env.pop("AIMARKET_JWT_SECRET", None)
     result = subprocess.run(

@@ -16,16 +16,35 @@ def test_embedded_profile_makes_and_keeps_its_signing_secret(tmp_path: Path) -> 
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
 
 
+CLUSTER_URLS = {
+    "database_url": "postgresql://u:p@h/db",
+    "mongo_url": "mongodb://h:1/",
+    "opensearch_url": "http://h:2",
+}
+
+
 def test_cluster_profile_refuses_to_start_without_a_real_secret() -> None:
     with pytest.raises(ValidationError, match="AIMARKET_JWT_SECRET"):
-        Settings(profile="cluster", database_url="postgresql://u:p@h/db")
+        Settings(profile="cluster", **CLUSTER_URLS)
     with pytest.raises(ValidationError, match="AIMARKET_JWT_SECRET"):
-        Settings(profile="cluster", database_url="postgresql://u:p@h/db", jwt_secret="short")
+        Settings(profile="cluster", jwt_secret="short", **CLUSTER_URLS)
+    assert Settings(profile="cluster", jwt_secret="x" * 40, **CLUSTER_URLS).profile == "cluster"
 
 
-def test_cluster_profile_needs_a_database() -> None:
-    with pytest.raises(ValidationError, match="AIMARKET_DATABASE_URL"):
-        Settings(profile="cluster", jwt_secret="x" * 40)
+@pytest.mark.parametrize("missing", sorted(CLUSTER_URLS))
+def test_cluster_profile_needs_every_store(missing: str) -> None:
+    urls = {k: v for k, v in CLUSTER_URLS.items() if k != missing}
+    with pytest.raises(ValidationError, match=f"AIMARKET_{missing.upper()}"):
+        Settings(profile="cluster", jwt_secret="x" * 40, **urls)
+
+
+def test_partner_feed_key_is_required_and_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="AIMARKET_PARTNER_FEED_KEY"):
+        Settings().partner_feed_secret()
+    monkeypatch.setenv("AIMARKET_PARTNER_FEED_KEY", "k" * 40)
+    assert Settings().partner_feed_secret() == b"k" * 40
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,1 @@
+"""Kafka adapters: the relay's producer and topic administration."""

@@ -1,0 +1,88 @@
+"""How far behind the pipeline is: for `aimarket status` and the /metrics endpoint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from infra.relay_ledger import PostgresRelayLedger
+from projections.catalog import READ_MODELS
+from projections.ports import ReadStore
+from workers.embedded import TRACKER as EMBEDDED_TRACKER
+from workers.faust_app import partition_tracker
+from workers.notifications import last_position, read_after
+from workers.topics import EVENT_TOPIC_PREFIX
+
+
+class PipelineMonitor:
+    def __init__(
+        self,
+        app: Any,
+        store: ReadStore,
+        ledger: PostgresRelayLedger | None,
+        topic_prefix: str = EVENT_TOPIC_PREFIX,
+    ) -> None:
+        self.app, self.store, self.ledger, self.topic_prefix = app, store, ledger, topic_prefix
+
+    def _seconds_behind(self, applied: int, head: int) -> float:
+        if applied >= head:
+            return 0.0
+        pending = read_after(self.app, applied, 1)
+        if not pending:
+            return 0.0
+        occurred = datetime.fromisoformat(pending[0][1]["occurred_at"])
+        return max(0.0, (datetime.now(UTC) - occurred).total_seconds())
+
+    def _model_lag(self, name: str, head: int) -> dict[str, Any]:
+        if self.ledger is None:
+            applied = self.store.position(f"{EMBEDDED_TRACKER}:{name}")
+            return {
+                "position": applied,
+                "positions_behind": max(0, head - applied),
+                "seconds_behind": round(self._seconds_behind(applied, head), 3),
+            }
+        topic = self.topic_prefix + READ_MODELS[name].aggregate
+        behind: dict[int, int] = {}
+        for (sent_topic, partition), sent in self.ledger.partitions().items():
+            if sent_topic == topic:
+                applied = self.store.position(partition_tracker(topic, partition))
+                behind[applied] = max(behind.get(applied, 0), sent)
+        lagging = [applied for applied, sent in behind.items() if applied < sent]
+        oldest = min(lagging) if lagging else head
+        return {
+            "partitions_lagging": len(lagging),
+            "positions_behind": sum(max(0, s - a) for a, s in behind.items()),
+            "seconds_behind": round(self._seconds_behind(oldest, head), 3),
+        }
+
+    def status(self) -> dict[str, Any]:
+        head = last_position(self.app)
+        report: dict[str, Any] = {"event_store_position": head}
+        if self.ledger is not None:
+            relayed = self.ledger.position()
+            report["relay"] = {
+                "position": relayed,
+                "positions_behind": max(0, head - relayed),
+                "seconds_behind": round(self._seconds_behind(relayed, head), 3),
+            }
+        report["read_models"] = {name: self._model_lag(name, head) for name in READ_MODELS}
+        return report
+
+    def prometheus(self) -> str:
+        status = self.status()
+        lines = [
+            "# TYPE aimarket_event_store_position gauge",
+            f"aimarket_event_store_position {status['event_store_position']}",
+        ]
+        if "relay" in status:
+            lines += [
+                "# TYPE aimarket_relay_position gauge",
+                f"aimarket_relay_position {status['relay']['position']}",
+            ]
+        for metric in ("positions_behind", "seconds_behind"):
+            lines.append(f"# TYPE aimarket_projection_{metric} gauge")
+            lines += [
+                f'aimarket_projection_{metric}{{projection="{name}"}} {lag[metric]}'
+                for name, lag in status["read_models"].items()
+            ]
+        return "\n".join(lines) + "\n"

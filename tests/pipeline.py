@@ -1,0 +1,70 @@
+"""The cluster profile's pipeline processes for a test session: the relay and a
+projection worker, started as an operator would (`aimarket relay`, `aimarket worker`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from infra.settings import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The AIMARKET_* variables that reproduce `settings` in a child process."""
+    env = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        env[f"AIMARKET_{name.upper()}"] = str(raw)
+    return env
+
+
+def start(command: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **settings_env(settings)}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "infra", *command],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen[bytes], kill: bool = False) -> None:
+    if process.poll() is None:
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_pipeline(
+    settings: Settings, logs: Path
+) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    logs.mkdir(parents=True, exist_ok=True)
+    processes = {
+        "relay": start(["relay"], settings, logs / "relay.log"),
+        "worker": start(["worker", "projections"], settings, logs / "worker.log"),
+    }
+    time.sleep(0.5)
+    for name, process in processes.items():
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited at start: {(logs / f'{name}.log').read_text()}")
+    try:
+        yield processes
+    finally:
+        for process in processes.values():
+            stop(process)

@@ -1,0 +1,239 @@
+"""The partner feed: every internal event decided on, nothing personal out, docs in step."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from eventsourcing.domain import Aggregate, AggregateEvent
+from hypothesis import given
+from hypothesis import strategies as st
+from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
+
+import domain
+from domain.api_key import ApiKey
+from domain.envelope import envelope
+from domain.login_session import LoginSession
+from domain.user import Role, User
+from workers.asyncapi import asyncapi_document, to_yaml
+from workers.partner_feed import (
+    DROPPED,
+    MAPPINGS,
+    InvalidEnvelope,
+    PublicEvent,
+    public_types,
+    to_public,
+)
+from workers.public_schemas import DOCS_DIR, event_schema, main, render_json, write_schemas
+
+KEY = b"k" * 32
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def domain_event_types() -> set[str]:
+    """`User.Registered`, ...: every event any aggregate in domain/ can record."""
+    found = set()
+    for info in pkgutil.iter_modules(domain.__path__):
+        module = importlib.import_module(f"domain.{info.name}")
+        for cls in vars(module).values():
+            if isinstance(cls, type) and issubclass(cls, Aggregate) and cls is not Aggregate:
+                found |= aggregate_event_types(cls)
+    return found
+
+
+def aggregate_event_types(aggregate: type[Aggregate]) -> set[str]:
+    nested = [c for c in vars(aggregate).values() if isinstance(c, type)]
+    events = [c for c in nested if issubclass(c, AggregateEvent) and c is not aggregate.Event]
+    named_creation = any(
+        issubclass(c, Aggregate.Created) and c is not aggregate.Created for c in events
+    )
+    # The library adds a bare `Created` to each aggregate; it is recorded only when no
+    # decorated __init__ names the creation event itself.
+    return {c.__qualname__ for c in events if not (named_creation and c is aggregate.Created)}
+
+
+def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
+    """Envelopes of every kind of event, with personal data wherever the domain allows."""
+    user = User(email=email, password_hash=f"$argon2id${secret}", role="consumer")
+    user.verify_email()
+    user.change_password(f"$argon2id${secret}2")
+    user.change_role(Role.PUBLISHER)
+    key = ApiKey(
+        key_hash=secret, owner_id=user.id, name=name, scopes=["inference"],
+        display_prefix=secret[:10], expires_at=NOW + timedelta(days=30),
+    )  # fmt: skip
+    user.add_api_key(key.id)
+    key.record_use(NOW)
+    key.revoke()
+    session = LoginSession(
+        id=uuid.uuid4(), user_id=user.id, token_hash=secret, expires_at=NOW,
+        access_jti=secret, access_expires_at=NOW,
+    )  # fmt: skip
+    session.rotate(f"{secret}2", f"{secret}3", NOW)
+    session.revoke(reason=name)
+    user.deactivate()
+    events = [*user.collect_events(), *key.collect_events(), *session.collect_events()]
+    return [envelope(event) for event in events]
+
+
+def published(envelopes: list[dict[str, Any]]) -> list[PublicEvent]:
+    return [e for e in (to_public(env, key=KEY) for env in envelopes) if e is not None]
+
+
+def strings_in(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [str(k), *strings_in(v)]]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_in(item)]
+    return [value] if isinstance(value, str) else []
+
+
+SAMPLE = history("ada@example.com", "Ada's laptop key", "s3cr3t-material-0123456789")
+
+
+def test_every_domain_event_is_either_published_or_deliberately_dropped() -> None:
+    undecided = domain_event_types() - MAPPINGS.keys() - DROPPED.keys()
+    assert not undecided, f"map {undecided} in workers/partner_feed.py or add them to DROPPED"
+
+
+def test_the_feed_names_only_events_the_domain_records() -> None:
+    assert MAPPINGS.keys() | DROPPED.keys() <= domain_event_types()
+    assert not MAPPINGS.keys() & DROPPED.keys()
+
+
+def test_the_sample_history_records_every_domain_event() -> None:
+    assert {env["type"] for env in SAMPLE} == domain_event_types()
+
+
+# Words every public event may contain (type names, field names, enum values, topics): a
+# generated secret that happens to be part of one says nothing about a leak.
+VOCABULARY = [
+    s for public in public_types() for s in [public.topic_name, *strings_in(event_schema(public))]
+]
+
+
+def private_text(**kwargs: Any) -> st.SearchStrategy[str]:
+    return st.text(**kwargs).filter(lambda text: not any(text in word for word in VOCABULARY))
+
+
+@given(
+    email=st.emails(),
+    name=private_text(min_size=12),
+    secret=private_text(alphabet=st.characters(codec="ascii"), min_size=16),
+    extra=private_text(min_size=12),
+)
+def test_no_public_event_carries_personal_data_or_internal_ids(
+    email: str, name: str, secret: str, extra: str
+) -> None:
+    envelopes = history(email, name, secret)
+    for env in envelopes:  # a personal field someone might add to an event later
+        env["data"] |= {"display_name": extra, "ip": "203.0.113.7"}
+    internal_ids = {str(env[k]) for env in envelopes for k in ("id", "aggregate_id")}
+    for event in published(envelopes):
+        seen = [event.key, *strings_in(event.value)]
+        for private in [email, name, secret, extra, "203.0.113.7", "@", *internal_ids]:
+            assert not [s for s in seen if private in s], (private, event)
+
+
+def test_every_public_event_validates_against_its_generated_schema() -> None:
+    by_name = {public.name: public for public in public_types()}
+    events = published(SAMPLE)
+    assert {e.value["type"] for e in events} == by_name.keys()
+    for event in events:
+        public = by_name[event.value["type"]]
+        Draft202012Validator(event_schema(public), format_checker=FormatChecker()).validate(
+            event.value
+        )
+        assert list(event.value["data"]) == [field.name for field in public.fields]
+        assert datetime.fromisoformat(event.value["occurred_at"]).tzinfo is not None
+        assert (event.topic, event.key) == (
+            public.topic_name,
+            event.value["data"][public.key_field],
+        )
+
+
+def test_schemas_are_valid_and_use_only_keywords_asyncapi_tools_also_read() -> None:
+    # AsyncAPI's default schema format is a superset of draft-07, so keep to the overlap.
+    common = {"$schema", "$id", "title", "description", "type", "required", "properties"}
+    common |= {"const", "enum", "format", "items", "uniqueItems"}
+    for public in public_types():
+        schema = event_schema(public)
+        Draft202012Validator.check_schema(schema)
+        Draft7Validator.check_schema({k: v for k, v in schema.items() if k != "$schema"})
+        assert set(keywords(schema)) <= common
+
+
+def keywords(schema: dict[str, Any]) -> list[str]:
+    """Every keyword used in a schema, its properties' and its items' schemas."""
+    subschemas = list(schema.get("properties", {}).values())
+    if "items" in schema:
+        subschemas.append(schema["items"])
+    return [*schema, *(word for sub in subschemas for word in keywords(sub))]
+
+
+def test_committed_docs_are_what_the_generator_writes_now(tmp_path: Path) -> None:
+    main([str(tmp_path)])
+    expected = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    committed = {p.name: p.read_text() for p in DOCS_DIR.iterdir() if p.name != "README.md"}
+    hint = "run `python -m workers.public_schemas` and delete stale files in docs/events/"
+    assert committed == expected, hint
+
+
+def test_asyncapi_yaml_reads_back_as_the_document() -> None:
+    text = (DOCS_DIR / "asyncapi.yaml").read_text()
+    assert yaml.safe_load(text) == asyncapi_document()
+    tricky: dict[str, Any] = {
+        "a": ["yes", "1.0", "#x", "k: v", "", None, True, 3, {}, [], [{"b": "c", "d": []}]]
+    }
+    assert yaml.safe_load(to_yaml(tricky)) == tricky
+
+
+def test_asyncapi_channels_are_the_public_topics_with_payloads_in_schema_files() -> None:
+    document = asyncapi_document()
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert addresses == {public.topic_name for public in public_types()}
+    for message in document["components"]["messages"].values():
+        payload = DOCS_DIR / message["payload"]["$ref"]
+        assert json.loads(payload.read_text())["title"] == message["name"]
+
+
+def test_public_id_is_stable_for_a_redelivery_and_distinct_between_events() -> None:
+    first, again = published(SAMPLE), published([dict(env) for env in SAMPLE])
+    assert [e.value["id"] for e in first] == [e.value["id"] for e in again]
+    assert len({e.value["id"] for e in first}) == len(first)
+
+
+def test_an_account_has_one_public_id_across_topics_and_another_under_another_key() -> None:
+    events = {e.value["type"]: e for e in published(SAMPLE)}
+    account = events["account.registered"].key
+    assert events["api_key.created"].value["data"]["account_id"] == account
+    other = to_public(SAMPLE[0], key=b"o" * 32)
+    assert other is not None and other.key != account
+
+
+def test_dropped_and_undecided_event_types_publish_nothing() -> None:
+    dropped = [env for env in SAMPLE if env["type"] in DROPPED]
+    assert dropped and all(to_public(env, key=KEY) is None for env in dropped)
+    assert to_public({**SAMPLE[0], "type": "User.Renamed"}, key=KEY) is None
+
+
+def test_short_keys_foreign_envelopes_and_free_text_in_closed_fields_are_refused() -> None:
+    with pytest.raises(ValueError, match="32"):
+        to_public(SAMPLE[0], key=b"short")
+    with pytest.raises(InvalidEnvelope):
+        to_public({**SAMPLE[0], "schema": "other.v9"}, key=KEY)
+    with pytest.raises(InvalidEnvelope):
+        to_public({**SAMPLE[0], "data": {"role": "ada@example.com"}}, key=KEY)
+
+
+def test_write_schemas_writes_one_file_per_public_type(tmp_path: Path) -> None:
+    paths = write_schemas(tmp_path)
+    assert [p.name for p in paths] == [public.schema_file for public in public_types()]
+    assert paths[0].read_text() == render_json(event_schema(public_types()[0]))

@@ -1,0 +1,81 @@
+"""The cluster profile's projection workers: a faust-streaming app, made by a function.
+
+One agent per event topic, each at concurrency=1 (with more, faust can commit an
+offset past a message still in flight: upstream issue 606). Scale with partitions
+and worker processes. Offsets are committed after the agent has processed a batch,
+so delivery is at-least-once; the version guard in every write makes it idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any, cast
+
+import faust
+
+from projections.catalog import READ_MODELS
+from projections.ports import Position, ReadStore
+from workers.projector import Projector
+from workers.relay import POSITION_HEADER
+from workers.topics import EVENT_TOPIC_PREFIX
+
+BATCH = 500
+BATCH_WITHIN_S = 0.05
+
+
+def partition_tracker(topic: str, partition: int) -> str:
+    """Positions the read side's `wait_for` compares with what the relay sent."""
+    return f"kafka:{topic}:{partition}"
+
+
+def make_projection_app(
+    bootstrap: str,
+    projector: Projector,
+    store: ReadStore,
+    app_id: str = "aimarket-projections",
+    topic_prefix: str = EVENT_TOPIC_PREFIX,
+    write_timeout_s: float = 30.0,
+) -> faust.App:
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{bootstrap}",
+        store="memory://",
+        web_enabled=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=timedelta(seconds=1),
+        broker_session_timeout=timedelta(seconds=10),
+    )
+    for aggregate in sorted({model.aggregate for model in projector.models}):
+        _project_topic(app, topic_prefix + aggregate, projector, store, write_timeout_s)
+    return app
+
+
+def _project_topic(
+    app: faust.App, topic_name: str, projector: Projector, store: ReadStore, timeout_s: float
+) -> None:
+    topic = app.topic(topic_name, key_type=bytes, value_type=bytes, value_serializer="raw")
+    marker = next(iter(READ_MODELS))  # any collection will carry the partition positions
+
+    def apply(envelopes: list[dict[str, Any]], marks: dict[int, int]) -> None:
+        projector.project(envelopes, None, "kafka")
+        for partition, position in marks.items():
+            store.apply(marker, [], Position(partition_tracker(topic_name, partition), position))
+
+    async def project(stream: faust.StreamT[bytes]) -> None:
+        loop = asyncio.get_running_loop()
+        batches = cast(faust.Stream[bytes], stream).take_events(BATCH, within=BATCH_WITHIN_S)
+        async for events in batches:
+            envelopes: list[dict[str, Any]] = []
+            marks: dict[int, int] = {}
+            for event in events:
+                envelopes.append(json.loads(event.value))
+                position = int(event.headers.get(POSITION_HEADER, b"0"))
+                partition = event.message.partition
+                marks[partition] = max(marks.get(partition, 0), position)
+            # The writes block: run them off the event loop, and never wait forever.
+            await asyncio.wait_for(loop.run_in_executor(None, apply, envelopes, marks), timeout_s)
+
+    app.agent(topic, name=f"project-{topic_name}", concurrency=1)(project)

@@ -1,0 +1,64 @@
+"""Applies a batch of envelopes to every read model and search index.
+
+Shared by all runners (the embedded thread, the Kafka workers, rebuilds): they
+differ only in where envelopes come from and how positions are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from projections.base import DocumentProjection, Envelope
+from projections.catalog import READ_MODELS, SEARCH_INDEXES
+from projections.ports import DocChange, Position, ReadStore, SearchIndex
+
+
+def search_change(change: DocChange, fields: list[str]) -> DocChange:
+    if change.doc is None:
+        return change
+    return DocChange(change.doc_id, change.version, {f: change.doc.get(f) for f in fields})
+
+
+class Projector:
+    def __init__(
+        self,
+        store: ReadStore,
+        search: SearchIndex | None,
+        names: Sequence[str] | None = None,
+        suffix: str = "",
+    ) -> None:
+        """`names` picks read models (default all); `suffix` writes to other collections
+        and indexes (a rebuild's scratch copies) instead of the live ones."""
+        self.store, self.search, self.suffix = store, search, suffix
+        self.models: list[DocumentProjection] = [
+            READ_MODELS[n] for n in (names if names is not None else READ_MODELS)
+        ]
+        self.indexes = {
+            index: spec
+            for index, spec in SEARCH_INDEXES.items()
+            if spec[0] in {m.name for m in self.models}
+        }
+
+    def ensure_indexes(self) -> None:
+        if self.search is not None:
+            for index, (_, text, keywords) in self.indexes.items():
+                self.search.ensure(index + self.suffix, text, keywords)
+
+    def project(self, envelopes: list[Envelope], position: int | None, tracker: str) -> None:
+        """Apply the batch; record `position` under `<tracker>:<model>` with each model's
+        changes (one transaction where the store allows)."""
+        for model in self.models:
+            collection = model.name + self.suffix
+            changes = model.changes(envelopes, partial(self.store.get, collection))
+            mark = None if position is None else Position(f"{tracker}:{model.name}", position)
+            self.store.apply(collection, changes, mark)
+            self._index(model.name, changes)
+
+    def _index(self, model: str, changes: list[DocChange]) -> None:
+        if self.search is None or not changes:
+            return
+        for index, (source, text, keywords) in self.indexes.items():
+            if source == model:
+                fields = text + keywords
+                self.search.apply(index + self.suffix, [search_change(c, fields) for c in changes])
