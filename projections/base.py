@@ -51,16 +51,17 @@ class DocumentProjection:
         return {**new, "_id": str(envelope["aggregate_id"]), "_version": version}
 
     def changes(
-        self, envelopes: Iterable[Envelope], load: Callable[[str], Document | None]
+        self, envelopes: Iterable[Envelope], load: Callable[[list[str]], dict[str, Document]]
     ) -> list[DocChange]:
-        """Fold a batch into one change per document, reading each current document once."""
-        folded: dict[str, Document | None] = {}
-        for envelope in envelopes:
-            if not self.wants(envelope):
-                continue
+        """Fold a batch into one change per document; `load` gets the stored documents
+        of the batch's ids in one call."""
+        mine = [e for e in envelopes if self.wants(e)]
+        folded: dict[str, Document | None] = dict(
+            load(list(dict.fromkeys(str(e["aggregate_id"]) for e in mine)))
+        )
+        for envelope in mine:
             doc_id = str(envelope["aggregate_id"])
-            current = folded[doc_id] if doc_id in folded else load(doc_id)
-            folded[doc_id] = self.apply(current, envelope)
+            folded[doc_id] = self.apply(folded.get(doc_id), envelope)
         return [to_change(doc_id, doc) for doc_id, doc in folded.items() if doc is not None]
 
 

@@ -54,6 +54,10 @@ class ReadStore(Protocol):
 
     def get(self, collection: str, doc_id: str) -> Document | None: ...
 
+    def get_many(self, collection: str, doc_ids: list[str]) -> dict[str, Document]:
+        """The stored documents among `doc_ids`, by id, in one round trip."""
+        ...
+
     def apply(
         self, collection: str, changes: list[DocChange], position: Position | None = None
     ) -> None:

@@ -50,7 +50,7 @@ class Projector:
         changes (one transaction where the store allows)."""
         for model in self.models:
             collection = model.name + self.suffix
-            changes = model.changes(envelopes, partial(self.store.get, collection))
+            changes = model.changes(envelopes, partial(self.store.get_many, collection))
             mark = None if position is None else Position(f"{tracker}:{model.name}", position)
             self.store.apply(collection, changes, mark)
             self._index(model.name, changes)

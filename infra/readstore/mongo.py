@@ -55,6 +55,10 @@ class MongoReadStore:
     def get(self, collection: str, doc_id: str) -> Document | None:
         return self._coll(collection).find_one({"_id": doc_id, **_LIVE})
 
+    def get_many(self, collection: str, doc_ids: list[str]) -> dict[str, Document]:
+        found = self._coll(collection).find({"_id": {"$in": doc_ids}, **_LIVE})
+        return {str(doc["_id"]): doc for doc in found}
+
     def apply(
         self, collection: str, changes: list[DocChange], position: Position | None = None
     ) -> None:

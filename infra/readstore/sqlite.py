@@ -71,6 +71,21 @@ class SqliteReadStore:
             ).fetchone()
         return None if row is None else _loads(row[0])
 
+    def get_many(self, collection: str, doc_ids: list[str]) -> dict[str, Document]:
+        table, found = _table(collection), {}
+        with self._lock:
+            if not self._exists(table):
+                return {}
+            for start in range(0, len(doc_ids), 500):  # SQLite caps bound parameters
+                chunk = doc_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT id, doc FROM {table} WHERE id IN ({marks}) AND doc IS NOT NULL",
+                    chunk,
+                )
+                found.update({doc_id: _loads(raw) for doc_id, raw in rows})
+        return found
+
     def apply(
         self, collection: str, changes: list[DocChange], position: Position | None = None
     ) -> None:
