@@ -31,6 +31,7 @@ class Projector:
         """`names` picks read models (default all); `suffix` writes to other collections
         and indexes (a rebuild's scratch copies) instead of the live ones."""
         self.store, self.search, self.suffix = store, search, suffix
+        self._ensured = False
         self.models: list[DocumentProjection] = [
             READ_MODELS[n] for n in (names if names is not None else READ_MODELS)
         ]
@@ -41,6 +42,7 @@ class Projector:
         }
 
     def ensure_indexes(self) -> None:
+        self._ensured = True
         if self.search is not None:
             for index, (_, text, keywords) in self.indexes.items():
                 self.search.ensure(index + self.suffix, text, keywords)
@@ -48,6 +50,8 @@ class Projector:
     def project(self, envelopes: list[Envelope], position: int | None, tracker: str) -> None:
         """Apply the batch; record `position` under `<tracker>:<model>` with each model's
         changes (one transaction where the store allows)."""
+        if not self._ensured:
+            self.ensure_indexes()
         for model in self.models:
             collection = model.name + self.suffix
             changes = model.changes(envelopes, partial(self.store.get_many, collection))

@@ -20,7 +20,7 @@ from commands.secrets import hash_secret, new_api_key
 from domain.user import Role
 from infra.bootstrap import Container, build_container
 from infra.settings import Settings
-from tests.pipeline import settings_env, start, stop
+from tests.pipeline import settings_env, start, stop, wait_until
 
 pytestmark = pytest.mark.services("postgres", "kafka", "ferretdb", "opensearch")
 
@@ -72,13 +72,6 @@ def write_load(app: Marketplace, stop_at: threading.Event, written: list[int]) -
         app.change_role(user.id, Role.PUBLISHER)
         written.append(app.revoke_api_key(user.id, key_id).position if i % 3 == 0 else 0)
         i += 1
-
-
-def wait_until(predicate: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_killed_relay_and_worker_recover_and_match_a_fresh_rebuild(
