@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from commands.http import admin_routes, auth_routes
 from infra.bootstrap import Container
+from infra.http import ops
 from infra.http.errors import install_error_handlers
 from infra.http.middleware import RequestContextMiddleware
 from queries.http import routes as query_routes
@@ -27,7 +28,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.audit = container.audit
     app.state.readiness = container.readiness
     app.state.progress = container.read.progress
-    for router in (auth_routes.router, admin_routes.router, query_routes.router):
+    for router in (auth_routes.router, admin_routes.router, query_routes.router, ops.router):
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=container.settings.max_body_bytes)

@@ -17,6 +17,7 @@ from commands.tokens import TokenCodec
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
 from infra.mail import OutboxMailer, SmtpMailer
+from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
@@ -41,6 +42,7 @@ class ReadSide:
     search: SearchIndex
     progress: ProjectionProgress
     runner: EmbeddedRunner | None  # the embedded profile projects in process
+    monitor: PipelineMonitor
 
 
 @dataclass
@@ -130,13 +132,14 @@ def _read_side(settings: Settings, app: Marketplace, pool: ConnectionPool | None
     store, search = read_stores(settings)
     if pool is None:
         runner = EmbeddedRunner(app, Projector(store, search), store)
-        return ReadSide(store, search, runner, runner)
+        return ReadSide(store, search, runner, runner, PipelineMonitor(app, store, None))
     ledger = PostgresRelayLedger(event_store_env(settings), pool)
     return ReadSide(
         store,
         search,
         KafkaProjectionProgress(ledger, store, settings.event_topic_prefix),
         None,
+        PipelineMonitor(app, store, ledger, settings.event_topic_prefix),
     )
 
 

@@ -294,3 +294,13 @@ def test_refresh_token_of_an_unknown_session_is_401(client: TestClient) -> None:
     )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_refresh_token"
+
+
+def test_metrics_show_positions_and_no_lag_once_caught_up(client: TestClient) -> None:
+    login(client, register(client))  # reads /auth/me with wait_for: caught up from here on
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.text
+    assert f"aimarket_event_store_position {client.position}" in text  # type: ignore[attr-defined]
+    assert 'aimarket_projection_positions_behind{projection="users"} 0' in text
+    assert 'aimarket_projection_seconds_behind{projection="users"} 0' in text
