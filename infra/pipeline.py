@@ -17,6 +17,7 @@ from infra.settings import Settings
 from projections.ports import ReadStore, SearchIndex
 from queries.audit import AuditQueries
 from queries.progress import ProjectionProgress
+from workers.doc_cache import DocumentCache
 from workers.embedded import EmbeddedRunner
 from workers.faust_app import make_projection_app
 from workers.projector import Projector
@@ -63,7 +64,7 @@ def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App
     _ensure_topics(settings, bootstrap)
     if kind == "projections":
         store, search = read_stores(settings)
-        projector = Projector(store, search)
+        projector = Projector(store, search, cache=DocumentCache(store))
         projector.ensure_indexes()
         return make_projection_app(
             bootstrap, projector, store, settings.worker_group, settings.event_topic_prefix

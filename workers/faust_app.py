@@ -48,6 +48,14 @@ def make_projection_app(
         broker_commit_interval=timedelta(seconds=1),
         broker_session_timeout=timedelta(seconds=10),
     )
+    if projector.cache is not None:
+        cache = projector.cache
+
+        @app.on_partitions_revoked.connect
+        async def forget_on_rebalance(*_: Any, **__: Any) -> None:
+            # Another worker may write these documents now: read them back when ours again.
+            cache.clear()
+
     for aggregate in sorted({model.aggregate for model in projector.models}):
         _project_topic(app, topic_prefix + aggregate, projector, store, write_timeout_s)
     return app

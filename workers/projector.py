@@ -12,6 +12,7 @@ from functools import partial
 from projections.base import DocumentProjection, Envelope
 from projections.catalog import READ_MODELS, SEARCH_INDEXES
 from projections.ports import DocChange, Position, ReadStore, SearchIndex
+from workers.doc_cache import DocumentCache
 
 
 def search_change(change: DocChange, fields: list[str]) -> DocChange:
@@ -27,10 +28,12 @@ class Projector:
         search: SearchIndex | None,
         names: Sequence[str] | None = None,
         suffix: str = "",
+        cache: DocumentCache | None = None,
     ) -> None:
         """`names` picks read models (default all); `suffix` writes to other collections
-        and indexes (a rebuild's scratch copies) instead of the live ones."""
-        self.store, self.search, self.suffix = store, search, suffix
+        and indexes (a rebuild's scratch copies) instead of the live ones; `cache` keeps
+        what this process wrote, for a worker that owns its partitions."""
+        self.store, self.search, self.suffix, self.cache = store, search, suffix, cache
         self._ensured = False
         self.models: list[DocumentProjection] = [
             READ_MODELS[n] for n in (names if names is not None else READ_MODELS)
@@ -52,12 +55,29 @@ class Projector:
         changes (one transaction where the store allows)."""
         if not self._ensured:
             self.ensure_indexes()
-        for model in self.models:
-            collection = model.name + self.suffix
-            changes = model.changes(envelopes, partial(self.store.get_many, collection))
-            mark = None if position is None else Position(f"{tracker}:{model.name}", position)
-            self.store.apply(collection, changes, mark)
-            self._index(model.name, changes)
+        try:
+            for model in self.models:
+                self._project_model(model, envelopes, position, tracker)
+        except BaseException:
+            if self.cache is not None:
+                self.cache.clear()  # what was written is unknown now: read it back next time
+            raise
+
+    def _project_model(
+        self,
+        model: DocumentProjection,
+        envelopes: list[Envelope],
+        position: int | None,
+        tracker: str,
+    ) -> None:
+        collection = model.name + self.suffix
+        reads = self.cache.get_many if self.cache is not None else self.store.get_many
+        changes = model.changes(envelopes, partial(reads, collection))
+        mark = None if position is None else Position(f"{tracker}:{model.name}", position)
+        self.store.apply(collection, changes, mark)
+        if self.cache is not None:
+            self.cache.remember(collection, changes)
+        self._index(model.name, changes)
 
     def _index(self, model: str, changes: list[DocChange]) -> None:
         if self.search is None or not changes:

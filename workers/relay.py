@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -46,7 +46,7 @@ class RelayLedger(Protocol):
 
 def traceparent(envelope_id: str) -> str:
     """W3C trace context: the trace id follows the event, a new span for this hop."""
-    return f"00-{uuid.UUID(envelope_id).hex}-{uuid.uuid4().hex[:16]}-01"
+    return f"00-{envelope_id.replace('-', '')}-{os.urandom(8).hex()}-01"
 
 
 def to_message(position: int, envelope: dict[str, Any], prefix: str) -> OutgoingMessage:
@@ -70,7 +70,7 @@ class Relay:
         app: Any,
         publisher: Publisher,
         ledger: RelayLedger,
-        batch: int = 1000,
+        batch: int = 5000,
         idle_wait_s: float = 0.05,
         topic_prefix: str = EVENT_TOPIC_PREFIX,
     ) -> None:

@@ -38,8 +38,10 @@ _LIVE: dict[str, Any] = {"_deleted": {"$ne": True}}
 
 class MongoReadStore:
     def __init__(
-        self, url: str, database: str, timeout_ms: int = 5000, write_batch: int = 100
+        self, url: str, database: str, timeout_ms: int = 5000, write_batch: int = 1
     ) -> None:
+        """`write_batch`: statements per `update` command; keep 1 on FerretDB (see
+        mongo_writes), raise it only against real MongoDB."""
         self._client: MongoClient[Document] = MongoClient(
             url,
             serverSelectionTimeoutMS=timeout_ms,

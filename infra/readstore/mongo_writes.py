@@ -1,20 +1,25 @@
 """Version-guarded bulk writes to one MongoDB collection, shaped by FerretDB 1.24.
 
-What FerretDB 1.24.2 does, measured against our server (SQLite backend):
+What FerretDB 1.24.2 does, measured against our server:
 - A guarded upsert `{_id: x, _version: {$lt: v}}` whose document is newer fails
   with a duplicate key (11000), as on MongoDB; but the `update` command ignores
   `ordered: false`, stops at the first error, reports it at index 0 and leaves out
   `n`/`nModified`, which makes pymongo's `bulk_write` fail with KeyError.
-- Updates and deletes scan the whole collection (its UPDATE uses `->'$._id'` while
-  the _id index is on `->"_id"`): about 2.5 µs per stored document per statement.
-  Finds by `_id` and inserts use the index.
+- Each statement of an `update` command keeps a pooled backend connection until
+  the whole command ends (SQLite pool: 100 per database, PostgreSQL: 50, shared by
+  all clients): one command of about 100 statements hangs until the client gives
+  up. Hence `batch` statements per command, 1 unless the server is real MongoDB.
+- SQLite backend: updates and deletes scan the whole collection (its UPDATE uses
+  `->'$._id'` while the _id index is on `->"_id"`), about 6 ms per statement at
+  1,000 documents, growing linearly. Finds by `_id` and inserts are fast.
 
 So a batch is written as: read the stored versions of its documents (one query),
-drop what is not newer, insert the documents that are not stored yet (unordered
-`insert`, which FerretDB implements fully), and send guarded replacements only
-for the stored ones, as raw `update` commands in small chunks so each stays
-within the socket timeout. A duplicate key from a racing writer means "stored is
-newer" and is dropped; the chunk goes on one statement at a time from there.
+drop what is not newer, delete the stored ones that are still at the version read
+(`_delete_exactly`), insert every newer document (unordered `insert`, which
+FerretDB implements fully), and only for an insert that meets a duplicate key (a
+racing writer) send a guarded replacement, as raw `update` commands of `batch`
+statements. A duplicate key there means "stored is newer" and is dropped; the
+command's statements are then redone one by one from the reported index.
 """
 
 from __future__ import annotations
@@ -38,12 +43,28 @@ def write_changes(coll: Collection[Document], changes: list[DocChange], batch: i
         return
     stored = _stored_versions(coll, list(bodies))
     fresh = [c for c in latest if c.doc_id not in stored or c.version > stored[c.doc_id]]
-    new = [c for c in fresh if c.doc_id not in stored]
-    raced = _insert_new(coll, [bodies[c.doc_id] for c in new])
-    existing = [c for c in fresh if c.doc_id in stored or c.doc_id in raced]
-    statements = [_guarded(c.doc_id, c.version, bodies[c.doc_id]) for c in existing]
+    _delete_exactly(coll, {c.doc_id: stored[c.doc_id] for c in fresh if c.doc_id in stored})
+    raced = _insert_new(coll, [bodies[c.doc_id] for c in fresh])
+    statements = [
+        _guarded(c.doc_id, c.version, bodies[c.doc_id]) for c in fresh if c.doc_id in raced
+    ]
     for start in range(0, len(statements), batch):
         _update_chunk(coll, statements[start : start + batch])
+
+
+def _delete_exactly(coll: Collection[Document], versions: dict[str, int]) -> None:
+    """Delete the stored documents we are about to replace, each only if it is still at
+    the version we read. One statement per distinct version: FerretDB scans the whole
+    collection for every update or delete statement, so a guarded update per document
+    costs O(batch x collection); this costs O(versions x collection). A document someone
+    changed meanwhile is not deleted: its insert meets a duplicate key and falls back to
+    the guarded update. Readers may miss a document for the moment between the delete
+    and the insert (a few milliseconds)."""
+    by_version: dict[int, list[str]] = {}
+    for doc_id, version in versions.items():
+        by_version.setdefault(version, []).append(doc_id)
+    for version, ids in by_version.items():
+        coll.delete_many({"_id": {"$in": ids}, "_version": version})
 
 
 def _body(change: DocChange) -> Document:

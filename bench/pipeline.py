@@ -1,0 +1,196 @@
+"""Benchmark: the event pipeline, beside raw confluent-kafka on the same broker, same run.
+
+    .venv/bin/python -m infra.services up postgres kafka ferretdb opensearch
+    .venv/bin/python bench/pipeline.py [--events N] [--rate R] [--seconds S]
+
+1. raw confluent-kafka: produce N envelope-sized messages (idempotent, acks=all), consume them;
+2. the relay: N stored events -> Kafka, events/s, as a ratio to the raw producer;
+3. sustained load at R events/s for S seconds through relay -> Kafka -> projection worker
+   -> MongoDB: lag from commit to reflected in the read model (p50/p99);
+4. rebuild of the `users` read model from the event store, events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg
+from confluent_kafka import Consumer, Producer
+
+from commands.application import Marketplace
+from domain.user import Role
+from infra.bootstrap import build_container, event_store_env
+from infra.pipeline import build_relay
+from infra.services.manager import ServiceManager
+from infra.settings import Settings
+from tests.pipeline import running_pipeline
+from workers.notifications import read_after
+from workers.rebuild import rebuild
+from workers.relay import to_message
+
+
+def fresh_settings() -> Settings:
+    env = dict(line.removeprefix("export ").split("=", 1) for line in ServiceManager().env_lines())
+    tag = f"bench{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(env["AIMARKET_DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{tag}"')
+    return Settings(
+        profile="cluster", database_url=env["AIMARKET_DATABASE_URL"].rsplit("/", 1)[0] + "/" + tag,
+        mongo_url=env["AIMARKET_MONGO_URL"], mongo_database=tag,
+        opensearch_url=env["AIMARKET_OPENSEARCH_URL"], search_prefix=tag,
+        kafka_bootstrap_servers=env["AIMARKET_KAFKA_BOOTSTRAP_SERVERS"],
+        event_topic_prefix=f"{tag}.events.", worker_group=f"{tag}-projections",
+        jwt_secret="b" * 40, data_dir=Path(tempfile.mkdtemp()),
+    )
+
+
+def write_users(app: Marketplace, count: int) -> None:
+    for _ in range(count):
+        user = app.register_user(f"{uuid.uuid4().hex[:12]}@example.com", "$x", Role.CONSUMER)
+        app.change_role(user.id, Role.PUBLISHER)
+
+
+def raw_kafka(bootstrap: str, payloads: list[bytes]) -> tuple[float, float]:
+    topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                         "acks": "all", "linger.ms": 5})
+    started = time.perf_counter()
+    for i, payload in enumerate(payloads):
+        while True:
+            try:
+                producer.produce(topic, key=str(i % 500).encode(), value=payload)
+                break
+            except BufferError:
+                producer.poll(0.1)
+    producer.flush(60)
+    produce_rate = len(payloads) / (time.perf_counter() - started)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": topic,
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    seen, started = 0, time.perf_counter()
+    while seen < len(payloads):
+        seen += len(consumer.consume(1000, timeout=1.0))
+    consume_rate = len(payloads) / (time.perf_counter() - started)
+    consumer.close()
+    return produce_rate, consume_rate
+
+
+def relay_rate(settings: Settings, app: Marketplace) -> float:
+    assert settings.kafka_bootstrap_servers
+    relay = build_relay(settings, settings.kafka_bootstrap_servers)
+    started, moved = time.perf_counter(), 0
+    while True:
+        done = relay.run_once()
+        if not done:
+            break
+        moved += done
+    return moved / (time.perf_counter() - started)
+
+
+def caught_up(settings: Settings, app: Marketplace) -> None:
+    container = build_container(settings)
+    head = app.recorder.max_notification_id() or 0
+    while not container.read.progress.reached(head):
+        time.sleep(0.1)
+    container.close()
+
+
+def reached_prefix(progress: Any, pending: list[tuple[int, float]]) -> int:
+    """How many of `pending` (in position order) the read models reflect: binary search,
+    since reaching a position means reaching every earlier one."""
+    low, high = 0, len(pending)
+    while low < high:
+        middle = (low + high) // 2
+        if progress.reached(pending[middle][0]):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def sustained(settings: Settings, rate: float, seconds: float) -> list[float]:
+    """Write at `rate` events/s; return each write's lag until the read models reflect it."""
+    container = build_container(settings)
+    committed: list[tuple[int, float]] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        interval, next_at = 2 / rate, time.perf_counter()  # two events per write
+        while not stop.is_set():
+            user = container.app.register_user(f"{uuid.uuid4().hex[:12]}@e.com", "$x",
+                                               Role.CONSUMER)
+            written = container.app.change_role(user.id, Role.PUBLISHER)
+            committed.append((written.position, time.perf_counter()))
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+
+    lags: list[float] = []
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        deadline, seen = time.perf_counter() + seconds, 0
+        while time.perf_counter() < deadline or seen < len(committed):
+            if time.perf_counter() > deadline:
+                stop.set()
+            pending = committed[seen:]
+            done = reached_prefix(container.read.progress, pending)
+            now = time.perf_counter()
+            lags += [now - at for _, at in pending[:done]]
+            seen += done
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        thread.join()
+        container.close()
+    return lags
+
+
+def main(events: int, rate: float, seconds: float) -> None:
+    settings = fresh_settings()
+    assert settings.kafka_bootstrap_servers
+    app = Marketplace(env=event_store_env(settings))
+    print(f"writing {events} events into a fresh event store ...", flush=True)
+    write_users(app, events // 2)
+    payloads = [to_message(p, e, "x.").value for p, e in read_after(app, 0, events)]
+    produce, consume = raw_kafka(settings.kafka_bootstrap_servers, payloads)
+    relayed = relay_rate(settings, app)
+    print(f"running {rate:.0f} events/s for {seconds:.0f} s through relay and worker ...",
+          flush=True)
+    with running_pipeline(settings, Path(tempfile.mkdtemp())):
+        caught_up(settings, app)  # the relayed backlog first: the clock starts on a quiet system
+        lags = sorted(sustained(settings, rate, seconds))
+    container = build_container(settings)
+    result = rebuild(container.app, container.read.store, None, "users", lambda *_: None)
+    container.close()
+    p50, p99 = statistics.median(lags), lags[int(len(lags) * 0.99) - 1]
+    print(f"\naimarket pipeline benchmark ({len(payloads)} events, envelope "
+          f"{statistics.mean(map(len, payloads)):.0f} B)")
+    print(f"{'figure':52} {'value':>12} {'vs raw':>8}")
+    print(f"{'raw confluent-kafka produce (baseline)':52} {produce:10.0f}/s {1.0:8.2f}")
+    print(f"{'raw confluent-kafka consume':52} {consume:10.0f}/s")
+    print(f"{'relay: event store -> Kafka':52} {relayed:10.0f}/s {relayed / produce:8.2f}")
+    lag = f"projection lag at {rate:.0f} events/s"
+    print(f"{lag + ', p50':52} {p50 * 1000:10.0f}ms")
+    print(f"{lag + ', p99':52} {p99 * 1000:10.0f}ms")
+    print(f"{'rebuild users into MongoDB':52} {result.events / result.seconds:10.0f}/s")
+    print(f"goals: lag p99 < 1000 ms ({'met' if p99 < 1 else 'NOT met'}); relay >= 0.5x raw "
+          f"producer ({'met' if relayed / produce >= 0.5 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    main(args.events, args.rate, args.seconds)
