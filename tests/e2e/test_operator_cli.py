@@ -116,3 +116,20 @@ def test_status_reports_positions_and_lag(operated: Settings, written: Container
 def test_unknown_read_model_is_refused(operated: Settings) -> None:
     refused = aimarket(operated, "projections", "rebuild", "nope")
     assert refused.returncode == 2 and "users" in refused.stderr
+
+
+def test_events_tail_prints_events_as_json_lines(operated: Settings, written: Container) -> None:
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "infra", "events", "tail", "--after", "0"],
+        env={**os.environ, **settings_env(operated)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert tail.stdout is not None
+        first, second = json.loads(tail.stdout.readline()), json.loads(tail.stdout.readline())
+    finally:
+        tail.kill()
+        tail.wait()
+    assert (first["position"], first["type"]) == (1, "User.Registered")
+    assert second["position"] > first["position"]
