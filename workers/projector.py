@@ -74,10 +74,12 @@ class Projector:
         reads = self.cache.get_many if self.cache is not None else self.store.get_many
         changes = model.changes(envelopes, partial(reads, collection))
         mark = None if position is None else Position(f"{tracker}:{model.name}", position)
+        # The index first: the position goes in with the read model's changes, so a crash
+        # in between replays the batch, and the versioned index writes shrug it off.
+        self._index(model.name, changes)
         self.store.apply(collection, changes, mark)
         if self.cache is not None:
             self.cache.remember(collection, changes)
-        self._index(model.name, changes)
 
     def _index(self, model: str, changes: list[DocChange]) -> None:
         if self.search is None or not changes:

@@ -206,6 +206,33 @@ def port_open(port: int, host: str = "127.0.0.1", timeout_s: float = 0.5) -> boo
         return False
 
 
+def port_bindable(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a listener could bind host:port now (nothing else holds it)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_ports_free(name: str, ports: list[int], timeout_s: float = 20.0) -> None:
+    """Wait for a previous instance (or its children) to let go of our ports; a server
+    started too early dies with "address already in use"."""
+    deadline = time.monotonic() + timeout_s
+    busy = [p for p in ports if not port_bindable(p)]
+    while busy and time.monotonic() < deadline:
+        time.sleep(0.2)
+        busy = [p for p in busy if not port_bindable(p)]
+    if busy:
+        raise ServiceError(
+            f"{name}: ports {busy} are still in use by another process; find it with "
+            f"`ss -ltnp | grep {busy[0]}`, stop it, or move {name} with "
+            f"AIMARKET_SERVICES_{name.upper().replace('-', '_')}_PORT"
+        )
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port the kernel says is free right now (for listeners we must give a port)."""
     with socket.socket() as sock:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from infra.services.base import Progress, Service, ServiceError
-from infra.services.process import spawn, stop_pid_file, tail
+from infra.services.process import spawn, stop_pid_file, tail, wait_ports_free
 
 PYTRITON_VERSION = "0.7.0"
 # onnxruntime 1.20+ is built against numpy 2 but still imports with numpy 1.26;
@@ -185,6 +185,7 @@ class Triton(Service):
             return
         root = self._server_root()
         self.model_repository.mkdir(parents=True, exist_ok=True)
+        wait_ports_free(self.name, [self.port, self.grpc_port, self.metrics_port])
         cmd = [
             str(root / "bin" / "tritonserver"),
             f"--model-repository={self.model_repository}",
