@@ -25,6 +25,22 @@ BATCH = 500
 BATCH_WITHIN_S = 0.05
 
 
+def worker_app(app_id: str, bootstrap: str, **settings: Any) -> faust.App:
+    """A faust app as our workers run it: no web server, no table store, no leader topic,
+    from the earliest offset for a new group, offsets committed every second."""
+    return faust.App(
+        app_id,
+        broker=f"kafka://{bootstrap}",
+        store="memory://",
+        web_enabled=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=timedelta(seconds=1),
+        broker_session_timeout=timedelta(seconds=10),
+        **settings,
+    )
+
+
 def partition_tracker(topic: str, partition: int) -> str:
     """Positions the read side's `wait_for` compares with what the relay sent."""
     return f"kafka:{topic}:{partition}"
@@ -38,16 +54,7 @@ def make_projection_app(
     topic_prefix: str = EVENT_TOPIC_PREFIX,
     write_timeout_s: float = 30.0,
 ) -> faust.App:
-    app = faust.App(
-        app_id,
-        broker=f"kafka://{bootstrap}",
-        store="memory://",
-        web_enabled=False,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        broker_commit_interval=timedelta(seconds=1),
-        broker_session_timeout=timedelta(seconds=10),
-    )
+    app = worker_app(app_id, bootstrap)
     if projector.cache is not None:
         cache = projector.cache
 

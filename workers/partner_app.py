@@ -8,10 +8,10 @@ every public event at least once; its `id` is stable, so they dedupe by it.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import faust
 
+from workers.faust_app import worker_app
 from workers.partner_feed import public_types, to_public
 from workers.topics import AGGREGATES, EVENT_TOPIC_PREFIX
 
@@ -23,17 +23,7 @@ def make_partner_feed_app(
     topic_prefix: str = EVENT_TOPIC_PREFIX,
     partitions: int = 6,
 ) -> faust.App:
-    app = faust.App(
-        app_id,
-        broker=f"kafka://{bootstrap}",
-        store="memory://",
-        web_enabled=False,
-        topic_disable_leader=True,
-        topic_partitions=partitions,
-        consumer_auto_offset_reset="earliest",
-        broker_commit_interval=timedelta(seconds=1),
-        producer_acks=-1,
-    )
+    app = worker_app(app_id, bootstrap, topic_partitions=partitions, producer_acks=-1)
     public = {
         t.topic_name: app.topic(
             t.topic_name, key_type=bytes, value_type=bytes, value_serializer="raw"
