@@ -1,7 +1,8 @@
 """Benchmark: the event pipeline, beside raw confluent-kafka on the same broker, same run.
 
-    .venv/bin/python -m infra.services up postgres kafka ferretdb opensearch
     .venv/bin/python bench/pipeline.py [--events N] [--rate R] [--seconds S]
+
+It brings up PostgreSQL, Kafka, FerretDB and OpenSearch first if they are not running.
 
 1. raw confluent-kafka: produce N envelope-sized messages (idempotent, acks=all), consume them;
 2. the relay: N stored events -> Kafka, events/s, as a ratio to the raw producer;
@@ -40,7 +41,10 @@ from workers.relay import to_message
 
 
 def fresh_settings() -> Settings:
-    env = dict(line.removeprefix("export ").split("=", 1) for line in ServiceManager().env_lines())
+    manager = ServiceManager()
+    if manager.up(["postgres", "kafka", "ferretdb", "opensearch"]):
+        raise SystemExit("the services did not come up: see the messages above")
+    env = dict(line.removeprefix("export ").split("=", 1) for line in manager.env_lines())
     tag = f"bench{uuid.uuid4().hex[:6]}"
     with psycopg.connect(env["AIMARKET_DATABASE_URL"], autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{tag}"')

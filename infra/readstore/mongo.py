@@ -13,6 +13,7 @@ no aggregation, plain filters, `$in`, `$max`, renames without `dropTarget`.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pymongo import MongoClient
@@ -50,8 +51,10 @@ class MongoReadStore:
         )
         self._db = self._client[database]
         self._write_batch = write_batch
+        self._writers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mongo-write")
 
     def close(self) -> None:
+        self._writers.shutdown()
         self._client.close()
 
     def get(self, collection: str, doc_id: str) -> Document | None:
@@ -64,7 +67,7 @@ class MongoReadStore:
     def apply(
         self, collection: str, changes: list[DocChange], position: Position | None = None
     ) -> None:
-        write_changes(self._coll(collection), changes, self._write_batch)
+        write_changes(self._coll(collection), changes, self._write_batch, self._writers)
         if position is not None:
             self._db[POSITIONS].update_one(
                 {"_id": position.name}, {"$max": {"value": position.value}}, upsert=True
