@@ -56,8 +56,12 @@ class DocumentProjection:
         """Fold a batch into one change per document; `load` gets the stored documents
         of the batch's ids in one call."""
         mine = [e for e in envelopes if self.wants(e)]
+        first_seen: dict[str, int] = {}
+        for envelope in mine:
+            first_seen.setdefault(str(envelope["aggregate_id"]), int(envelope["version"]))
+        # An aggregate whose batch starts at version 1 is new: there is nothing to read.
         folded: dict[str, Document | None] = dict(
-            load(list(dict.fromkeys(str(e["aggregate_id"]) for e in mine)))
+            load([doc_id for doc_id, version in first_seen.items() if version > 1])
         )
         for envelope in mine:
             doc_id = str(envelope["aggregate_id"])

@@ -30,7 +30,12 @@ class DocumentCache:
         return found
 
     def remember(self, collection: str, changes: list[DocChange]) -> None:
+        """Keep what was written; never step back to an older version (a redelivered
+        stretch folds into an old version that the store refused)."""
         for change in changes:
+            cached = self._docs.get((collection, change.doc_id))
+            if cached is not None and int(cached["_version"]) >= change.version:
+                continue
             if change.doc is None:
                 self._docs.pop((collection, change.doc_id), None)
             else:

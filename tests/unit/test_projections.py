@@ -99,3 +99,48 @@ def test_redelivered_streams_project_like_the_deduplicated_stream(
     assert len(delivered) >= len(envelopes)
     for projection in (users, api_keys):
         assert fold(projection, delivered) == fold(projection, envelopes)
+
+
+class GuardedStore:
+    """The ReadStore contract in a dict: a change lands only if its version is newer."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    def get_many(self, collection: str, doc_ids: list[str]) -> dict[str, Any]:
+        return {i: self.docs[i] for i in doc_ids if i in self.docs}
+
+    def apply(self, changes: list[Any]) -> None:
+        for change in changes:
+            stored = self.docs.get(change.doc_id)
+            if stored is None or stored["_version"] < change.version:
+                self.docs[change.doc_id] = {
+                    **change.doc,
+                    "_id": change.doc_id,
+                    "_version": change.version,
+                }
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    OPS, st.lists(st.tuples(st.integers(0, 40), st.integers(0, 10)), max_size=6), st.integers(1, 7)
+)
+def test_a_worker_with_its_cache_ends_like_the_deduplicated_stream(
+    ops: list[str], crashes: list[tuple[int, int]], batch: int
+) -> None:
+    """Batches through `changes`, reads served by the worker's cache, the store guarding
+    versions: redelivered stretches (a relay re-sending) must not corrupt anything."""
+    from workers.doc_cache import DocumentCache
+
+    envelopes = history(ops)
+    delivered = redeliver(envelopes, crashes)
+    for projection in (users, api_keys):
+        store = GuardedStore()
+        cache = DocumentCache(store)  # type: ignore[arg-type]
+        for start in range(0, len(delivered), batch):
+            changes = projection.changes(
+                delivered[start : start + batch], lambda ids: cache.get_many("c", ids)
+            )
+            store.apply(changes)
+            cache.remember("c", changes)
+        assert store.docs == fold(projection, envelopes)
