@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from hypothesis import given, settings
@@ -139,7 +140,7 @@ def test_a_worker_with_its_cache_ends_like_the_deduplicated_stream(
         cache = DocumentCache(store)  # type: ignore[arg-type]
         for start in range(0, len(delivered), batch):
             changes = projection.changes(
-                delivered[start : start + batch], lambda ids: cache.get_many("c", ids)
+                delivered[start : start + batch], partial(cache.get_many, "c")
             )
             store.apply(changes)
             cache.remember("c", changes)
