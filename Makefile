@@ -44,6 +44,7 @@ lint: install-test
 
 bench: install-test
 	$(PY) bench/auth.py
+	$(PY) bench/pipeline.py
 
 services-up: install-test
 	$(PY) -m infra.services up
