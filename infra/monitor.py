@@ -33,7 +33,7 @@ class PipelineMonitor:
         occurred = datetime.fromisoformat(pending[0][1]["occurred_at"])
         return max(0.0, (datetime.now(UTC) - occurred).total_seconds())
 
-    def _model_lag(self, name: str, head: int) -> dict[str, Any]:
+    def _model_lag(self, name: str, head: int, sent: dict[tuple[str, int], int]) -> dict[str, Any]:
         if self.ledger is None:
             applied = self.store.position(f"{EMBEDDED_TRACKER}:{name}")
             return {
@@ -42,16 +42,17 @@ class PipelineMonitor:
                 "seconds_behind": round(self._seconds_behind(applied, head), 3),
             }
         topic = self.topic_prefix + READ_MODELS[name].aggregate
-        behind: dict[int, int] = {}
-        for (sent_topic, partition), sent in self.ledger.partitions().items():
-            if sent_topic == topic:
-                applied = self.store.position(partition_tracker(topic, partition))
-                behind[applied] = max(behind.get(applied, 0), sent)
-        lagging = [applied for applied, sent in behind.items() if applied < sent]
+        # (applied, last sent) per partition of the topic this read model consumes
+        partitions = [
+            (self.store.position(partition_tracker(topic, partition)), last)
+            for (sent_topic, partition), last in sent.items()
+            if sent_topic == topic
+        ]
+        lagging = [applied for applied, last in partitions if applied < last]
         oldest = min(lagging) if lagging else head
         return {
             "partitions_lagging": len(lagging),
-            "positions_behind": sum(max(0, s - a) for a, s in behind.items()),
+            "positions_behind": sum(max(0, last - applied) for applied, last in partitions),
             "seconds_behind": round(self._seconds_behind(oldest, head), 3),
         }
 
@@ -65,7 +66,8 @@ class PipelineMonitor:
                 "positions_behind": max(0, head - relayed),
                 "seconds_behind": round(self._seconds_behind(relayed, head), 3),
             }
-        report["read_models"] = {name: self._model_lag(name, head) for name in READ_MODELS}
+        sent = self.ledger.partitions() if self.ledger is not None else {}  # read once
+        report["read_models"] = {name: self._model_lag(name, head, sent) for name in READ_MODELS}
         return report
 
     def prometheus(self) -> str:

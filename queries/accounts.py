@@ -44,11 +44,10 @@ class AccountQueries:
 
     def search_users(self, query: str, filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         """Hits best first, each with the account as the `users` read model has it."""
-        found = []
-        for hit in self._search.search("users", query, filters, limit):
-            doc = self._store.get("users", hit.doc_id)
-            if doc is not None:  # indexed a moment before the read model: skip, not fail
-                found.append(
-                    {"user": public(doc), "score": hit.score, "highlights": hit.highlights}
-                )
-        return found
+        hits = self._search.search("users", query, filters, limit)
+        docs = self._store.get_many("users", [hit.doc_id for hit in hits])  # one round trip
+        return [
+            {"user": public(docs[hit.doc_id]), "score": hit.score, "highlights": hit.highlights}
+            for hit in hits
+            if hit.doc_id in docs  # indexed a moment before the read model: skip, not fail
+        ]

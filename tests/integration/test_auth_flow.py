@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Annotated
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import Depends
 from fastapi.testclient import TestClient
@@ -309,3 +309,25 @@ def test_metrics_show_positions_and_lag_going_to_zero(client: TestClient) -> Non
     assert 'aimarket_projection_seconds_behind{projection="users"} 0.0' in text
     head = int(text.split("\naimarket_event_store_position ")[1].split()[0])
     assert head >= client.position > 0  # type: ignore[attr-defined]
+
+
+def test_admin_lists_and_searches_accounts(client: TestClient, container: Container) -> None:
+    tag = uuid4().hex[:10]
+    target = register(client, "publisher", address=f"findme{tag}@example.com")
+    admin_email = register(client)
+    admin_user = container.app.find_user_by_email(admin_email)
+    assert admin_user is not None
+    container.auth.change_role(admin_user.id, Role.ADMIN)
+    admin = login(client, admin_email)
+    if container.settings.profile == "cluster":
+        container.read.search.refresh("users")  # OpenSearch shows writes after a refresh
+    hits = client.get(
+        "/v1/admin/users/search", params={"q": f"findme{tag}"}, headers=admin.headers
+    ).json()["items"]
+    assert [h["user"]["email"] for h in hits] == [target]
+    assert "<em>" in str(hits[0]["highlights"])
+    publishers = client.get(
+        "/v1/admin/users", params={"role": "publisher"}, headers=admin.headers
+    ).json()["items"]
+    assert target in {u["email"] for u in publishers}
+    assert all(u["role"] == "publisher" for u in publishers)
