@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 from domain.api_key import ApiKey, check_scopes
 from domain.errors import Conflict, NotFound
 from domain.login_session import LoginSession, RefreshTokenInvalid, RefreshTokenReused
+from domain.model import Model
 from domain.user import Role, User
 
 A = TypeVar("A", bound=Aggregate)
@@ -35,7 +36,7 @@ class Written:
 
 class Marketplace(Application[UUID]):
     name = "Marketplace"
-    snapshotting_intervals = {User: 100, ApiKey: 100}  # noqa: RUF012 (library API)
+    snapshotting_intervals = {User: 100, ApiKey: 100, Model: 100}  # noqa: RUF012 (library API)
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
@@ -67,8 +68,12 @@ class Marketplace(Application[UUID]):
 
     # Users
 
-    def register_user(self, email: str, password_hash: str, role: Role) -> Written:
-        user = User(email=email, password_hash=password_hash, role=role.value)
+    def register_user(
+        self, email: str, password_hash: str, role: Role, display_name: str = ""
+    ) -> Written:
+        user = User(
+            email=email, password_hash=password_hash, role=role.value, display_name=display_name
+        )
         try:
             return self._save(user)
         except IntegrityError:
@@ -95,6 +100,11 @@ class Marketplace(Application[UUID]):
     def change_role(self, user_id: UUID, role: Role) -> Written:
         user = self.load(User, user_id)
         user.change_role(role)
+        return self._save(user)
+
+    def rename_user(self, user_id: UUID, display_name: str) -> Written:
+        user = self.load(User, user_id)
+        user.rename(display_name)
         return self._save(user)
 
     def deactivate_user(self, user_id: UUID) -> Written:

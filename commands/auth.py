@@ -57,10 +57,10 @@ class AuthService:
 
     # Registration and verification
 
-    def register(self, email: str, password: str, role: Role) -> Written:
+    def register(self, email: str, password: str, role: Role, display_name: str = "") -> Written:
         if role is Role.ADMIN:
             raise Forbidden("admins are appointed, not registered", code="role_not_allowed")
-        written = self.app.register_user(email, self.passwords.hash(password), role)
+        written = self.app.register_user(email, self.passwords.hash(password), role, display_name)
         self.send_verification(written.id, email)
         return written
 

@@ -44,13 +44,28 @@ class User(Aggregate):
         return uuid5(USER_NAMESPACE, email)
 
     @event("Registered")
-    def __init__(self, email: str, password_hash: str, role: str) -> None:
+    def __init__(self, email: str, password_hash: str, role: str, display_name: str = "") -> None:
         self.email = email
         self.password_hash = password_hash
         self.role = role
+        self.display_name = display_name
         self.verified = False
         self.deactivated = False
         self.api_key_ids: list[UUID] = []
+
+    @property
+    def public_name(self) -> str:
+        """What others see (a publisher's name in the catalogue); never the email."""
+        return self.display_name or f"user-{str(self.id)[:8]}"
+
+    def rename(self, display_name: str) -> None:
+        self.check_active()
+        if display_name != self.display_name:
+            self._renamed(display_name)
+
+    @event("Renamed")
+    def _renamed(self, display_name: str) -> None:
+        self.display_name = display_name
 
     def check_active(self) -> None:
         if self.deactivated:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from commands.http import admin_routes, auth_routes
+from commands.http import admin_routes, auth_routes, model_routes
 from infra.bootstrap import Container
 from infra.http import ops
 from infra.http.errors import install_error_handlers
@@ -24,11 +24,19 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.auth = container.auth
     app.state.api_keys = container.api_keys
+    app.state.model_commands = container.model_commands
     app.state.account_queries = container.account_queries
     app.state.audit = container.audit
     app.state.readiness = container.readiness
     app.state.progress = container.read.progress
-    for router in (auth_routes.router, admin_routes.router, query_routes.router, ops.router):
+    routers = (
+        auth_routes.router,
+        admin_routes.router,
+        model_routes.router,
+        query_routes.router,
+        ops.router,
+    )
+    for router in routers:
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=container.settings.max_body_bytes)

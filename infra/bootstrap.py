@@ -12,6 +12,7 @@ from commands.accounts import AccountLookup
 from commands.api_keys import ApiKeyService
 from commands.application import Marketplace
 from commands.auth import AuthPolicy, AuthService
+from commands.models import ModelCommands
 from commands.ports import Clock, Mailer, TokenDenylist
 from commands.tokens import TokenCodec
 from infra.clock import SystemClock
@@ -51,6 +52,7 @@ class Container:
     app: Marketplace
     auth: AuthService
     api_keys: ApiKeyService
+    model_commands: ModelCommands
     read: ReadSide
     account_queries: AccountQueries
     audit: AuditQueries
@@ -179,6 +181,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         app=app,
         auth=auth,
         api_keys=ApiKeyService(app, accounts, clock, settings.auth_cache_ttl_s),
+        model_commands=ModelCommands(app, clock),
         read=read,
         account_queries=AccountQueries(read.store, read.search),
         audit=AuditQueries(app),

@@ -15,6 +15,7 @@ def _registered(doc: Document, data: dict[str, Any], envelope: Envelope) -> Docu
     at = envelope["occurred_at"]
     return {
         "email": data["email"],
+        "display_name": data.get("display_name") or "",
         "role": data["role"],
         "verified": False,
         "status": "active",
@@ -51,3 +52,8 @@ def _password_changed(doc: Document, data: dict[str, Any], envelope: Envelope) -
 @users.on("User.ApiKeyAdded")
 def _key_added(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
     return _touch(doc, envelope, api_key_count=int(doc.get("api_key_count", 0)) + 1)
+
+
+@users.on("User.Renamed")
+def _renamed(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
+    return _touch(doc, envelope, display_name=data["display_name"])

@@ -182,7 +182,19 @@ DROPPED: dict[str, str] = {
     "LoginSession.Started": "sessions are security internals: token hashes, token ids",
     "LoginSession.Rotated": "sessions are security internals: token hashes, token ids",
     "LoginSession.Revoked": "sessions are security internals: token hashes, token ids",
+    "User.Renamed": "a display name is personal data partners do not need",
 }
+# The registry's events say nothing about visibility on their own (a version of a private
+# model is published like any other), so none leaves until a catalogue feed can tell.
+_CATALOGUE_LATER = "private models would leak: no per-event visibility yet"
+DROPPED |= {
+    f"Model.{name}": _CATALOGUE_LATER
+    for name in (
+        "Created", "DetailsUpdated", "PricingChanged", "VersionUploaded", "VersionValidated",
+        "VersionRejected", "VersionPublished", "DefaultVersionChanged", "Deprecated", "Deleted",
+        "StatsUpdated",
+    )
+}  # fmt: skip
 
 
 def public_types() -> list[PublicType]:

@@ -10,7 +10,16 @@ from typing import Any
 
 EVENT_TOPIC_PREFIX = "aimarket.events."
 # Every aggregate whose events the relay publishes; a new aggregate adds its name here.
-AGGREGATES = ("user", "apikey", "loginsession")
+AGGREGATES = (
+    "user",
+    "apikey",
+    "loginsession",
+    "model",
+    "upload",
+    "accessrequest",
+    "review",
+    "usage",
+)
 
 
 def aggregate_of(envelope: dict[str, Any]) -> str:

@@ -36,7 +36,7 @@ def _pair(pair: IssuedPair) -> schemas.TokenPair:
 def register(body: schemas.UserCreate, auth: Auth) -> schemas.Registered:
     """Create an account; a verification token is emailed to the address."""
     email = normalise_email(body.email)
-    written = auth.register(email, body.password, Role(body.role))
+    written = auth.register(email, body.password, Role(body.role), body.display_name or "")
     return schemas.Registered(id=written.id, position=written.position, email=email, role=body.role)
 
 

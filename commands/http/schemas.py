@@ -17,6 +17,13 @@ class UserCreate(Strict):
     email: EmailStr = Field(max_length=254)
     password: str = Field(min_length=8, max_length=1024)
     role: Literal["consumer", "publisher"] = "consumer"
+    display_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=60,
+        pattern=r"^\S(.*\S)?$",
+        description="The public name others see (a publisher's name in the catalogue)",
+    )
 
 
 class Login(Strict):

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 class UserPublic(BaseModel):
     id: UUID
     email: str
+    display_name: str = ""
     role: str
     verified: bool
     status: str

@@ -21,6 +21,8 @@ import domain
 from domain.api_key import ApiKey
 from domain.envelope import envelope
 from domain.login_session import LoginSession
+from domain.model import Model
+from domain.pricing import FREE
 from domain.user import Role, User
 from workers.asyncapi import asyncapi_document, to_yaml
 from workers.partner_feed import (
@@ -65,6 +67,7 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
     user.verify_email()
     user.change_password(f"$argon2id${secret}2")
     user.change_role(Role.PUBLISHER)
+    user.rename(name)
     key = ApiKey(
         key_hash=secret, owner_id=user.id, name=name, scopes=["inference"],
         display_prefix=secret[:10], expires_at=NOW + timedelta(days=30),
@@ -78,9 +81,36 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
     )  # fmt: skip
     session.rotate(f"{secret}2", f"{secret}3", NOW)
     session.revoke(reason=name)
+    model = model_history(user.id, name)
     user.deactivate()
-    events = [*user.collect_events(), *key.collect_events(), *session.collect_events()]
+    events = [
+        *user.collect_events(),
+        *key.collect_events(),
+        *session.collect_events(),
+        *model.collect_events(),
+    ]
     return [envelope(event) for event in events]
+
+
+def model_history(publisher_id: uuid.UUID, name: str) -> Model:
+    model = Model(
+        publisher_id=publisher_id, publisher_name=name, slug="m", details={"name": name},
+        pricing=FREE.as_dict(),
+    )  # fmt: skip
+    model.update_details({"description": name}, name)
+    model.change_pricing(FREE, NOW)
+    for version in ("1.0.0", "1.1.0", "2.0.0"):
+        model.upload_version(version, "sha256:" + "0" * 64, 1, uuid.uuid4())
+    model.validate_version("1.0.0", "onnx", {"inputs": [], "outputs": []})
+    model.validate_version("1.1.0", "onnx", {"inputs": [], "outputs": []})
+    model.reject_version("2.0.0", [name])
+    model.publish_version("1.0.0")
+    model.publish_version("1.1.0")
+    model.set_default_version("1.1.0")
+    model.update_stats({"invocations_7d": 1})
+    model.deprecate(name)
+    model.delete()
+    return model
 
 
 def published(envelopes: list[dict[str, Any]]) -> list[PublicEvent]:

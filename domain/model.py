@@ -1,0 +1,385 @@
+"""The Model aggregate: a publisher's model, its details, price list and versions.
+
+Addressed by a uuid5 of (publisher, slug), so a second model with the same slug
+under one publisher is a version conflict in the event store: strongly consistent
+without a read model. The slug is therefore fixed at creation.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.pricing import FREE, Pricing, next_period_start
+from domain.semver import SemVer, canonical
+
+MODEL_NAMESPACE = uuid5(NAMESPACE_URL, "https://aimarket.dev/ns/model")
+
+FRAMEWORKS = ("onnx", "pytorch", "tensorflow", "jax", "sklearn", "xgboost", "other")
+VISIBILITIES = ("public", "unlisted", "private")
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+_WORD = re.compile(r"[a-z0-9](?:[a-z0-9.+-]{0,38}[a-z0-9+])?")
+MAX_TAGS, MAX_QUESTIONS = 20, 10
+MAX_NAME, MAX_DESCRIPTION, MAX_QUESTION = 100, 50_000, 500
+
+
+class ModelStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    DEPRECATED = "deprecated"
+    DELETED = "deleted"
+
+
+class VersionStatus(StrEnum):
+    UPLOADED = "uploaded"
+    VALIDATED = "validated"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+
+
+class NotModelOwner(Forbidden):
+    code = "not_model_owner"
+
+
+class VersionExists(Conflict):
+    code = "version_exists"
+
+
+class WrongVersionStatus(Conflict):
+    code = "version_status"
+
+
+class ModelNotActive(Conflict):
+    code = "model_not_active"
+
+
+# Validation of the fields a publisher types: each returns the clean value or raises.
+
+
+def check_slug(slug: str) -> str:
+    if not _SLUG.fullmatch(slug):
+        raise InvalidInput(
+            "slug must be 1-64 lower-case letters, digits and inner hyphens, e.g. resnet-50",
+            code="invalid_slug",
+        )
+    return slug
+
+
+def clean_details(raw: dict[str, Any]) -> dict[str, Any]:
+    """The known detail fields of `raw`, validated and normalised; unknown ones are refused
+    by the HTTP schema before they get here."""
+    clean: dict[str, Any] = {}
+    for name, value in raw.items():
+        clean[name] = _CLEANERS[name](value)
+    return clean
+
+
+def _text(limit: int, field: str, *, allow_empty: bool = False) -> Any:
+    def check(value: Any) -> str:
+        if (
+            not isinstance(value, str)
+            or len(value) > limit
+            or (not allow_empty and not value.strip())
+        ):
+            raise InvalidInput(f"{field} must be text of 1 to {limit} characters")
+        return value.strip() if field != "description" else value
+
+    return check
+
+
+def _word(field: str) -> Any:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not _WORD.fullmatch(value.strip().lower()):
+            raise InvalidInput(f"{field} must be a lower-case word such as image-classification")
+        return value.strip().lower()
+
+    return check
+
+
+def _framework(value: Any) -> str:
+    if value not in FRAMEWORKS:
+        raise InvalidInput(f"framework must be one of {', '.join(FRAMEWORKS)}")
+    return str(value)
+
+
+def _visibility(value: Any) -> str:
+    if value not in VISIBILITIES:
+        raise InvalidInput(f"visibility must be one of {', '.join(VISIBILITIES)}")
+    return str(value)
+
+
+def _tags(value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_TAGS:
+        raise InvalidInput(f"tags must be a list of at most {MAX_TAGS} words")
+    tags = [_word("a tag")(tag) for tag in value]
+    return list(dict.fromkeys(tags))  # drop repeats, keep the publisher's order
+
+
+def _gated(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput("gated must be true or false")
+    return value
+
+
+def _questions(value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_QUESTIONS:
+        raise InvalidInput(f"access_questions must be a list of at most {MAX_QUESTIONS}")
+    return [_text(MAX_QUESTION, "an access question")(q) for q in value]
+
+
+_CLEANERS: dict[str, Any] = {
+    "name": _text(MAX_NAME, "name"),
+    "description": _text(MAX_DESCRIPTION, "description", allow_empty=True),
+    "framework": _framework,
+    "task": _word("task"),
+    "tags": _tags,
+    "license": _word("license"),
+    "visibility": _visibility,
+    "gated": _gated,
+    "access_questions": _questions,
+}
+DETAIL_FIELDS = tuple(_CLEANERS)
+# What a model has when its publisher says nothing; written into Created in full, so the
+# event alone says what the model was.
+DEFAULT_DETAILS: dict[str, Any] = {
+    "description": "",
+    "framework": "onnx",
+    "task": "other",
+    "tags": [],
+    "license": "proprietary",
+    "visibility": "private",
+    "gated": False,
+    "access_questions": [],
+}
+
+
+class Model(Aggregate):
+    @staticmethod
+    def create_id(publisher_id: UUID, slug: str) -> UUID:
+        return uuid5(MODEL_NAMESPACE, f"{publisher_id}/{slug}")
+
+    @event("Created")
+    def __init__(
+        self,
+        publisher_id: UUID,
+        publisher_name: str,
+        slug: str,
+        details: dict[str, Any],
+        pricing: dict[str, Any],
+    ) -> None:
+        self.publisher_id = publisher_id
+        self.publisher_name = publisher_name
+        self.slug = slug
+        details = {**DEFAULT_DETAILS, **details}
+        self.name: str = details["name"]
+        self.description: str = details["description"]
+        self.framework: str = details["framework"]
+        self.task: str = details["task"]
+        self.tags: list[str] = details["tags"]
+        self.license: str = details["license"]
+        self.visibility: str = details["visibility"]
+        self.gated: bool = details["gated"]
+        self.access_questions: list[str] = details["access_questions"]
+        self.status = ModelStatus.DRAFT.value
+        # (effective from as ISO text, price list as dict), oldest first.
+        self.price_schedule: list[tuple[str, dict[str, Any]]] = [("", pricing)]
+        self.versions: dict[str, dict[str, Any]] = {}
+        self.default_version: str | None = None
+        self.stats: dict[str, int] = {}
+
+    # Who may see and change it
+
+    def is_owned_by(self, user_id: UUID) -> bool:
+        return self.publisher_id == user_id
+
+    def check_visible(self, user_id: UUID | None, is_admin: bool = False) -> None:
+        """Deleted models exist for nobody; private ones only for their owner and admins."""
+        if self.status == ModelStatus.DELETED:
+            raise ModelNotFound(f"no model {self.id}")
+        if self.visibility == "private" and not is_admin and user_id != self.publisher_id:
+            raise ModelNotFound(f"no model {self.id}")
+
+    def check_can_change(self, user_id: UUID, is_admin: bool = False) -> None:
+        """Someone else's private model is missing (404); their public one is forbidden (403)."""
+        self.check_visible(user_id, is_admin)
+        if not is_admin and not self.is_owned_by(user_id):
+            raise NotModelOwner("only the model's publisher may change it")
+
+    def check_active(self) -> None:
+        if self.status == ModelStatus.DELETED:
+            raise ModelNotFound(f"no model {self.id}")
+        if self.status == ModelStatus.DEPRECATED:
+            raise ModelNotActive("this model is deprecated; it takes no new versions or changes")
+
+    # Details
+
+    def update_details(self, changes: dict[str, Any], publisher_name: str) -> None:
+        self.check_active()
+        changed = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if publisher_name != self.publisher_name:
+            changed["publisher_name"] = publisher_name
+        if changed:
+            self._details_updated(changed)
+
+    @event("DetailsUpdated")
+    def _details_updated(self, changes: dict[str, Any]) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+    # Pricing: a change applies from the next billing period, never to one under way
+
+    def pricing_at(self, at: datetime) -> Pricing:
+        when = at.isoformat()
+        current = FREE.as_dict()
+        for effective_from, pricing in self.price_schedule:
+            if effective_from <= when:
+                current = pricing
+        return Pricing.from_dict(current)
+
+    def change_pricing(self, pricing: Pricing, at: datetime) -> str:
+        """Schedule `pricing`; return when it takes effect (ISO text)."""
+        self.check_active()
+        # Nobody can have used a model that was never published: its prices may change now.
+        effective = at if self.status == ModelStatus.DRAFT else next_period_start(at)
+        self._pricing_changed(pricing.as_dict(), effective.isoformat())
+        return effective.isoformat()
+
+    @event("PricingChanged")
+    def _pricing_changed(self, pricing: dict[str, Any], effective_from: str) -> None:
+        # A later change for the same period replaces the one still pending.
+        kept = [(f, p) for f, p in self.price_schedule if f < effective_from]
+        self.price_schedule = [*kept, (effective_from, pricing)]
+
+    # Versions
+
+    def version_info(self, version: str) -> dict[str, Any]:
+        try:
+            return self.versions[canonical(version)]
+        except KeyError:
+            raise VersionNotFound(f"model {self.id} has no version {version}") from None
+
+    def check_can_upload(self, version: str) -> str:
+        self.check_active()
+        key = canonical(version)
+        existing = self.versions.get(key)
+        if existing is not None and existing["status"] != VersionStatus.REJECTED:
+            raise VersionExists(f"version {key} exists already; upload a new version number")
+        return key
+
+    def upload_version(self, version: str, digest: str, size: int, upload_id: UUID) -> None:
+        key = self.check_can_upload(version)
+        self._version_uploaded(key, digest, size, upload_id)
+
+    @event("VersionUploaded")
+    def _version_uploaded(self, version: str, digest: str, size: int, upload_id: UUID) -> None:
+        self.versions[version] = {
+            "version": version,
+            "digest": digest,
+            "size": size,
+            "upload_id": str(upload_id),
+            "status": VersionStatus.UPLOADED.value,
+            "reasons": [],
+        }
+
+    def _check_version_status(self, version: str, *allowed: VersionStatus) -> dict[str, Any]:
+        info = self.version_info(version)
+        if info["status"] not in allowed:
+            wanted = " or ".join(s.value for s in allowed)
+            raise WrongVersionStatus(f"version {version} is {info['status']}, not {wanted}")
+        return info
+
+    def validate_version(self, version: str, framework: str, signature: dict[str, Any]) -> None:
+        self._check_version_status(version, VersionStatus.UPLOADED)
+        self._version_validated(canonical(version), framework, signature)
+
+    @event("VersionValidated")
+    def _version_validated(self, version: str, framework: str, signature: dict[str, Any]) -> None:
+        self.versions[version].update(
+            status=VersionStatus.VALIDATED.value, framework=framework, signature=signature
+        )
+
+    def reject_version(self, version: str, reasons: list[str]) -> None:
+        self._check_version_status(version, VersionStatus.UPLOADED)
+        self._version_rejected(canonical(version), reasons)
+
+    @event("VersionRejected")
+    def _version_rejected(self, version: str, reasons: list[str]) -> None:
+        self.versions[version].update(status=VersionStatus.REJECTED.value, reasons=reasons)
+
+    def publish_version(self, version: str) -> None:
+        """Publish a validated version; the first one published publishes the model and
+        becomes its default."""
+        self.check_active()
+        self._check_version_status(version, VersionStatus.VALIDATED)
+        key = canonical(version)
+        self._version_published(key)
+        if self.default_version is None:
+            self._default_version_changed(key, None)
+
+    @event("VersionPublished")
+    def _version_published(self, version: str) -> None:
+        self.versions[version]["status"] = VersionStatus.PUBLISHED.value
+        if self.status == ModelStatus.DRAFT:
+            self.status = ModelStatus.PUBLISHED.value
+
+    def published_versions(self) -> list[str]:
+        published = [v for v, i in self.versions.items() if i["status"] == VersionStatus.PUBLISHED]
+        return sorted(published, key=SemVer.parse)
+
+    def set_default_version(self, version: str) -> None:
+        """Point the default at any published version: a rollback is a move to an older one."""
+        self.check_active()
+        self._check_version_status(version, VersionStatus.PUBLISHED)
+        key = canonical(version)
+        if key != self.default_version:
+            self._default_version_changed(key, self.default_version)
+
+    @event("DefaultVersionChanged")
+    def _default_version_changed(self, version: str, previous: str | None) -> None:
+        self.default_version = version
+
+    # Life cycle
+
+    def deprecate(self, reason: str) -> None:
+        if self.status != ModelStatus.PUBLISHED:
+            raise ModelNotActive(
+                f"only a published model can be deprecated; this one is {self.status}"
+            )
+        self._deprecated(reason)
+
+    @event("Deprecated")
+    def _deprecated(self, reason: str) -> None:
+        self.status = ModelStatus.DEPRECATED.value
+
+    def delete(self) -> None:
+        if self.status == ModelStatus.DELETED:
+            raise ModelNotFound(f"no model {self.id}")
+        self._deleted()
+
+    @event("Deleted")
+    def _deleted(self) -> None:
+        self.status = ModelStatus.DELETED.value
+
+    # Usage figures rolled up from metering (popular, trending, usage counts)
+
+    def update_stats(self, stats: dict[str, int]) -> None:
+        if stats != self.stats and self.status != ModelStatus.DELETED:
+            self._stats_updated(stats)
+
+    @event("StatsUpdated")
+    def _stats_updated(self, stats: dict[str, int]) -> None:
+        self.stats = stats
