@@ -195,6 +195,10 @@ DROPPED |= {
         "StatsUpdated",
     )
 }  # fmt: skip
+DROPPED |= {
+    "Usage.Started": "per-person activity; partners get usage as aggregates, not per consumer",
+    "Usage.Recorded": "per-person activity; partners get usage as aggregates, not per consumer",
+}
 
 
 def public_types() -> list[PublicType]:

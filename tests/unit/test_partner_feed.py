@@ -23,6 +23,7 @@ from domain.envelope import envelope
 from domain.login_session import LoginSession
 from domain.model import Model
 from domain.pricing import FREE
+from domain.usage import Usage
 from domain.user import Role, User
 from workers.asyncapi import asyncapi_document, to_yaml
 from workers.partner_feed import (
@@ -82,12 +83,15 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
     session.rotate(f"{secret}2", f"{secret}3", NOW)
     session.revoke(reason=name)
     model = model_history(user.id, name)
+    usage = Usage(consumer_id=user.id, model_id=model.id, publisher_id=user.id)
+    usage.record("2026-11-26", 2, 1)
     user.deactivate()
     events = [
         *user.collect_events(),
         *key.collect_events(),
         *session.collect_events(),
         *model.collect_events(),
+        *usage.collect_events(),
     ]
     return [envelope(event) for event in events]
 
