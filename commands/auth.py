@@ -95,6 +95,11 @@ class AuthService:
             raise InvalidCredentials("the current password is incorrect")
         return self.app.change_password(user.id, self.passwords.hash(new))
 
+    def rename(self, principal: Principal, display_name: str) -> Written:
+        """Change the public name; models published later carry it, and a model's next
+        change of details picks it up."""
+        return self.app.rename_user(principal.user_id, display_name)
+
     # Sessions
 
     def login(self, email: str, password: str) -> TokenPair:

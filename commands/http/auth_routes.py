@@ -54,6 +54,13 @@ def resend_verification(user: CurrentUser, auth: Auth) -> Response:
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
+@router.patch("/me", response_model=schemas.Written)
+def update_profile(body: schemas.ProfileUpdate, user: CurrentUser, auth: Auth) -> schemas.Written:
+    """Change your public display name (shown as the publisher of your models)."""
+    written = auth.rename(user, body.display_name)
+    return schemas.Written(id=written.id, position=written.position)
+
+
 @router.put("/password", response_model=schemas.Written)
 def change_password(body: schemas.PasswordChange, user: CurrentUser, auth: Auth) -> schemas.Written:
     """Change the caller's password; the current one must be given."""

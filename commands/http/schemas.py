@@ -26,6 +26,10 @@ class UserCreate(Strict):
     )
 
 
+class ProfileUpdate(Strict):
+    display_name: str = Field(min_length=1, max_length=60, pattern=r"^\S(.*\S)?$")
+
+
 class Login(Strict):
     email: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)

@@ -22,6 +22,7 @@ from tests.support import (
     MovableClock,
     login,
     register,
+    unique_email,
     verification_token,
     verified_account,
 )
@@ -331,3 +332,27 @@ def test_admin_lists_and_searches_accounts(client: TestClient, container: Contai
     ).json()["items"]
     assert target in {u["email"] for u in publishers}
     assert all(u["role"] == "publisher" for u in publishers)
+
+
+def test_display_name_is_chosen_at_registration_and_changed_later(client: TestClient) -> None:
+    address = unique_email("named")
+    registered = client.post(
+        "/v1/auth/register",
+        json={
+            "email": address,
+            "password": PASSWORD,
+            "role": "publisher",
+            "display_name": "Acme AI",
+        },
+    )
+    assert registered.status_code == 201
+    account = login(client, address)
+    assert client.get("/v1/auth/me", headers=account.headers).json()["display_name"] == "Acme AI"
+    renamed = client.patch(
+        "/v1/auth/me", json={"display_name": "Acme Labs"}, headers=account.headers
+    )
+    assert renamed.status_code == 200
+    assert client.get("/v1/auth/me", headers=account.headers).json()["display_name"] == "Acme Labs"
+    for bad in ("", " padded ", "x" * 61):
+        refused = client.patch("/v1/auth/me", json={"display_name": bad}, headers=account.headers)
+        assert refused.status_code == 422
