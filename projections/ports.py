@@ -45,6 +45,36 @@ class SearchHit:
     highlights: dict[str, list[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class NumberRange:
+    """A numeric field between inclusive bounds; a missing bound does not restrict."""
+
+    field: str
+    gte: float | None = None
+    lte: float | None = None
+
+
+@dataclass(frozen=True)
+class Browse:
+    """One page of a catalogue: what matches, in which order, with which facet counts."""
+
+    text: str = ""  # "" (or no word in it) = every document; else matched like search()
+    filters: dict[str, list[str]] = field(default_factory=dict)  # any of the values; ANDed
+    ranges: tuple[NumberRange, ...] = ()  # numeric fields
+    sort: tuple[tuple[str, int], ...] = ()  # (field, 1 | -1); empty = relevance, else doc_id
+    facets: tuple[str, ...] = ()  # keyword fields whose values are counted
+    limit: int = 20  # 0..200
+    cursor: str | None = None  # opaque, from BrowseResult.next_cursor
+
+
+@dataclass(frozen=True)
+class BrowseResult:
+    hits: list[SearchHit]
+    total: int  # documents matching text, filters and ranges
+    facets: dict[str, dict[str, int]]  # field -> value -> count
+    next_cursor: str | None  # None on the last page
+
+
 class ReadStore(Protocol):
     """Collections of JSON documents keyed by `doc_id` (a string).
 
@@ -99,9 +129,16 @@ class ReadStore(Protocol):
 class SearchIndex(Protocol):
     """Full-text indexes of documents. Text fields are declared when an index is made."""
 
-    def ensure(self, index: str, text_fields: list[str], keyword_fields: list[str]) -> None:
+    def ensure(
+        self,
+        index: str,
+        text_fields: list[str],
+        keyword_fields: list[str],
+        numeric_fields: list[str] | None = None,
+    ) -> None:
         """Create the index if missing (idempotent). Text fields are searched; keyword
-        fields are exact-match filters."""
+        fields are exact-match filters, facets and sort keys; numeric fields are numbers
+        for ranges and sorts."""
         ...
 
     def apply(self, index: str, changes: list[DocChange]) -> None:
@@ -113,6 +150,14 @@ class SearchIndex(Protocol):
     ) -> list[SearchHit]:
         """Best matches first for `query` over the text fields, with highlights (matched
         terms wrapped in <em>...</em>), restricted to keyword `filters` (equality)."""
+        ...
+
+    def browse(self, index: str, query: Browse) -> BrowseResult:
+        """A page of the documents matching `query`, the exact total and facet counts.
+
+        Facets are disjunctive: the counts for field F ignore the filter on F itself.
+        Sorts put a document missing the field last in either direction; doc_id breaks
+        ties. Unknown fields, a bad limit or a malformed cursor raise ValueError."""
         ...
 
     def refresh(self, index: str) -> None:
