@@ -36,7 +36,7 @@ def verification_token(outbox: Path, address: str) -> str:
     for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if message["To"] == address:
-            body = message.get_content()
+            body = str(message.get_content())
             return next(line for line in body.splitlines() if line.startswith("eyJ"))
     raise AssertionError(f"no email to {address} in {outbox}")
 
@@ -89,7 +89,12 @@ class ConsistentClient(TestClient):
 
     def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
         if method.upper() == "GET" and self.position:
-            url = httpx.URL(str(url)).copy_merge_params({"wait_for": self.position})
+            # Into `params` when given: httpx drops the URL's own query when `params` is set.
+            params = kwargs.get("params")
+            if params is not None:
+                kwargs["params"] = httpx.QueryParams(params).merge({"wait_for": self.position})
+            else:
+                url = httpx.URL(str(url)).copy_merge_params({"wait_for": self.position})
         response = super().request(method, url, *args, **kwargs)
         found = response.headers.get("x-event-position")
         if found is None and response.headers.get("content-type") == "application/json":
