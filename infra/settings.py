@@ -9,7 +9,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.upload import MAX_PARTS
+
 MIN_SECRET_LENGTH = 32
+MiB, GiB = 1024 * 1024, 1024 * 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -50,6 +53,17 @@ class Settings(BaseSettings):
     smtp_sender: str = "aimarket <no-reply@aimarket.local>"
     log_level: str = "INFO"
     worker_group: str = Field(default="aimarket-projections", description="faust app id")
+    # Model artifacts (infra/blobs.py, commands/uploads.py)
+    max_upload_bytes: int = Field(default=2 * GiB, gt=0, description="largest artifact")
+    upload_part_bytes: int = Field(
+        default=8 * MiB, gt=0, description="default and largest part of a chunked upload"
+    )
+    upload_min_part_bytes: int = Field(
+        default=1024, gt=0, description="smallest part size a client may ask for"
+    )
+    upload_ttl_s: int = Field(default=24 * 3600, gt=0, description="an unfinished upload's life")
+    blob_dir: Path | None = Field(default=None, description="default <data_dir>/blobs")
+    download_url_ttl_s: int = Field(default=600, gt=0, description="life of a signed URL")
 
     @model_validator(mode="after")
     def _cluster_needs_real_settings(self) -> Settings:
@@ -69,6 +83,25 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self
+
+    @model_validator(mode="after")
+    def _upload_limits_fit(self) -> Settings:
+        if self.upload_min_part_bytes > self.upload_part_bytes:
+            raise SettingsError(
+                "AIMARKET_UPLOAD_MIN_PART_BYTES must not exceed AIMARKET_UPLOAD_PART_BYTES"
+            )
+        if self.max_upload_bytes > self.upload_part_bytes * MAX_PARTS:
+            raise SettingsError(
+                f"AIMARKET_MAX_UPLOAD_BYTES needs more than {MAX_PARTS} parts of "
+                "AIMARKET_UPLOAD_PART_BYTES; raise the part size"
+            )
+        return self
+
+    def blob_root(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
+
+    def staging_root(self) -> Path:
+        return self.data_dir / "uploads"
 
     def require_kafka(self) -> str:
         if not self.kafka_bootstrap_servers:

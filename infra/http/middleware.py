@@ -1,6 +1,8 @@
 """One pure-ASGI middleware: request id, body size limit, and a JSON access log line.
 
 Pure ASGI rather than BaseHTTPMiddleware, which costs a task and a copy per request.
+Bodies are small JSON everywhere (`max_body_bytes`) except on the routes a `BodyLimit`
+names, such as an upload's parts, which get their own larger limit.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException
@@ -28,10 +32,28 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the body is larger than {limit} bytes")
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """A limit of its own for requests of `method` whose path matches `path` in full."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, body_limits: Sequence[BodyLimit] = ()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_limits = tuple(body_limits)
+
+    def _limit_for(self, scope: Scope) -> int:
+        for limit in self.body_limits:
+            if scope["method"] == limit.method and limit.path.fullmatch(scope["path"]):
+                return limit.max_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,14 +73,15 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
+        limit = self._limit_for(scope)
         try:
-            if self._declared_length(scope) > self.max_body_bytes:
-                raise BodyTooLarge(self.max_body_bytes)
-            await self.app(scope, self._limited(receive), send_with_id)
+            if self._declared_length(scope) > limit:
+                raise BodyTooLarge(limit)
+            await self.app(scope, self._limited(receive, limit), send_with_id)
         except BodyTooLarge:
             if status["sent"]:
                 raise
-            await self._too_large(request_id, send_with_id)
+            await self._too_large(request_id, send_with_id, limit)
         finally:
             self._log(scope, request_id, int(status["code"]), started)
 
@@ -77,26 +100,24 @@ class RequestContextMiddleware:
                 return int(value) if value.isdigit() else 0
         return 0
 
-    def _limited(self, receive: Receive) -> Receive:
+    @staticmethod
+    def _limited(receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def limited_receive() -> Message:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_body_bytes:
-                raise BodyTooLarge(self.max_body_bytes)
+            if seen > limit:
+                raise BodyTooLarge(limit)
             return message
 
         return limited_receive
 
-    async def _too_large(self, request_id: str, send: Send) -> None:
+    @staticmethod
+    async def _too_large(request_id: str, send: Send, limit: int) -> None:
         body = json.dumps(
-            error_body(
-                request_id,
-                "payload_too_large",
-                f"the body is larger than {self.max_body_bytes} bytes",
-            )
+            error_body(request_id, "payload_too_large", f"the body is larger than {limit} bytes")
         ).encode()
         await send(
             {

@@ -1,0 +1,175 @@
+"""Artifact routes: chunked uploads of a model version, and its signed downloads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated, BinaryIO, cast
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from commands.downloads import DownloadService, Grant, InvalidSignature
+from commands.http import upload_schemas as schemas
+from commands.http.deps import require_scope
+from commands.principal import Principal
+from commands.upload_parts import CHUNK
+from commands.uploads import UploadService
+
+# The one route whose body is not small JSON; infra/api.py gives it a limit of its own.
+PART_PATH = re.compile(r"/v1/uploads/[^/]+/parts/[^/]+")
+
+
+def get_uploads(request: Request) -> UploadService:
+    return cast(UploadService, request.app.state.uploads)
+
+
+def get_downloads(request: Request) -> DownloadService:
+    return cast(DownloadService, request.app.state.downloads)
+
+
+Uploads = Annotated[UploadService, Depends(get_uploads)]
+Downloads = Annotated[DownloadService, Depends(get_downloads)]
+Writer = Annotated[Principal, Depends(require_scope("models:write"))]
+Reader = Annotated[Principal, Depends(require_scope("models:read"))]
+OptionalText = Annotated[str, Query(max_length=200)]
+
+router = APIRouter(prefix="/v1", tags=["artifacts"])
+
+_BINARY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.post(
+    "/models/{model_id}/uploads",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.UploadStartedOut,
+)
+def start_upload(
+    model_id: UUID, body: schemas.UploadCreate, caller: Writer, uploads: Uploads
+) -> schemas.UploadStartedOut:
+    """Start a chunked upload of a new version's artifact, declaring its size and sha256."""
+    started = uploads.start(caller, model_id, body.version, body.size, body.sha256, body.part_size)
+    return schemas.UploadStartedOut(
+        upload_id=started.id,
+        position=started.position,
+        part_size=started.part_size,
+        parts=started.parts,
+        expires_at=started.expires_at,
+    )
+
+
+@router.get("/uploads/{upload_id}", response_model=schemas.UploadOut)
+def upload_status(upload_id: UUID, caller: Writer, uploads: Uploads) -> schemas.UploadOut:
+    """An upload's status and which parts arrived, so that a client can resume it."""
+    state = uploads.status(caller, upload_id)
+    upload = state.upload
+    return schemas.UploadOut(
+        upload_id=upload.id,
+        model_id=upload.model_id,
+        version=upload.model_version,
+        status=state.status,
+        size=upload.size,
+        sha256=upload.sha256,
+        part_size=upload.part_size,
+        parts=upload.parts,
+        received=state.received,
+        missing=state.missing,
+        expires_at=upload.expires_at,
+        digest=upload.digest,
+        reason=upload.reason,
+    )
+
+
+@router.put(
+    "/uploads/{upload_id}/parts/{part}",
+    response_model=schemas.PartReceivedOut,
+    openapi_extra=_BINARY_BODY,
+)
+async def put_part(
+    upload_id: UUID, part: int, request: Request, caller: Writer, uploads: Uploads
+) -> schemas.PartReceivedOut:
+    """Send part `part` (from 1) as raw bytes; parts go in any order, and a part sent
+    again replaces its earlier copy."""
+    slot = await run_in_threadpool(uploads.open_part, caller, upload_id, part)
+    try:
+        # Streamed to a file as it arrives: never the whole part in memory.
+        async for chunk in request.stream():
+            if chunk:
+                await run_in_threadpool(slot.write, chunk)
+        received = await run_in_threadpool(slot.commit)
+    finally:
+        await run_in_threadpool(slot.close)
+    return schemas.PartReceivedOut(part=received.part, size=received.size, sha256=received.sha256)
+
+
+@router.post("/uploads/{upload_id}/complete", response_model=schemas.VersionOut)
+def complete_upload(upload_id: UUID, caller: Writer, uploads: Uploads) -> schemas.VersionOut:
+    """Check size and sha256, validate, store: the version, validated or rejected."""
+    outcome = uploads.complete(caller, upload_id)
+    recorded = outcome.version
+    return schemas.VersionOut(
+        id=outcome.id,
+        position=outcome.position,
+        upload_id=outcome.upload_id,
+        version=recorded["version"],
+        status=recorded["status"],
+        digest=recorded["digest"],
+        size=recorded["size"],
+        framework=recorded.get("framework"),
+        signature=recorded.get("signature"),
+        reasons=recorded.get("reasons", []),
+    )
+
+
+@router.get(
+    "/models/{model_id}/versions/{version}/download-url", response_model=schemas.DownloadUrlOut
+)
+def download_url(
+    model_id: UUID, version: str, caller: Reader, downloads: Downloads
+) -> schemas.DownloadUrlOut:
+    """A signed URL for the version's artifact, good for AIMARKET_DOWNLOAD_URL_TTL_S."""
+    signed = downloads.signed_url(caller, model_id, version)
+    return schemas.DownloadUrlOut(url=signed.url, expires_at=signed.expires_at)
+
+
+@router.get(
+    "/downloads/sha256/{hex_digest}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download(
+    hex_digest: str,
+    downloads: Downloads,
+    model: OptionalText = "",
+    version: OptionalText = "",
+    user: OptionalText = "",
+    expires: OptionalText = "",
+    signature: OptionalText = "",
+) -> StreamingResponse:
+    """The artifact itself, by a URL from download-url: the signature is the credential."""
+    if not expires.isdigit():
+        raise InvalidSignature("this download link is not valid")
+    grant = Grant(f"sha256:{hex_digest}", model, version, user, int(expires))
+    found = downloads.open(grant, signature)
+    headers = {
+        "Content-Length": str(found.size),
+        "Content-Disposition": f'attachment; filename="{found.filename}"',
+        "ETag": f'"{found.digest}"',
+        "Cache-Control": "private, no-store",
+    }
+    return StreamingResponse(
+        _chunks(found.stream), media_type="application/octet-stream", headers=headers
+    )
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk

@@ -1,0 +1,157 @@
+"""Model artifacts on disk: content-addressed blobs, and the staging area of uploads.
+
+Both profiles use these (the cluster profile on a volume every API process shares); an
+S3-compatible store can take the BlobStore port's place later.
+
+Blobs live at `<root>/sha256/ab/cd/<hex>`, read-only once written. Parts live at
+`<staging>/<upload id>/<n>.part`, each written to a temporary name and renamed into
+place, so a retried part replaces its earlier copy whole and a half-written one is
+never seen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+from uuid import UUID
+
+_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
+_PART = re.compile(r"([1-9][0-9]*)\.part")
+
+
+class FilesystemBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_of(self, digest: str) -> Path:
+        match = _DIGEST.fullmatch(digest)
+        if match is None:
+            raise ValueError(f"not a sha256 digest: {digest!r}")
+        hex_digest = match.group(1)
+        return self.root / "sha256" / hex_digest[:2] / hex_digest[2:4] / hex_digest
+
+    def put_file(self, path: Path, digest: str) -> bool:
+        target = self.path_of(digest)
+        if target.exists():
+            path.unlink()
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("rb") as source:  # durable before any event names the digest
+            os.fsync(source.fileno())
+        path.chmod(0o444)
+        try:
+            # A hard link is "create if absent" in one step: two uploads of the same bytes
+            # at once both succeed, and one of them stores them.
+            os.link(path, target)
+        except FileExistsError:
+            return False
+        except OSError:  # another file system (AIMARKET_BLOB_DIR elsewhere): copy, then link
+            return self._copy_in(path, target)
+        finally:
+            path.unlink(missing_ok=True)
+        return True
+
+    def _copy_in(self, path: Path, target: Path) -> bool:
+        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            shutil.copyfile(path, temporary)
+            with temporary.open("rb") as copy:
+                os.fsync(copy.fileno())
+            temporary.chmod(0o444)
+            os.link(temporary, target)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def open(self, digest: str) -> BinaryIO:
+        return self.path_of(digest).open("rb")
+
+    def exists(self, digest: str) -> bool:
+        return self.path_of(digest).is_file()
+
+    def size(self, digest: str) -> int:
+        return self.path_of(digest).stat().st_size
+
+    def delete(self, digest: str) -> None:
+        self.path_of(digest).unlink(missing_ok=True)
+
+    def count(self) -> int:
+        """How many blobs are stored (operators' figure, and tests')."""
+        return sum(1 for p in (self.root / "sha256").glob("*/*/*") if p.is_file())
+
+
+class FilePartWriter:
+    def __init__(self, directory: Path, part: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.target = directory / f"{part}.part"
+        handle, name = tempfile.mkstemp(dir=directory, prefix=f".{part}.", suffix=".tmp")
+        self.temporary = Path(name)
+        self.file = os.fdopen(handle, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+
+    def commit(self) -> None:
+        self.file.close()
+        os.replace(self.temporary, self.target)
+
+    def abort(self) -> None:
+        self.file.close()
+        self.temporary.unlink(missing_ok=True)
+
+
+class FilesystemStaging:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _dir(self, upload_id: UUID) -> Path:
+        return self.root / str(UUID(str(upload_id)))
+
+    def part_writer(self, upload_id: UUID, part: int) -> FilePartWriter:
+        return FilePartWriter(self._dir(upload_id), part)
+
+    def received(self, upload_id: UUID) -> dict[int, int]:
+        directory = self._dir(upload_id)
+        if not directory.is_dir():
+            return {}
+        found = {}
+        for entry in os.scandir(directory):
+            match = _PART.fullmatch(entry.name)
+            if match:
+                with contextlib.suppress(FileNotFoundError):  # replaced while we looked
+                    found[int(match.group(1))] = entry.stat().st_size
+        return dict(sorted(found.items()))
+
+    def open_part(self, upload_id: UUID, part: int) -> BinaryIO:
+        return (self._dir(upload_id) / f"{part}.part").open("rb")
+
+    def scratch_path(self, upload_id: UUID) -> Path:
+        directory = self._dir(upload_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory / f".scratch-{uuid.uuid4().hex}"
+
+    def discard(self, upload_id: UUID) -> None:
+        shutil.rmtree(self._dir(upload_id), ignore_errors=True)
+
+    def upload_ids(self) -> list[UUID]:
+        if not self.root.is_dir():
+            return []
+        ids = []
+        for entry in self.root.iterdir():
+            with contextlib.suppress(ValueError):
+                ids.append(UUID(entry.name))
+        return ids
+
+    def file_count(self) -> int:
+        """Files of every upload still staged (tests check that failures leave none)."""
+        if not self.root.is_dir():
+            return 0
+        return sum(1 for p in self.root.rglob("*") if p.is_file())

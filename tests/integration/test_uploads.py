@@ -1,0 +1,367 @@
+"""Model artifacts over HTTP, on both profiles: chunked, resumable uploads; validation;
+content-addressed storage; signed downloads; and all of it with someone else's keys."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from onnx import TensorProto, helper, numpy_helper
+
+from infra.blobs import FilesystemBlobStore, FilesystemStaging
+from infra.bootstrap import Container
+from tests.support import Account, MovableClock, verified_account
+
+PART = 1024  # the smallest part size the default settings allow
+
+
+def model_bytes(weights: int = 256) -> bytes:
+    """A real ONNX model, y = x @ W with a dynamic batch; `weights` rows of 4 floats."""
+    w = numpy_helper.from_array(np.ones((weights, 4), dtype=np.float32), "W")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", weights])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "g", [x], [y], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    return bytes(model.SerializeToString())
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def split(content: bytes, part_size: int = PART) -> list[bytes]:
+    return [content[i : i + part_size] for i in range(0, len(content), part_size)]
+
+
+def code(response: Any) -> str:
+    return str(response.json()["error"]["code"])
+
+
+def create_model(client: TestClient, owner: Account, **details: Any) -> str:
+    body = {"slug": f"m-{uuid.uuid4().hex[:10]}", "name": "Tiny", **details}
+    response = client.post("/v1/models", json=body, headers=owner.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def start(
+    client: TestClient, owner: Account, model_id: str, content: bytes, version: str = "1.0.0",
+    **overrides: Any,
+) -> Any:  # fmt: skip
+    body = {"version": version, "size": len(content), "sha256": sha256(content), "part_size": PART}
+    return client.post(
+        f"/v1/models/{model_id}/uploads", json={**body, **overrides}, headers=owner.headers
+    )
+
+
+def put(client: TestClient, owner: Account, upload_id: str, n: int, data: bytes) -> Any:
+    return client.put(
+        f"/v1/uploads/{upload_id}/parts/{n}",
+        content=data,
+        headers={**owner.headers, "Content-Type": "application/octet-stream"},
+    )
+
+
+def complete(client: TestClient, owner: Account, upload_id: str) -> Any:
+    return client.post(f"/v1/uploads/{upload_id}/complete", headers=owner.headers)
+
+
+def upload(
+    client: TestClient, owner: Account, model_id: str, content: bytes, version: str = "1.0.0"
+) -> dict[str, Any]:
+    started = start(client, owner, model_id, content, version)
+    assert started.status_code == 201, started.text
+    upload_id = started.json()["upload_id"]
+    for n, data in enumerate(split(content), start=1):
+        assert put(client, owner, upload_id, n, data).status_code == 200
+    done = complete(client, owner, upload_id)
+    assert done.status_code == 200, done.text
+    return dict(done.json())
+
+
+def download_url(client: TestClient, who: Account, model_id: str, version: str) -> Any:
+    return client.get(f"/v1/models/{model_id}/versions/{version}/download-url", headers=who.headers)
+
+
+def publish(client: TestClient, owner: Account, model_id: str, version: str) -> None:
+    response = client.post(
+        f"/v1/models/{model_id}/versions/{version}/publish", headers=owner.headers
+    )
+    assert response.status_code == 200, response.text
+
+
+def blobs(container: Container) -> FilesystemBlobStore:
+    return FilesystemBlobStore(container.settings.blob_root())
+
+
+def staging(container: Container) -> FilesystemStaging:
+    return FilesystemStaging(container.settings.staging_root())
+
+
+@pytest.fixture
+def publisher(client: TestClient, outbox: Path) -> Account:
+    return verified_account(client, outbox, role="publisher")
+
+
+def test_parts_sent_out_of_order_with_one_sent_again_make_a_validated_version(
+    client: TestClient, container: Container, publisher: Account
+) -> None:
+    content = model_bytes()
+    model_id = create_model(client, publisher)
+    started = start(client, publisher, model_id, content)
+    assert started.status_code == 201, started.text
+    body = started.json()
+    parts = split(content)
+    assert (body["part_size"], body["parts"]) == (PART, len(parts)) and len(parts) >= 3
+    upload_id = body["upload_id"]
+
+    # Part 2 first goes wrong (same length, other bytes); sent again later, it replaces it.
+    assert put(client, publisher, upload_id, 2, b"\0" * PART).status_code == 200
+    for n in range(len(parts), 2, -1):
+        sent = put(client, publisher, upload_id, n, parts[n - 1])
+        assert sent.json() == {"part": n, "size": len(parts[n - 1]), "sha256": sha256(parts[n - 1])}
+    status = client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()
+    assert (status["status"], status["missing"]) == ("open", [1])
+    assert status["received"] == list(range(2, len(parts) + 1))
+    assert put(client, publisher, upload_id, 2, parts[1]).status_code == 200
+    assert put(client, publisher, upload_id, 1, parts[0]).status_code == 200
+
+    version = complete(client, publisher, upload_id).json()
+    assert version["status"] == "validated" and version["framework"] == "onnx"
+    assert version["digest"] == f"sha256:{sha256(content)}" and version["size"] == len(content)
+    assert version["signature"]["inputs"] == [
+        {"name": "x", "dtype": "float32", "shape": ["batch", 256]}
+    ]
+    assert version["signature"]["opset"] == 17 and version["signature"]["ir_version"] == 9
+    assert blobs(container).exists(version["digest"])
+    assert staging(container).received(uuid.UUID(upload_id)) == {}
+    status = client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()
+    assert (status["status"], status["digest"]) == ("completed", version["digest"])
+    again = complete(client, publisher, upload_id)
+    assert (again.status_code, code(again)) == (409, "upload_closed")
+
+
+def test_the_same_bytes_as_another_version_are_stored_once(
+    client: TestClient, container: Container, publisher: Account
+) -> None:
+    content = model_bytes(weights=300)
+    model_id = create_model(client, publisher)
+    first = upload(client, publisher, model_id, content, "1.0.0")
+    stored = blobs(container).count()
+    second = upload(client, publisher, model_id, content, "1.1.0")
+    assert first["digest"] == second["digest"] and second["status"] == "validated"
+    assert blobs(container).count() == stored
+
+
+def test_a_checksum_mismatch_is_refused_and_leaves_nothing_behind(
+    client: TestClient, container: Container, publisher: Account
+) -> None:
+    content = model_bytes(weights=310)
+    model_id = create_model(client, publisher)
+    before = blobs(container).count()
+    started = start(client, publisher, model_id, content, sha256=sha256(b"something else"))
+    upload_id = started.json()["upload_id"]
+    for n, data in enumerate(split(content), start=1):
+        put(client, publisher, upload_id, n, data)
+    refused = complete(client, publisher, upload_id)
+    assert (refused.status_code, code(refused)) == (422, "checksum_mismatch")
+    assert not (container.settings.staging_root() / upload_id).exists()
+    assert blobs(container).count() == before
+    assert not blobs(container).exists(f"sha256:{sha256(content)}")
+    status = client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()
+    assert status["status"] == "failed" and "checksum_mismatch" in status["reason"]
+    # The version number was never taken: a correct upload of it goes through.
+    assert upload(client, publisher, model_id, content)["status"] == "validated"
+
+
+def test_sizes_outside_the_limits_are_refused_up_front(
+    client: TestClient, publisher: Account
+) -> None:
+    model_id = create_model(client, publisher)
+    content = model_bytes()
+    too_large = start(client, publisher, model_id, content, size=2 * 1024**3 + 1, part_size=None)
+    assert (too_large.status_code, code(too_large)) == (413, "upload_too_large")
+    tiny_parts = start(client, publisher, model_id, content, part_size=100)
+    assert (tiny_parts.status_code, code(tiny_parts)) == (422, "invalid_part_size")
+    too_many = start(client, publisher, model_id, content, size=1024**3)
+    assert (too_many.status_code, code(too_many)) == (422, "too_many_parts")
+    bad_version = start(client, publisher, model_id, content, version="v1")
+    assert (bad_version.status_code, code(bad_version)) == (422, "invalid_version")
+
+
+def test_parts_beyond_the_declared_size_are_refused(
+    client: TestClient, container: Container, publisher: Account
+) -> None:
+    content = model_bytes()
+    parts = split(content)
+    model_id = create_model(client, publisher)
+    upload_id = start(client, publisher, model_id, content).json()["upload_id"]
+    beyond = put(client, publisher, upload_id, len(parts) + 1, b"x")
+    assert (beyond.status_code, code(beyond)) == (422, "part_out_of_range")
+    longer = put(client, publisher, upload_id, len(parts), parts[-1] + b"x")
+    assert (longer.status_code, code(longer)) == (422, "size_mismatch")
+    shorter = put(client, publisher, upload_id, 1, parts[0][:-1])
+    assert (shorter.status_code, code(shorter)) == (422, "size_mismatch")
+    assert staging(container).received(uuid.UUID(upload_id)) == {}
+
+
+def test_a_missing_part_makes_complete_a_409_and_the_upload_can_resume(
+    client: TestClient, publisher: Account
+) -> None:
+    content = model_bytes()
+    parts = split(content)
+    model_id = create_model(client, publisher)
+    upload_id = start(client, publisher, model_id, content).json()["upload_id"]
+    for n in range(1, len(parts)):
+        put(client, publisher, upload_id, n, parts[n - 1])
+    incomplete = complete(client, publisher, upload_id)
+    assert (incomplete.status_code, code(incomplete)) == (409, "upload_incomplete")
+    assert str(len(parts)) in incomplete.json()["error"]["message"]
+    put(client, publisher, upload_id, len(parts), parts[-1])
+    assert complete(client, publisher, upload_id).json()["status"] == "validated"
+
+
+def test_a_pickle_becomes_a_rejected_version_with_a_reason_and_is_not_kept(
+    client: TestClient, container: Container, publisher: Account
+) -> None:
+    content = pickle.dumps({"weights": list(range(1000))})
+    model_id = create_model(client, publisher)
+    version = upload(client, publisher, model_id, content)
+    assert version["status"] == "rejected" and version["signature"] is None
+    assert "arbitrary code" in version["reasons"][0]
+    assert not blobs(container).exists(version["digest"])
+    no_url = download_url(client, publisher, model_id, "1.0.0")
+    assert (no_url.status_code, code(no_url)) == (409, "version_status")
+    # A rejected version number may be uploaded again, this time with a real model.
+    assert upload(client, publisher, model_id, model_bytes())["status"] == "validated"
+
+
+def test_a_published_free_model_downloads_as_the_same_bytes_for_anyone_who_sees_it(
+    client: TestClient, outbox: Path, publisher: Account
+) -> None:
+    content = model_bytes(weights=320)
+    model_id = create_model(client, publisher, visibility="public")
+    upload(client, publisher, model_id, content)
+    consumer = verified_account(client, outbox)
+    unpublished = download_url(client, consumer, model_id, "1.0.0")
+    assert (unpublished.status_code, code(unpublished)) == (404, "version_not_found")
+    assert download_url(client, publisher, model_id, "1.0.0").status_code == 200
+    publish(client, publisher, model_id, "1.0.0")
+
+    signed = download_url(client, consumer, model_id, "1.0.0")
+    assert signed.status_code == 200, signed.text
+    fetched = client.get(signed.json()["url"])  # no credentials: the URL is one
+    assert fetched.status_code == 200
+    assert fetched.content == content
+    assert fetched.headers["content-length"] == str(len(content))
+    assert fetched.headers["etag"] == f'"sha256:{sha256(content)}"'
+
+
+def test_a_tampered_or_expired_url_is_refused(
+    client: TestClient, clock: MovableClock, publisher: Account
+) -> None:
+    model_id = create_model(client, publisher)
+    upload(client, publisher, model_id, model_bytes())
+    url = download_url(client, publisher, model_id, "1.0.0").json()["url"]
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    signature = query["signature"]
+    tampered = [
+        {**query, "signature": ("0" if signature[0] != "0" else "1") + signature[1:]},
+        {**query, "version": "1.0.1"},
+        {**query, "user": str(uuid.uuid4())},
+        {**query, "expires": str(int(query["expires"]) + 3600)},
+        {k: v for k, v in query.items() if k != "signature"},
+        {**query, "expires": "soon"},
+    ]
+    for changed in tampered:
+        refused = client.get(f"{parts.path}?{urlencode(changed)}")
+        assert (refused.status_code, code(refused)) == (403, "invalid_signature"), changed
+    other_blob = parts.path[:-4] + "0000"
+    assert code(client.get(f"{other_blob}?{parts.query}")) == "invalid_signature"
+    assert client.get(url).status_code == 200
+    clock.advance(601)
+    expired = client.get(url)
+    assert (expired.status_code, code(expired)) == (403, "url_expired")
+
+
+def test_nobody_else_touches_an_upload_or_downloads_what_they_may_not(
+    client: TestClient, outbox: Path, publisher: Account
+) -> None:
+    content = model_bytes()
+    private = create_model(client, publisher)
+    upload_id = start(client, publisher, private, content).json()["upload_id"]
+    other = verified_account(client, outbox, role="publisher")
+    for response in (
+        client.get(f"/v1/uploads/{upload_id}", headers=other.headers),
+        put(client, other, upload_id, 1, split(content)[0]),
+        complete(client, other, upload_id),
+    ):
+        assert (response.status_code, code(response)) == (404, "upload_not_found")
+    public = create_model(client, publisher, visibility="public")
+    assert code(start(client, other, private, content)) == "model_not_found"
+    assert code(start(client, other, public, content)) == "not_model_owner"
+
+    put(client, publisher, upload_id, 1, split(content)[0])  # untouched by the attempts above
+    for n, data in enumerate(split(content)[1:], start=2):
+        put(client, publisher, upload_id, n, data)
+    assert complete(client, publisher, upload_id).json()["status"] == "validated"
+    publish(client, publisher, private, "1.0.0")
+    hidden = download_url(client, other, private, "1.0.0")
+    assert (hidden.status_code, code(hidden)) == (404, "model_not_found")
+
+    paid = create_model(
+        client, publisher, visibility="public", pricing={"currency": "EUR", "price_per_request": 5}
+    )
+    gated = create_model(client, publisher, visibility="public", gated=True)
+    for model_id, expected in ((paid, "purchase_required"), (gated, "access_not_granted")):
+        upload(client, publisher, model_id, content)
+        publish(client, publisher, model_id, "1.0.0")
+        refused = download_url(client, other, model_id, "1.0.0")
+        assert (refused.status_code, code(refused)) == (403, expected)
+        assert download_url(client, publisher, model_id, "1.0.0").status_code == 200
+    anonymous = client.get(f"/v1/models/{paid}/versions/1.0.0/download-url")
+    assert anonymous.status_code == 401
+
+
+def test_an_expired_upload_is_refused_and_swept_away(
+    client: TestClient, container: Container, clock: MovableClock, publisher: Account
+) -> None:
+    content = model_bytes()
+    model_id = create_model(client, publisher)
+    upload_id = start(client, publisher, model_id, content).json()["upload_id"]
+    put(client, publisher, upload_id, 1, split(content)[0])
+    clock.advance(container.settings.upload_ttl_s + 1)
+    late = put(client, publisher, upload_id, 2, split(content)[1])
+    assert (late.status_code, code(late)) == (409, "upload_expired")
+    assert client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()["status"] == (
+        "expired"
+    )
+    container.uploads.sweep()  # a grace period, for a completion under way
+    assert (container.settings.staging_root() / upload_id).exists()
+    clock.advance(3600)
+    assert container.uploads.sweep() >= 1
+    assert not (container.settings.staging_root() / upload_id).exists()
+    status = client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()
+    assert (status["status"], status["reason"]) == ("failed", "expired")
+
+
+def test_a_part_larger_than_the_json_body_limit_is_accepted_on_the_parts_route(
+    client: TestClient, container: Container, publisher: Account
+) -> None:
+    content = model_bytes(weights=100_000)  # 1.6 MB: over the 1 MiB JSON limit
+    assert len(content) > container.settings.max_body_bytes
+    model_id = create_model(client, publisher)
+    started = start(client, publisher, model_id, content, part_size=None)
+    assert started.json()["parts"] == 1
+    upload_id = started.json()["upload_id"]
+    assert put(client, publisher, upload_id, 1, content).status_code == 200
+    assert complete(client, publisher, upload_id).json()["status"] == "validated"

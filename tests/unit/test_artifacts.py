@@ -1,0 +1,348 @@
+"""Artifacts: sniffing and validation on real files, the blob store and staging on disk,
+the Upload aggregate's rules, and the per-route body limit."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import random
+import re
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import numpy as np
+import onnx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+from onnx import TensorProto, helper, numpy_helper
+from pydantic import ValidationError
+
+from commands.artifacts import ArtifactValidator, ConversionFailed, check_onnx, sniff
+from commands.onnx_wire import WireError, read_header
+from domain.errors import InvalidInput
+from domain.upload import MAX_PARTS, PartOutOfRange, TooManyParts, Upload, UploadNotFound
+from infra.blobs import FilesystemBlobStore, FilesystemStaging
+from infra.http.middleware import BodyLimit, RequestContextMiddleware
+from infra.settings import Settings
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def tiny_model(batch: str | None = "batch", weights: int = 8) -> onnx.ModelProto:
+    """y = x @ W, with a dynamic first dimension."""
+    w = numpy_helper.from_array(np.arange(weights * 4, dtype=np.float32).reshape(weights, 4), "W")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, weights])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 4])
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "g", [x], [y], [w])
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)],
+        producer_name="aimarket-tests",
+        producer_version="1.0",
+    )
+    model.ir_version = 9
+    return model
+
+
+def saved(tmp_path: Path, name: str, content: bytes | onnx.ModelProto) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.SerializeToString())
+    return path
+
+
+def zipped(tmp_path: Path, name: str, entries: dict[str, bytes]) -> Path:
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as archive:
+        for entry, data in entries.items():
+            archive.writestr(entry, data)
+    return path
+
+
+# Sniffing and validation
+
+
+def test_a_valid_onnx_model_is_accepted_with_its_signature(tmp_path: Path) -> None:
+    verdict = ArtifactValidator().validate(saved(tmp_path, "model.bin", tiny_model()))
+    assert verdict.accepted and verdict.framework == "onnx"
+    assert verdict.signature == {
+        "inputs": [{"name": "x", "dtype": "float32", "shape": ["batch", 8]}],
+        "outputs": [{"name": "y", "dtype": "float32", "shape": ["batch", 4]}],
+        "opset": 17,
+        "opset_imports": [
+            {"domain": "ai.onnx", "version": 17},
+            {"domain": "com.example", "version": 1},
+        ],
+        "ir_version": 9,
+        "producer": "aimarket-tests 1.0",
+    }
+
+
+def test_an_unnamed_dynamic_dimension_is_null(tmp_path: Path) -> None:
+    verdict = check_onnx(saved(tmp_path, "model.onnx", tiny_model(batch=None)))
+    assert verdict.signature is not None
+    assert verdict.signature["inputs"][0]["shape"] == [None, 8]
+
+
+def test_a_truncated_protobuf_is_rejected_as_corrupt(tmp_path: Path) -> None:
+    whole = tiny_model(weights=64).SerializeToString()
+    verdict = ArtifactValidator().validate(saved(tmp_path, "model.onnx", whole[: len(whole) // 2]))
+    assert verdict.kind == "onnx" and not verdict.accepted
+    assert "corrupt or truncated" in verdict.reasons[0]
+
+
+def test_a_model_the_checker_refuses_is_rejected_with_the_checkers_words(tmp_path: Path) -> None:
+    model = tiny_model()
+    model.graph.node[0].op_type = "NoSuchOp"
+    verdict = check_onnx(saved(tmp_path, "model.onnx", model))
+    assert verdict.reasons[0].startswith("onnx.checker refused the model")
+    assert "NoSuchOp" in verdict.reasons[0]
+    assert str(tmp_path) not in verdict.reasons[0]
+
+
+def test_a_model_that_onnxruntime_cannot_load_is_rejected(tmp_path: Path) -> None:
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [2])
+    b = helper.make_tensor_value_info("b", TensorProto.INT64, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    graph = helper.make_graph([helper.make_node("Add", ["a", "b"], ["y"])], "g", [a, b], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)  # the checker alone lets the type clash through
+    verdict = check_onnx(saved(tmp_path, "model.onnx", model))
+    assert verdict.reasons[0].startswith("onnxruntime could not load the model")
+    assert str(tmp_path) not in verdict.reasons[0]
+
+
+def test_external_data_is_refused_before_anything_reads_it(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.ones(32, np.float32).tobytes())
+    model = tiny_model()
+    onnx.save_model(
+        model, tmp_path / "model.onnx", save_as_external_data=True, location="secret.bin",
+        size_threshold=0,
+    )  # fmt: skip
+    verdict = check_onnx(tmp_path / "model.onnx")
+    assert not verdict.accepted and "external data" in verdict.reasons[0]
+
+
+def test_external_data_hidden_in_a_subgraph_is_found(tmp_path: Path) -> None:
+    hidden = numpy_helper.from_array(np.ones(2, np.float32), "k")
+    hidden.ClearField("raw_data")
+    hidden.data_location = TensorProto.EXTERNAL
+    entry = hidden.external_data.add()
+    entry.key, entry.value = "location", "../../blobs/another-model"
+    out = helper.make_tensor_value_info("o", TensorProto.FLOAT, [2])
+    then = helper.make_graph([helper.make_node("Identity", ["k"], ["o"])], "t", [], [out], [hidden])
+    zero = numpy_helper.from_array(np.zeros(2, np.float32))
+    other = helper.make_graph([helper.make_node("Constant", [], ["o"], value=zero)], "e", [], [out])
+    cond = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
+    node = helper.make_node("If", ["c"], ["o"], then_branch=then, else_branch=other)
+    model = helper.make_model(helper.make_graph([node], "g", [cond], [out]))
+    path = saved(tmp_path, "model.onnx", model)
+    with path.open("rb") as f:
+        assert read_header(f, path.stat().st_size).external_data
+    assert "external data" in check_onnx(path).reasons[0]
+
+
+def test_the_wire_reader_refuses_garbage() -> None:
+    with pytest.raises(WireError):
+        read_header(io.BytesIO(b"\x08\x09\x3a\x7f\x00"), 5)  # graph claims 127 bytes of 1
+
+
+def test_a_raw_pickle_is_refused_as_unsafe(tmp_path: Path) -> None:
+    verdict = ArtifactValidator().validate(saved(tmp_path, "model.onnx", pickle.dumps({"w": 1})))
+    assert verdict.kind == "pickle" and not verdict.accepted
+    assert "arbitrary code" in verdict.reasons[0] and "ONNX" in verdict.reasons[0]
+
+
+def test_a_torch_save_checkpoint_is_refused_as_unsafe(tmp_path: Path) -> None:
+    path = zipped(
+        tmp_path, "model.onnx",
+        {"archive/data.pkl": pickle.dumps({"w": 1}), "archive/data/0": b"\0" * 16,
+         "archive/version": b"3\n"},
+    )  # fmt: skip
+    verdict = ArtifactValidator().validate(path)
+    assert verdict.kind == "torch_pickle"
+    assert "torch.save" in verdict.reasons[0] and "arbitrary code" in verdict.reasons[0]
+
+
+TORCHSCRIPT = {
+    "archive/data.pkl": pickle.dumps(1),
+    "archive/constants.pkl": pickle.dumps(()),
+    "archive/code/__torch__/model.py": b"class Model(Module): ...",
+    "archive/version": b"3\n",
+}
+
+
+def test_torchscript_without_torch_says_to_export_to_onnx_or_install_the_extra(
+    tmp_path: Path,
+) -> None:
+    verdict = ArtifactValidator().validate(zipped(tmp_path, "m.pt", TORCHSCRIPT))
+    assert verdict.kind == "torchscript" and not verdict.accepted
+    assert "`torch` extra" in verdict.reasons[0] and "torch.onnx.export" in verdict.reasons[0]
+
+
+class FakeConverter:
+    """Stands in for torch: 'converts' by writing a known ONNX model."""
+
+    kinds = frozenset({"torch_export"})
+
+    def __init__(self, result: bytes | None) -> None:
+        self.result = result
+
+    def convert(self, kind: str, source: Path, target: Path) -> None:
+        if self.result is None:
+            raise ConversionFailed(f"could not convert {source}")
+        target.write_bytes(self.result)
+
+
+def test_an_exported_program_is_converted_and_the_onnx_validated(tmp_path: Path) -> None:
+    program = zipped(tmp_path, "m.pt2", {"m/serialized_exported_program.json": b"{}"})
+    converter = FakeConverter(tiny_model().SerializeToString())
+    verdict = ArtifactValidator(converter).validate(program)
+    assert verdict.accepted and verdict.kind == "torch_export"
+    assert verdict.converted is not None and verdict.converted.read_bytes() == converter.result
+    assert verdict.signature is not None and verdict.signature["converted_from"] == "torch_export"
+
+
+def test_a_failed_conversion_is_a_reason_without_server_paths(tmp_path: Path) -> None:
+    program = zipped(tmp_path, "m.pt2", {"m/archive_format": b"pt2"})
+    verdict = ArtifactValidator(FakeConverter(None)).validate(program)
+    assert not verdict.accepted and str(tmp_path) not in verdict.reasons[0]
+
+
+def test_torchscript_is_not_converted_even_with_torch(tmp_path: Path) -> None:
+    verdict = ArtifactValidator(FakeConverter(b"")).validate(zipped(tmp_path, "m", TORCHSCRIPT))
+    assert "no example inputs" in verdict.reasons[0]
+
+
+def test_random_bytes_and_other_formats_are_rejected_with_a_reason(tmp_path: Path) -> None:
+    noise = random.Random(7).randbytes(4096)
+    cases = {
+        "unknown": b"\x01" + noise,
+        "empty": b"",
+        "hdf5": b"\x89HDF\r\n\x1a\n" + noise,
+        "safetensors": (12).to_bytes(8, "little") + b'{"w": {}}   ',
+        "zip": None,
+    }
+    for kind, content in cases.items():
+        path = (
+            zipped(tmp_path, "x.zip", {"README": b"hi"})
+            if content is None
+            else saved(tmp_path, f"{kind}.onnx", content)
+        )
+        verdict = ArtifactValidator().validate(path)
+        assert (verdict.kind, verdict.accepted) == (kind, False)
+        assert verdict.reasons and verdict.reasons[0]
+
+
+def test_the_format_is_read_from_the_bytes_not_the_name(tmp_path: Path) -> None:
+    assert sniff(saved(tmp_path, "weights.pkl", tiny_model())) == "onnx"
+    assert sniff(saved(tmp_path, "model.onnx", pickle.dumps([1]))) == "pickle"
+
+
+# Blob store and staging
+
+
+def test_the_same_bytes_are_stored_once_under_their_digest(tmp_path: Path) -> None:
+    blobs = FilesystemBlobStore(tmp_path / "blobs")
+    digest = "sha256:" + "ab" * 32
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.write_bytes(b"model")
+    second.write_bytes(b"model")
+    assert blobs.put_file(first, digest) is True
+    assert blobs.put_file(second, digest) is False
+    assert not first.exists() and not second.exists()
+    assert blobs.count() == 1 and blobs.size(digest) == 5
+    assert blobs.path_of(digest) == tmp_path / "blobs" / "sha256" / "ab" / "ab" / ("ab" * 32)
+    with blobs.open(digest) as stored:
+        assert stored.read() == b"model"
+    blobs.delete(digest)
+    assert not blobs.exists(digest)
+
+
+def test_a_part_sent_again_replaces_the_first_and_an_aborted_one_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    staging, upload_id = FilesystemStaging(tmp_path), uuid4()
+    for content in (b"first", b"again!"):
+        writer = staging.part_writer(upload_id, 2)
+        writer.write(content)
+        writer.commit()
+    broken = staging.part_writer(upload_id, 1)
+    broken.write(b"half")
+    broken.abort()
+    assert staging.received(upload_id) == {2: 6}
+    assert staging.file_count() == 1
+    with staging.open_part(upload_id, 2) as part:
+        assert part.read() == b"again!"
+    assert staging.upload_ids() == [upload_id]
+    staging.discard(upload_id)
+    assert staging.file_count() == 0 and staging.received(upload_id) == {}
+
+
+# The Upload aggregate
+
+
+def start(size: int = 10, part_size: int = 4) -> Upload:
+    return Upload.start(uuid4(), uuid4(), "1.0.0", size, "0" * 64, part_size, NOW)
+
+
+def test_parts_are_part_size_except_the_last() -> None:
+    upload = start(size=10, part_size=4)
+    assert upload.parts == 3
+    assert [upload.part_length(n) for n in (1, 2, 3)] == [4, 4, 2]
+    for beyond in (0, 4):
+        with pytest.raises(PartOutOfRange):
+            upload.part_length(beyond)
+
+
+def test_an_upload_is_someone_elses_business_only_for_admins() -> None:
+    upload = start()
+    upload.check_owner(upload.owner_id)
+    upload.check_owner(uuid4(), is_admin=True)
+    with pytest.raises(UploadNotFound):
+        upload.check_owner(uuid4())
+
+
+def test_an_upload_needs_sane_sizes_a_hex_digest_and_not_too_many_parts() -> None:
+    with pytest.raises(TooManyParts):
+        start(size=MAX_PARTS + 1, part_size=1)
+    for size, part_size in ((0, 1), (1, 0)):
+        with pytest.raises(InvalidInput):
+            start(size, part_size)
+    with pytest.raises(InvalidInput, match="sha256"):
+        Upload.start(uuid4(), uuid4(), "1.0.0", 1, "XYZ", 1, NOW)
+
+
+# The request body limit, per route
+
+
+def test_a_named_route_takes_larger_bodies_and_every_other_keeps_the_small_limit() -> None:
+    app = FastAPI()
+
+    @app.put("/big/{n}")
+    @app.post("/small")
+    async def echo(request: Request) -> int:
+        return len(await request.body())
+
+    limit = BodyLimit("PUT", re.compile(r"/big/[0-9]+"), 1000)
+    wrapped = RequestContextMiddleware(app, max_body_bytes=100, body_limits=[limit])
+    client = TestClient(wrapped)
+    assert client.put("/big/1", content=b"x" * 1000).json() == 1000
+    assert client.put("/big/1", content=b"x" * 1001).status_code == 413
+    small = client.post("/small", content=b"x" * 101)
+    assert small.status_code == 413 and small.json()["error"]["code"] == "payload_too_large"
+    assert "100 bytes" in small.json()["error"]["message"]
+
+
+def test_upload_settings_that_cannot_work_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="MIN_PART_BYTES"):
+        Settings(data_dir=tmp_path, upload_min_part_bytes=2048, upload_part_bytes=1024)
+    with pytest.raises(ValidationError, match="MAX_UPLOAD_BYTES"):
+        Settings(data_dir=tmp_path, upload_part_bytes=1024, max_upload_bytes=1024 * MAX_PARTS + 1)
+    settings = Settings(data_dir=tmp_path)
+    assert settings.blob_root() == tmp_path / "blobs"
+    assert settings.staging_root() == tmp_path / "uploads"
