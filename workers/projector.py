@@ -15,12 +15,6 @@ from projections.ports import DocChange, Position, ReadStore, SearchIndex
 from workers.doc_cache import DocumentCache
 
 
-def search_change(change: DocChange, fields: list[str]) -> DocChange:
-    if change.doc is None:
-        return change
-    return DocChange(change.doc_id, change.version, {f: change.doc.get(f) for f in fields})
-
-
 class Projector:
     def __init__(
         self,
@@ -47,8 +41,8 @@ class Projector:
     def ensure_indexes(self) -> None:
         self._ensured = True
         if self.search is not None:
-            for index, (_, text, keywords) in self.indexes.items():
-                self.search.ensure(index + self.suffix, text, keywords)
+            for index, (_, text, keywords, numbers) in self.indexes.items():
+                self.search.ensure(index + self.suffix, text, keywords, numbers)
 
     def project(self, envelopes: list[Envelope], position: int | None, tracker: str) -> None:
         """Apply the batch; record `position` under `<tracker>:<model>` with each model's
@@ -84,7 +78,8 @@ class Projector:
     def _index(self, model: str, changes: list[DocChange]) -> None:
         if self.search is None or not changes:
             return
-        for index, (source, text, keywords) in self.indexes.items():
+        for index, (source, *_) in self.indexes.items():
             if source == model:
-                fields = text + keywords
-                self.search.apply(index + self.suffix, [search_change(c, fields) for c in changes])
+                # The whole document: the engine indexes the declared fields and returns
+                # the rest as the hit's source, so a catalogue page needs no second read.
+                self.search.apply(index + self.suffix, changes)

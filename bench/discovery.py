@@ -1,0 +1,266 @@
+"""Benchmark: catalogue search through our API, beside the same query sent to OpenSearch
+with opensearch-py directly, in the same run.
+
+    .venv/bin/python bench/discovery.py [--models N] [--queries Q]
+
+It brings up PostgreSQL, FerretDB and OpenSearch first if they are not running.
+
+1. N generated models (default 10,000: names, model cards, tags, tasks, prices, usage
+   and ratings) are folded by the `models` projection into MongoDB and the `models`
+   OpenSearch index. The events come from real Model aggregates but skip the event store
+   and Kafka: this measures search, not the pipeline (bench/pipeline.py does that).
+2. Q catalogue queries of two kinds: text search (one or two words, relevance, facets)
+   and filtered browsing (task or tag, free or paid, a sort, facets). Each one goes
+   a. through our API: GET /v1/models, driven straight into the ASGI app (no sockets),
+      so the figure is routing, the query handler, the adapter, OpenSearch and the
+      response model;
+   b. to OpenSearch directly: the very request body our adapter sent for that query
+      (captured on a first pass), with `OpenSearch.search`.
+   p50 and p95 of each, and their ratio (goal: ours at most 1.3x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg
+from opensearchpy import OpenSearch
+from pydantic import SecretStr
+from pymongo import MongoClient
+
+from domain.envelope import envelope
+from domain.model import FRAMEWORKS, Model
+from domain.pricing import FREE, Pricing
+from infra.api import create_app
+from infra.bootstrap import build_container
+from infra.readstore.mongo import MongoReadStore
+from infra.search.opensearch import OpenSearchIndex
+from infra.services.manager import ServiceManager
+from infra.settings import Settings
+from workers.projector import Projector
+
+_VOCABULARY = (
+    "fast accurate tiny large robust multilingual quantized distilled streaming sparse "
+    "image text audio speech video vision language detector classifier segmenter encoder "
+    "decoder translator summariser tagger ranker embedder captioner transcriber parser "
+    "medical legal finance retail satellite traffic wildlife factory document receipt "
+    "invoice face pose gesture emotion sentiment toxicity spam fraud churn forecast anomaly "
+    "recommendation search retrieval question answering chat code sql weather crop soil"
+)
+WORDS = tuple(_VOCABULARY.split())
+TASKS = ("image-classification", "object-detection", "segmentation", "translation",
+         "summarization", "speech-recognition", "text-classification", "embedding",
+         "forecasting", "anomaly-detection")  # fmt: skip
+TAGS = ("vision", "nlp", "audio", "edge", "gpu", "cpu", "int8", "fp16", "multilingual",
+        "realtime", "batch", "medical", "finance", "retail", "open-weights", "sota")  # fmt: skip
+LICENSES = ("apache-2.0", "mit", "bsd-3-clause", "cc-by-4.0", "proprietary")
+Call = Callable[[], Awaitable[int]]
+SIGNATURE = {"inputs": [{"name": "x", "dtype": "float32", "shape": [1, 512]}], "outputs": []}
+
+
+def fresh_settings() -> tuple[Settings, str, str]:
+    """Cluster settings on a database, read-model database and index prefix of their own."""
+    manager = ServiceManager()
+    if manager.up(["postgres", "ferretdb", "opensearch"]):
+        raise SystemExit("the services did not come up: see the messages above")
+    env = dict(line.removeprefix("export ").split("=", 1) for line in manager.env_lines())
+    tag = f"benchd{uuid.uuid4().hex[:6]}"
+    admin_url = env["AIMARKET_DATABASE_URL"]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{tag}"')
+    settings = Settings(
+        profile="cluster", database_url=admin_url.rsplit("/", 1)[0] + "/" + tag,
+        mongo_url=env["AIMARKET_MONGO_URL"], mongo_database=tag,
+        opensearch_url=env["AIMARKET_OPENSEARCH_URL"], search_prefix=tag,
+        jwt_secret=SecretStr("b" * 40), data_dir=Path(tempfile.mkdtemp()),
+    )  # fmt: skip
+    return settings, admin_url, tag
+
+
+def generated_model(rng: random.Random, n: int) -> Model:
+    name = " ".join(rng.sample(WORDS, 2)).title() + f" {n}"
+    currency = rng.choice(("EUR", "USD"))
+    free = rng.random() < 0.35
+    pricing = FREE if free else Pricing(currency=currency, price_per_request=rng.randint(1, 500))
+    model = Model(
+        publisher_id=uuid.UUID(int=rng.randrange(200)), publisher_name=f"Studio {n % 200}",
+        slug=f"model-{n}",
+        details={
+            "name": name, "description": " ".join(rng.choices(WORDS, k=40)),
+            "task": rng.choice(TASKS), "framework": rng.choice(FRAMEWORKS),
+            "tags": rng.sample(TAGS, rng.randint(1, 4)), "license": rng.choice(LICENSES),
+            "visibility": "public" if rng.random() < 0.9 else "private",
+        },
+        pricing=pricing.as_dict(),
+    )  # fmt: skip
+    model.upload_version("1.0.0", "sha256:" + "0" * 64, 1_000_000, uuid.uuid4())
+    model.validate_version("1.0.0", "onnx", SIGNATURE)
+    model.publish_version("1.0.0")
+    count = rng.randint(0, 50)
+    model.update_stats({
+        "invocations_7d": rng.randint(0, 100_000), "trending": rng.randint(-1000, 3000),
+        "rating_count": count, "rating_sum": sum(rng.randint(1, 5) for _ in range(count)),
+    })  # fmt: skip
+    return model
+
+
+def load(settings: Settings, count: int) -> float:
+    """Project `count` generated models into MongoDB and OpenSearch; return seconds."""
+    assert settings.mongo_url and settings.opensearch_url
+    store = MongoReadStore(settings.mongo_url, settings.mongo_database)
+    search = OpenSearchIndex(settings.opensearch_url, settings.search_prefix, timeout_s=60)
+    projector = Projector(store, search, ["models"])
+    rng, started = random.Random(7), time.perf_counter()
+    for start in range(0, count, 500):
+        batch = [generated_model(rng, n) for n in range(start, min(count, start + 500))]
+        events = [envelope(e) for model in batch for e in model.collect_events()]
+        projector.project(events, start + len(batch), "bench")
+    search.refresh("models")
+    return time.perf_counter() - started
+
+
+def query_mix(rng: random.Random, count: int) -> list[tuple[str, dict[str, Any]]]:
+    queries: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(count):
+        queries.append(("search", {"q": " ".join(rng.sample(WORDS, rng.choice((1, 1, 2))))}))
+        browse: dict[str, Any] = {"sort": rng.choice(("popular", "trending", "recent", "rating"))}
+        if rng.random() < 0.5:
+            browse["task"] = rng.choice(TASKS)
+        else:
+            browse["tags"] = rng.choice(TAGS)
+        if rng.random() < 0.5:
+            browse["price"] = rng.choice(("free", "paid"))
+        queries.append(("browse", browse))
+    return queries
+
+
+def asgi_get(app: Any, path: str, query: str, into: list[bytes] | None = None) -> Call:
+    """A GET request straight into the ASGI app; the body goes to `into` if given."""
+    scope = {
+        "type": "http", "http_version": "1.1", "method": "GET", "path": path,
+        "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+        "scheme": "http", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
+        "headers": [],
+    }  # fmt: skip
+
+    async def call() -> int:
+        status = 0
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif into is not None:
+                into.append(message.get("body", b""))
+
+        await app(dict(scope), receive, send)
+        return status
+
+    return call
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1e3, ordered[int(len(ordered) * 0.95) - 1] * 1e3
+
+
+async def run(settings: Settings, queries: list[tuple[str, dict[str, Any]]]) -> None:
+    container = build_container(settings)
+    app = create_app(container)
+    adapter = container.read.search
+    assert isinstance(adapter, OpenSearchIndex)
+    sent: list[dict[str, Any]] = []
+    original = adapter._search
+
+    def capture(index: str, body: dict[str, Any]) -> dict[str, Any]:
+        sent.append(body)
+        return original(index, body)
+
+    calls = [asgi_get(app, "/v1/models", urlencode(params, doseq=True)) for _, params in queries]
+    adapter._search = capture  # type: ignore[method-assign]
+    for call in calls:  # first pass: warm-up, and the bodies our adapter sends
+        assert await call() == 200
+    adapter._search = original  # type: ignore[method-assign]
+    assert len(sent) == len(calls)
+    raw = OpenSearch(hosts=[settings.opensearch_url], timeout=30)
+    alias = f"{settings.search_prefix}_models"
+    for body in sent:  # warm the raw path as well
+        raw.search(index=alias, body=body)
+
+    ours: dict[str, list[float]] = {"search": [], "browse": []}
+    direct: dict[str, list[float]] = {"search": [], "browse": []}
+    for (kind, _), call, request in zip(queries, calls, sent, strict=True):
+        # Alternate the two paths query by query, so load from elsewhere hits both alike.
+        t0 = time.perf_counter()
+        raw.search(index=alias, body=request)
+        direct[kind].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        assert await call() == 200
+        ours[kind].append(time.perf_counter() - t0)
+    chunks: list[bytes] = []
+    assert await asgi_get(app, "/v1/models", "limit=1", chunks)() == 200
+    total = json.loads(b"".join(chunks))["total"]
+    print(f"\naimarket discovery benchmark: {total} listed models, "
+          f"{len(queries) // 2} queries of each kind")  # fmt: skip
+    print(f"{'figure':48} {'p50 ms':>8} {'p95 ms':>8} {'p50 x':>7} {'p95 x':>7}")
+    for kind in ("search", "browse"):
+        raw50, raw95 = percentiles(direct[kind])
+        our50, our95 = percentiles(ours[kind])
+        print(f"{kind + ': opensearch-py, same body (baseline)':48} {raw50:8.2f} {raw95:8.2f}")
+        print(f"{kind + ': GET /v1/models through our API':48} {our50:8.2f} {our95:8.2f} "
+              f"{our50 / raw50:7.2f} {our95 / raw95:7.2f}")  # fmt: skip
+    raw.close()
+    container.close()
+
+
+def upload_throughput() -> None:
+    """UPLOAD MB/s: left for the engineer who owns uploads (commands/uploads.py) to fill in.
+
+    Not run by main() until it does something."""
+    raise NotImplementedError("upload throughput is measured by the uploads engineer")
+
+
+def cleanup(settings: Settings, admin_url: str, tag: str) -> None:
+    assert settings.mongo_url and settings.opensearch_url
+    OpenSearchIndex(settings.opensearch_url, settings.search_prefix).drop("models")
+    mongo: MongoClient[dict[str, Any]]
+    with MongoClient(settings.mongo_url) as mongo:
+        mongo.drop_database(settings.mongo_database)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{tag}" WITH (FORCE)')
+
+
+def main(models: int, queries: int) -> None:
+    settings, admin_url, tag = fresh_settings()
+    try:
+        print(f"projecting {models} generated models into MongoDB and OpenSearch ...", flush=True)
+        seconds = load(settings, models)
+        print(f"loaded in {seconds:.1f} s ({models / seconds:.0f} models/s)", flush=True)
+        asyncio.run(run(settings, query_mix(random.Random(11), queries)))
+    finally:
+        cleanup(settings, admin_url, tag)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=300, help="of each kind")
+    args = parser.parse_args()
+    main(args.models, args.queries)

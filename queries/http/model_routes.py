@@ -1,0 +1,104 @@
+"""Query routes of the catalogue: browse and search, a model's page, its versions.
+
+Anyone may browse; a caller who sends credentials also sees their own private models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from commands.http.deps import current_principal
+from commands.principal import Principal
+from domain.errors import Forbidden
+from domain.user import Role
+from queries.http import model_schemas as schemas
+from queries.http.routes import read_after_writes
+from queries.models import ANONYMOUS, BrowseParams, ModelQueries, Viewer
+
+# A key needs one of these to see its owner's private models; a person's token has all.
+PRIVATE_SCOPES = frozenset({"models:read", "models:write"})
+
+
+# Dependencies that do no I/O are `async def`: FastAPI runs plain `def` ones in a thread.
+
+
+async def get_model_queries(request: Request) -> ModelQueries:
+    return cast(ModelQueries, request.app.state.model_queries)
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller if they sent credentials (which must then be valid), else None."""
+    if not request.headers.get("authorization") and not request.headers.get("x-api-key"):
+        return None
+    return await current_principal(request)
+
+
+def viewer_of(principal: Principal | None) -> Viewer:
+    if principal is None or not principal.scopes & PRIVATE_SCOPES:
+        return ANONYMOUS
+    return Viewer(principal.user_id, principal.role == Role.ADMIN.value)
+
+
+async def fresh_search(
+    request: Request,
+    wait_for_position: Annotated[
+        int | None,
+        Query(
+            alias="wait_for",
+            ge=1,
+            description="Wait (up to 10 s) until the catalogue reflects this position, "
+            "the `position` a command returned",
+        ),
+    ] = None,
+) -> bool:
+    """`Fresh`, and whether a position was given (the search index is refreshed then)."""
+    if wait_for_position is None:
+        return False
+    await run_in_threadpool(read_after_writes, request, wait_for_position)
+    return True
+
+
+Models = Annotated[ModelQueries, Depends(get_model_queries)]
+Caller = Annotated[Principal | None, Depends(optional_principal)]
+FreshSearch = Annotated[bool, Depends(fresh_search)]
+
+router = APIRouter(prefix="/v1", tags=["catalogue"])
+
+
+@router.get("/models", response_model=schemas.ModelsPage)
+def browse_models(
+    query: Annotated[schemas.ModelsQuery, Query()],
+    models: Models,
+    caller: Caller,
+    fresh: FreshSearch,
+) -> Response:
+    """Browse and search the catalogue: filters, sorts, facet counts, cursor pages."""
+    viewer = viewer_of(caller)
+    if query.mine and caller is not None and viewer is ANONYMOUS:
+        raise Forbidden("this needs the scope 'models:read'", code="insufficient_scope")
+    given = query.model_dump(exclude={"publisher"})
+    params = BrowseParams(**given, publisher=[str(p) for p in query.publisher])
+    page = schemas.ModelsPage.model_validate(models.browse(params, viewer, refresh=fresh))
+    # Serialised once, here: returning the model would have FastAPI validate it again.
+    return Response(page.model_dump_json(), media_type="application/json")
+
+
+@router.get("/models/{model_id}", response_model=schemas.ModelPublic)
+def get_model(
+    model_id: UUID, models: Models, caller: Caller, fresh: FreshSearch
+) -> schemas.ModelPublic:
+    """A model's page: details, versions, signature, prices, rating and usage."""
+    return schemas.ModelPublic.model_validate(models.detail(model_id, viewer_of(caller)))
+
+
+@router.get("/models/{model_id}/versions", response_model=schemas.VersionsList)
+def list_versions(
+    model_id: UUID, models: Models, caller: Caller, fresh: FreshSearch
+) -> schemas.VersionsList:
+    """A model's versions, newest first; others than the publisher see published ones."""
+    items = models.versions(model_id, viewer_of(caller))
+    return schemas.VersionsList.model_validate({"items": items})
