@@ -1,0 +1,72 @@
+"""Metering's write side: record a batch of a consumer's calls to a model.
+
+Internal (no HTTP route): the inference path and tests call it. One Usage aggregate
+per (consumer, model) holds the per-day counts that "has used this model" rests on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from commands.application import Marketplace, Written
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.model import Model, ModelNotFound
+from domain.usage import Usage
+
+
+class UsageCommands:
+    def __init__(self, app: Marketplace) -> None:
+        self.app = app
+
+    def record_usage(
+        self, consumer_id: UUID, model_id: UUID, day: str, calls: int, successful: int
+    ) -> Written:
+        """Add `calls` (of which `successful`) on `day` (YYYY-MM-DD) to the pair's usage."""
+        _check_day(day)
+        try:
+            return self._record(consumer_id, model_id, day, calls, successful)
+        except IntegrityError:
+            pass  # another flush for this pair won the race: reload and add on top, once
+        try:
+            return self._record(consumer_id, model_id, day, calls, successful)
+        except IntegrityError:
+            raise Conflict(
+                "usage for this consumer and model changed meanwhile; retry",
+                code="usage_conflict",
+            ) from None
+
+    def _record(
+        self, consumer_id: UUID, model_id: UUID, day: str, calls: int, successful: int
+    ) -> Written:
+        usage = self._load_or_start(consumer_id, model_id)
+        usage.record(day, calls, successful)
+        return self.app._save(usage)
+
+    def has_used(self, consumer_id: UUID, model_id: UUID) -> bool:
+        try:
+            return self.app.load(Usage, Usage.create_id(consumer_id, model_id)).has_used
+        except NotFound:
+            return False
+
+    def _load_or_start(self, consumer_id: UUID, model_id: UUID) -> Usage:
+        try:
+            return self.app.load(Usage, Usage.create_id(consumer_id, model_id))
+        except NotFound:
+            pass
+        try:
+            model = self.app.load(Model, model_id)
+        except NotFound:
+            raise ModelNotFound(f"no model {model_id}") from None
+        return Usage(consumer_id=consumer_id, model_id=model_id, publisher_id=model.publisher_id)
+
+
+def _check_day(day: str) -> None:
+    try:
+        date.fromisoformat(day)
+    except (TypeError, ValueError):
+        raise InvalidInput("day must be a date as YYYY-MM-DD") from None
+    if len(day) != len("YYYY-MM-DD"):  # fromisoformat also takes 20261126
+        raise InvalidInput("day must be a date as YYYY-MM-DD")
