@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from infra.cli_common import load_settings
-from infra.cli_pipeline import events, pipeline_commands, projections
+from infra.cli_pipeline import events, models, pipeline_commands, projections
 from infra.services.cli import services_app
 from infra.settings import Settings
 
@@ -17,6 +17,7 @@ app.add_typer(users, name="users")
 app.add_typer(services_app, name="services")
 app.add_typer(events, name="events")
 app.add_typer(projections, name="projections")
+app.add_typer(models, name="models")
 pipeline_commands(app)
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]

@@ -11,7 +11,7 @@ from uuid import UUID
 import typer
 
 from infra.cli_common import load_settings, require_cluster
-from infra.settings import SettingsError
+from infra.settings import Settings, SettingsError
 
 events = typer.Typer(
     help="Read the event store: history, past state, live tail.", no_args_is_help=True
@@ -19,6 +19,7 @@ events = typer.Typer(
 projections = typer.Typer(
     help="Rebuild and verify read models from the event store.", no_args_is_help=True
 )
+models = typer.Typer(help="Operator commands on the model catalogue.", no_args_is_help=True)
 
 
 def _stop_on_signals(stop: Any) -> None:
@@ -38,15 +39,19 @@ def relay_command() -> None:
 
 
 def worker_command(
-    kind: Annotated[str, typer.Argument(help="projections or partner-feed")],
+    kind: Annotated[str, typer.Argument(help="projections, partner-feed or stats")],
 ) -> None:
-    """Run a faust-streaming worker: `projections` (read models) or `partner-feed`."""
+    """Run a worker: `projections` (read models) or `partner-feed` (faust-streaming), or
+    `stats` (rolls usage and ratings up into each model's figures)."""
+    settings = load_settings()
+    bootstrap = require_cluster(settings, "worker")
+    if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
+        _run_stats_worker(settings)
+        return
     import faust
 
     from infra.pipeline import build_worker_app
 
-    settings = load_settings()
-    bootstrap = require_cluster(settings, "worker")
     try:
         worker_app = build_worker_app(settings, bootstrap, kind)
     except KeyError as error:
@@ -55,6 +60,19 @@ def worker_command(
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(2) from None
     faust.Worker(worker_app, loglevel="warning").execute_from_commandline()
+
+
+def _run_stats_worker(settings: Settings) -> None:
+    from commands.model_stats import ModelStats
+    from infra.clock import SystemClock
+    from infra.pipeline import read_side_for_cli
+    from workers.stats_worker import StatsWorker
+
+    app, store, _, progress = read_side_for_cli(settings)
+    worker = StatsWorker(app, store, progress, ModelStats(app, store, SystemClock()))
+    _stop_on_signals(worker.stopping.set)
+    typer.echo(f"stats worker: following from position {worker.position()}", err=True)
+    worker.run_forever()
 
 
 def status_command() -> None:
@@ -68,6 +86,27 @@ def pipeline_commands(app: typer.Typer) -> None:
     app.command("relay")(relay_command)
     app.command("worker")(worker_command)
     app.command("status")(status_command)
+
+
+@models.command("refresh-stats")
+def refresh_stats(
+    model_ids: Annotated[list[UUID] | None, typer.Argument(help="models to refresh")] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="every model with any usage or review")
+    ] = False,
+) -> None:
+    """Recompute models' usage and rating figures. No arguments: every model used in the
+    last 15 days (the daily window shift, e.g. from cron)."""
+    from commands.model_stats import ModelStats
+    from infra.clock import SystemClock
+    from infra.pipeline import read_side_for_cli
+
+    if model_ids and everything:
+        raise typer.BadParameter("give model ids or --all, not both")
+    app, store, _, _ = read_side_for_cli(load_settings())
+    stats = ModelStats(app, store, SystemClock())
+    changed = stats.refresh(model_ids) if model_ids else stats.refresh_all(everything)
+    typer.echo(f"figures changed for {changed} model{'' if changed == 1 else 's'}")
 
 
 @events.command("show")

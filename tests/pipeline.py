@@ -1,5 +1,6 @@
-"""The cluster profile's pipeline processes for a test session: the relay and a
-projection worker, started as an operator would (`aimarket relay`, `aimarket worker`)."""
+"""The cluster profile's pipeline processes for a test session: the relay, a projection
+worker and the stats worker, started as an operator would (`aimarket relay`,
+`aimarket worker projections`, `aimarket worker stats`)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def running_pipeline(
     processes = {
         "relay": start(["relay"], settings, logs / "relay.log"),
         "worker": start(["worker", "projections"], settings, logs / "worker.log"),
+        "stats": start(["worker", "stats"], settings, logs / "stats.log"),
     }
     time.sleep(0.5)
     for name, process in processes.items():

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from commands.application import Marketplace
+from projections.base import Envelope
 from projections.ports import ReadStore
 from workers.notifications import read_after
 from workers.projector import Projector
@@ -29,6 +31,9 @@ class EmbeddedRunner:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        # Called with each batch once it is in the read models (the stats roll-up wants
+        # them current); a hook must not raise, the batch is applied already.
+        self.after_batch: list[Callable[[list[Envelope]], None]] = []
 
     def position(self) -> int:
         """How far every read model has got (the slowest one)."""
@@ -43,7 +48,10 @@ class EmbeddedRunner:
         """Apply the next batch; return how many events it held."""
         batch = read_after(self.app, self.position(), self.batch)
         if batch:
-            self.projector.project([e for _, e in batch], batch[-1][0], TRACKER)
+            envelopes = [e for _, e in batch]
+            self.projector.project(envelopes, batch[-1][0], TRACKER)
+            for hook in self.after_batch:
+                hook(envelopes)
         return len(batch)
 
     def run_until_idle(self) -> None:
