@@ -8,13 +8,21 @@ from urllib.parse import unquote, urlsplit
 
 from psycopg_pool import ConnectionPool
 
+from commands.access import AccessService
 from commands.accounts import AccountLookup
 from commands.api_keys import ApiKeyService
 from commands.application import Marketplace
+from commands.artifacts import ArtifactValidator, torch_converter
 from commands.auth import AuthPolicy, AuthService
+from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
+from commands.model_stats import ModelStats
 from commands.models import ModelCommands
 from commands.ports import Clock, Mailer, TokenDenylist
+from commands.reviews import ReviewService
 from commands.tokens import TokenCodec
+from commands.uploads import UploadLimits, UploadService
+from commands.usage import UsageCommands
+from infra.blobs import FilesystemBlobStore, FilesystemStaging
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
 from infra.mail import OutboxMailer, SmtpMailer
@@ -29,12 +37,17 @@ from infra.search.opensearch import OpenSearchIndex
 from infra.search.sqlite_fts import SqliteSearchIndex
 from infra.settings import Settings
 from projections.ports import ReadStore, SearchIndex
+from queries.access import AccessQueries
 from queries.accounts import AccountQueries
 from queries.audit import AuditQueries
 from queries.health import Readiness
+from queries.models import ModelQueries
 from queries.progress import ProjectionProgress
+from queries.recommendations import Recommendations, UsageCoOccurrence
+from queries.reviews import ReviewQueries
 from workers.embedded import EmbeddedRunner
 from workers.projector import Projector
+from workers.stats_worker import StatsTrigger
 
 
 @dataclass
@@ -55,15 +68,29 @@ class Container:
     model_commands: ModelCommands
     read: ReadSide
     account_queries: AccountQueries
+    model_queries: ModelQueries
     audit: AuditQueries
     readiness: Readiness
     mailer: Mailer
+    access: AccessService
+    reviews: ReviewService
+    usage: UsageCommands
+    access_queries: AccessQueries
+    review_queries: ReviewQueries
+    model_stats: ModelStats
+    recommendations: Recommendations
+    uploads: UploadService
+    downloads: DownloadService
     closers: list[Callable[[], object]] = field(default_factory=list)
+    stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
 
     def start_runner(self) -> None:
         if self.read.runner is not None:
             self.read.runner.start()
             self.closers.append(self.read.runner.stop)
+        if self.stats_trigger is not None:
+            self.stats_trigger.start()
+            self.closers.append(self.stats_trigger.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -176,14 +203,23 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
             public_base_url=settings.public_base_url,
         ),
     )
+    registry = ModelCommands(app, clock)  # gated access and reviews apply its visibility rules
+    model_stats = ModelStats(app, read.store, clock)
+    stats_trigger = None
+    if read.runner is not None:  # the cluster runs `aimarket worker stats` instead
+        stats_trigger = StatsTrigger(model_stats, read.store)
+        read.runner.after_batch.append(stats_trigger)
+    access = AccessService(app, registry, clock)
+    uploads, downloads = _artifacts(settings, app, registry, access, clock)
     return Container(
         settings=settings,
         app=app,
         auth=auth,
         api_keys=ApiKeyService(app, accounts, clock, settings.auth_cache_ttl_s),
-        model_commands=ModelCommands(app, clock),
+        model_commands=registry,
         read=read,
         account_queries=AccountQueries(read.store, read.search),
+        model_queries=ModelQueries(read.store, read.search, clock.now),
         audit=AuditQueries(app),
         readiness=Readiness(
             {
@@ -192,5 +228,54 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
             }
         ),
         mailer=mailer,
+        access=access,
+        reviews=ReviewService(app, registry, clock),
+        usage=UsageCommands(app),
+        access_queries=AccessQueries(read.store, registry, clock),
+        review_queries=ReviewQueries(read.store, registry),
+        model_stats=model_stats,
+        recommendations=Recommendations(read.store, read.search, [UsageCoOccurrence(read.store)]),
+        uploads=uploads,
+        downloads=downloads,
         closers=closers,
+        stats_trigger=stats_trigger,
     )
+
+
+def _artifacts(
+    settings: Settings,
+    app: Marketplace,
+    registry: ModelCommands,
+    access: AccessService,
+    clock: Clock,
+) -> tuple[UploadService, DownloadService]:
+    """Uploads and downloads of model artifacts, on disk in both profiles (a shared
+    volume in the cluster; S3-compatible storage later)."""
+    blobs = FilesystemBlobStore(settings.blob_root())
+    limits = UploadLimits(
+        max_bytes=settings.max_upload_bytes,
+        part_bytes=settings.upload_part_bytes,
+        min_part_bytes=settings.upload_min_part_bytes,
+        ttl_s=settings.upload_ttl_s,
+    )
+    uploads = UploadService(
+        app,
+        registry,
+        blobs,
+        FilesystemStaging(settings.staging_root()),
+        ArtifactValidator(torch_converter()),
+        limits,
+        clock,
+    )
+    downloads = DownloadService(
+        registry,
+        blobs,
+        UrlSigner(settings.signing_secret()),
+        clock,
+        settings.download_url_ttl_s,
+        settings.public_base_url,
+        access_check=FreeModelsPolicy(
+            clock, access_granted=lambda user, model: access.is_granted(user, model, clock.now())
+        ),
+    )
+    return uploads, downloads

@@ -199,6 +199,22 @@ DROPPED |= {
     "Usage.Started": "per-person activity; partners get usage as aggregates, not per consumer",
     "Usage.Recorded": "per-person activity; partners get usage as aggregates, not per consumer",
 }
+_BETWEEN_TWO = "between one consumer and one publisher: answers, reasons, personal names"
+DROPPED |= {
+    f"AccessRequest.{name}": _BETWEEN_TWO
+    for name in ("Requested", "Rerequested", "Approved", "Rejected", "Revoked")
+}
+DROPPED |= {
+    "Review.Written": "free text and a reviewer's name; partners get ratings with the catalogue",
+    "Review.Edited": "free text and a reviewer's name; partners get ratings with the catalogue",
+    "Review.Replied": "free text; partners get ratings with the catalogue",
+    "Review.Hidden": "moderation detail, with an admin's reason",
+    "Review.Unhidden": "moderation detail",
+}
+DROPPED |= {
+    f"Upload.{name}": "a publisher's work in progress; the version events tell the outcome"
+    for name in ("Started", "Completed", "Failed")
+}
 
 
 def public_types() -> list[PublicType]:

@@ -18,11 +18,14 @@ from hypothesis import strategies as st
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
 import domain
+from domain.access_request import AccessRequest
 from domain.api_key import ApiKey
 from domain.envelope import envelope
 from domain.login_session import LoginSession
 from domain.model import Model
 from domain.pricing import FREE
+from domain.review import Review
+from domain.upload import Upload
 from domain.usage import Usage
 from domain.user import Role, User
 from workers.asyncapi import asyncapi_document, to_yaml
@@ -85,6 +88,8 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
     model = model_history(user.id, name)
     usage = Usage(consumer_id=user.id, model_id=model.id, publisher_id=user.id)
     usage.record("2026-11-26", 2, 1)
+    access, review = access_and_review_history(user.id, model.id, name)
+    uploads = upload_history(user.id, model.id)
     user.deactivate()
     events = [
         *user.collect_events(),
@@ -92,6 +97,9 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
         *session.collect_events(),
         *model.collect_events(),
         *usage.collect_events(),
+        *access.collect_events(),
+        *review.collect_events(),
+        *(event for upload in uploads for event in upload.collect_events()),
     ]
     return [envelope(event) for event in events]
 
@@ -115,6 +123,39 @@ def model_history(publisher_id: uuid.UUID, name: str) -> Model:
     model.deprecate(name)
     model.delete()
     return model
+
+
+def access_and_review_history(
+    person: uuid.UUID, model_id: uuid.UUID, name: str
+) -> tuple[AccessRequest, Review]:
+    text = f"t{name[:150]}t"  # validated fields: never blank, never too long
+    later = NOW + timedelta(days=2)
+    access = AccessRequest(
+        consumer_id=person, model_id=model_id, publisher_id=person, consumer_name=name,
+        model_name=name, questions=[name], answers=[text], at=NOW,
+    )  # fmt: skip
+    access.reject(person, text, NOW, timedelta(days=1))
+    access.request_again([name], [text], name, later)
+    access.approve(person, later, later + timedelta(days=30), 10)
+    access.revoke(person, text, later, timedelta(days=1))
+    review = Review(
+        model_id=model_id, consumer_id=person, publisher_id=person, reviewer_name=name,
+        version="1.0.0", rating=5, title=text, body=name, at=NOW,
+    )  # fmt: skip
+    review.edit(name, "1.1.0", 4, text, text, later)
+    review.reply_to(person, text, later)
+    review.hide(person, text, later)
+    review.unhide(person, later)
+    return access, review
+
+
+def upload_history(owner: uuid.UUID, model_id: uuid.UUID) -> list[Upload]:
+    completed, failed = (
+        Upload.start(model_id, owner, "1.0.0", 10, "0" * 64, 4, NOW) for _ in range(2)
+    )
+    completed.complete("sha256:" + "0" * 64)
+    failed.fail("checksum_mismatch")
+    return [completed, failed]
 
 
 def published(envelopes: list[dict[str, Any]]) -> list[PublicEvent]:
