@@ -1,0 +1,202 @@
+"""Every registry route that names a model, version, upload, review or access request,
+called with someone else's credentials, on both profiles.
+
+The table below must classify every such route in the OpenAPI document: a route added
+later without an entry fails `test_every_object_route_is_classified`, so nobody ships an
+endpoint that was never tried with the wrong user's keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from infra.bootstrap import Container
+from tests.integration.test_model_registry import create, validated
+from tests.support import Account, verified_account
+
+OBJECT_PARAMS = ("{model_id}", "{upload_id}", "{review_id}", "{request_id}", "{version}")
+
+# What an intruder gets: on the victim's private model, and on their public one.
+# "own" = 200 but showing only the caller's own objects; "ok" = public information.
+Expect = tuple[int, str] | str
+
+
+@dataclass(frozen=True)
+class Case:
+    private: Expect
+    public: Expect
+    body: Any = None
+
+
+NOT_FOUND = (404, "model_not_found")
+NOT_OWNER = (403, "not_model_owner")
+UPLOAD_NOT_FOUND = (404, "upload_not_found")
+REQUEST_NOT_FOUND = (404, "access_request_not_found")
+REVIEW = {"version": "1.0.0", "rating": 1, "title": "bad"}
+
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/v1/models/{model_id}"): Case(NOT_FOUND, "ok"),
+    ("PATCH", "/v1/models/{model_id}"): Case(NOT_FOUND, NOT_OWNER, {"name": "mine"}),
+    ("DELETE", "/v1/models/{model_id}"): Case(NOT_FOUND, NOT_OWNER),
+    ("POST", "/v1/models/{model_id}/deprecate"): Case(NOT_FOUND, NOT_OWNER, {"reason": "x"}),
+    ("PUT", "/v1/models/{model_id}/pricing"): Case(
+        NOT_FOUND, NOT_OWNER, {"currency": "EUR", "price_per_request": 0}
+    ),
+    ("POST", "/v1/models/{model_id}/versions/{version}/publish"): Case(NOT_FOUND, NOT_OWNER),
+    ("PUT", "/v1/models/{model_id}/default-version"): Case(
+        NOT_FOUND, NOT_OWNER, {"version": "1.0.0"}
+    ),
+    ("GET", "/v1/models/{model_id}/versions"): Case(NOT_FOUND, "ok"),
+    ("GET", "/v1/models/{model_id}/recommendations"): Case(NOT_FOUND, "ok"),
+    ("GET", "/v1/models/{model_id}/reviews"): Case(NOT_FOUND, "ok"),
+    ("POST", "/v1/models/{model_id}/reviews"): Case(
+        NOT_FOUND, (403, "not_a_user_of_model"), REVIEW
+    ),
+    ("POST", "/v1/reviews/{review_id}/reply"): Case(NOT_FOUND, NOT_OWNER, {"body": "mine"}),
+    ("POST", "/v1/reviews/{review_id}/hide"): Case(
+        (403, "forbidden"), (403, "forbidden"), {"reason": "x"}
+    ),
+    ("POST", "/v1/reviews/{review_id}/unhide"): Case((403, "forbidden"), (403, "forbidden")),
+    ("GET", "/v1/models/{model_id}/access-requests"): Case(NOT_FOUND, "own"),
+    ("GET", "/v1/access-requests/{request_id}"): Case(REQUEST_NOT_FOUND, REQUEST_NOT_FOUND),
+    ("POST", "/v1/access-requests/{request_id}/approve"): Case(NOT_FOUND, NOT_OWNER, {}),
+    ("POST", "/v1/access-requests/{request_id}/reject"): Case(
+        NOT_FOUND, NOT_OWNER, {"reason": "x"}
+    ),
+    ("POST", "/v1/access-requests/{request_id}/revoke"): Case(
+        NOT_FOUND, NOT_OWNER, {"reason": "x"}
+    ),
+    ("POST", "/v1/models/{model_id}/uploads"): Case(
+        NOT_FOUND, NOT_OWNER, {"version": "3.0.0", "size": 10, "sha256": "0" * 64}
+    ),
+    ("GET", "/v1/uploads/{upload_id}"): Case(UPLOAD_NOT_FOUND, UPLOAD_NOT_FOUND),
+    ("PUT", "/v1/uploads/{upload_id}/parts/{part}"): Case(UPLOAD_NOT_FOUND, UPLOAD_NOT_FOUND),
+    ("POST", "/v1/uploads/{upload_id}/complete"): Case(UPLOAD_NOT_FOUND, UPLOAD_NOT_FOUND),
+    ("GET", "/v1/models/{model_id}/versions/{version}/download-url"): Case(
+        NOT_FOUND, (403, "access_not_granted")
+    ),
+    # A consumer asking for access to a public gated model is what the route is for.
+    ("POST", "/v1/models/{model_id}/access-requests"): Case(
+        NOT_FOUND, "allowed", {"answers": ["me too"]}
+    ),
+}
+
+
+@dataclass
+class World:
+    owner: Account
+    consumer: Account  # the owner's customer: has used the model, reviewed it, asked access
+    model_id: str
+    upload_id: str
+    review_id: str
+    request_id: str
+
+    def url(self, path: str) -> str:
+        values = {
+            "{model_id}": self.model_id, "{upload_id}": self.upload_id,
+            "{review_id}": self.review_id, "{request_id}": self.request_id,
+            "{version}": "1.0.0", "{part}": "1",
+        }  # fmt: skip
+        for name, value in values.items():
+            path = path.replace(name, value)
+        return path
+
+
+@pytest.fixture
+def world(client: TestClient, container: Container, outbox: Path) -> World:
+    owner = verified_account(client, outbox, role="publisher")
+    model_id = create(
+        client, owner, slug="guarded", visibility="public", gated=True,
+        access_questions=["What for?"],
+    )  # fmt: skip
+    validated(container, model_id, "1.0.0")
+    published = client.post(f"/v1/models/{model_id}/versions/1.0.0/publish", headers=owner.headers)
+    assert published.status_code == 200, published.text
+    upload = client.post(
+        f"/v1/models/{model_id}/uploads",
+        json={"version": "2.0.0", "size": 2048, "sha256": "1" * 64},
+        headers=owner.headers,
+    )
+    assert upload.status_code == 201, upload.text
+    consumer = verified_account(client, outbox)
+    asked = client.post(
+        f"/v1/models/{model_id}/access-requests",
+        json={"answers": ["research"]},
+        headers=consumer.headers,
+    )
+    assert asked.status_code == 201, asked.text
+    today = datetime.now(UTC).date().isoformat()
+    container.usage.record_usage(UUID(consumer.id), UUID(model_id), today, 3, 3)
+    review = client.post(f"/v1/models/{model_id}/reviews", json=REVIEW, headers=consumer.headers)
+    assert review.status_code == 201, review.text
+    return World(
+        owner, consumer, model_id, upload.json()["upload_id"], review.json()["id"],
+        asked.json()["id"],
+    )  # fmt: skip
+
+
+def call(client: TestClient, who: Account, method: str, path: str, world: World) -> Any:
+    case = CASES[(method, path)]
+    if path.endswith("/parts/{part}"):
+        return client.request(method, world.url(path), content=b"x" * 1024, headers=who.headers)
+    return client.request(method, world.url(path), json=case.body, headers=who.headers)
+
+
+def check(response: Any, expected: Expect, world: World, method: str, path: str) -> None:
+    where = f"{method} {path}: {response.status_code} {response.text[:300]}"
+    if isinstance(expected, tuple):
+        assert (response.status_code, response.json()["error"]["code"]) == expected, where
+    elif expected == "own":
+        assert response.status_code == 200, where
+        assert world.request_id not in response.text, where
+    else:
+        assert response.status_code in (200, 201), where
+
+
+def test_every_object_route_is_classified(client: TestClient) -> None:
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    routes = {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method in operations
+        if any(param in path for param in OBJECT_PARAMS)
+        and not path.startswith(("/v1/audit", "/v1/admin", "/v1/auth"))
+    }
+    assert routes == set(CASES)
+
+
+@pytest.mark.parametrize("role", ["publisher", "consumer"])
+def test_someone_elses_objects_are_missing_or_forbidden(
+    client: TestClient, container: Container, outbox: Path, world: World, role: str
+) -> None:
+    intruder = verified_account(client, outbox, role=role)
+    writes_before = container.app.recorder.max_notification_id() or 0
+    for (method, path), case in CASES.items():
+        if case.public != "allowed":
+            check(call(client, intruder, method, path, world), case.public, world, method, path)
+    assert written_since(container, writes_before) == set(), "an intruder wrote"
+
+    hidden = client.patch(
+        f"/v1/models/{world.model_id}", json={"visibility": "private"}, headers=world.owner.headers
+    )
+    assert hidden.status_code == 200
+    writes_before = container.app.recorder.max_notification_id() or 0
+    for (method, path), case in CASES.items():
+        check(call(client, intruder, method, path, world), case.private, world, method, path)
+    assert written_since(container, writes_before) == set(), "an intruder wrote"
+
+
+def written_since(container: Container, position: int) -> set[str]:
+    """Event types stored after `position`, but for the stats roll-up's own (the cluster's
+    stats worker writes those asynchronously after the fixture's usage and review)."""
+    app = container.app
+    notifications = app.recorder.select_notifications(start=position + 1, limit=1000)
+    types = {type(app.mapper.to_domain_event(n)).__qualname__ for n in notifications}
+    return types - {"Model.StatsUpdated"}
