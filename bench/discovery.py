@@ -230,11 +230,84 @@ async def run(settings: Settings, queries: list[tuple[str, dict[str, Any]]]) -> 
     container.close()
 
 
-def upload_throughput() -> None:
-    """UPLOAD MB/s: left for the engineer who owns uploads (commands/uploads.py) to fill in.
+def onnx_artifact(megabytes: int) -> bytes:
+    """A valid ONNX model of about `megabytes` MiB: y = x @ W with W a random initializer."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
 
-    Not run by main() until it does something."""
-    raise NotImplementedError("upload throughput is measured by the uploads engineer")
+    columns = 256
+    rows = megabytes * 1024 * 1024 // (4 * columns)
+    weights = np.random.default_rng(5).standard_normal((rows, columns), dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "bench",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", rows])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", columns])],
+        [numpy_helper.from_array(weights, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return bytes(model.SerializeToString())
+
+
+def upload_throughput(megabytes: int, part_mb: int) -> None:
+    """MB/s of a whole upload through our API (init, parts, complete with sha256 check,
+    content-addressed store and ONNX validation) beside a plain copy of the same bytes.
+
+    On the embedded profile: artifacts go to the same filesystem store in both profiles,
+    and a handful of events is all the event store sees of an upload."""
+    import hashlib
+    import shutil
+
+    from tests.support import ConsistentClient, verified_account
+
+    artifact = onnx_artifact(megabytes)
+    size, part = len(artifact), part_mb * 1024 * 1024
+    scratch = Path(tempfile.mkdtemp())
+    source = scratch / "model.onnx"
+    source.write_bytes(artifact)
+    t0 = time.perf_counter()
+    shutil.copyfile(source, scratch / "copy.onnx")
+    copy_s = time.perf_counter() - t0
+
+    settings = Settings(profile="embedded", data_dir=scratch / "data", upload_part_bytes=part)
+    container = build_container(settings)
+    container.start_runner()
+    with ConsistentClient(create_app(container)) as client:
+        owner = verified_account(client, settings.data_dir / "outbox", role="publisher")
+        made = client.post("/v1/models", json={"slug": "big", "name": "Big"}, headers=owner.headers)
+        model_id = made.json()["id"]
+        sha = hashlib.sha256(artifact).hexdigest()
+        timings = {}
+        for attempt, version in enumerate(("1.0.0", "1.0.1")):  # the second stores nothing new
+            t0 = time.perf_counter()
+            started = client.post(
+                f"/v1/models/{model_id}/uploads",
+                json={"version": version, "size": size, "sha256": sha},
+                headers=owner.headers,
+            ).json()
+            upload = started["upload_id"]
+            for n in range(started["parts"]):
+                body = artifact[n * part : (n + 1) * part]
+                headers = {**owner.headers, "content-type": "application/octet-stream"}
+                sent = client.put(f"/v1/uploads/{upload}/parts/{n + 1}", content=body,
+                                  headers=headers)  # fmt: skip
+                assert sent.status_code == 200, sent.text
+            parts_s = time.perf_counter() - t0
+            done = client.post(f"/v1/uploads/{upload}/complete", headers=owner.headers)
+            assert done.status_code == 200 and done.json()["status"] == "validated", done.text
+            timings[attempt] = (parts_s, time.perf_counter() - t0)
+    container.close()
+    shutil.rmtree(scratch)
+    mib = size / 2**20
+    print(f"\nupload of a {mib:.0f} MiB ONNX model in {part_mb} MiB parts")
+    print(f"{'figure':48} {'seconds':>8} {'MiB/s':>8} {'vs copy':>8}")
+    print(f"{'plain file copy of the same bytes (baseline)':48} {copy_s:8.3f} {mib / copy_s:8.0f}")
+    for attempt, label in ((0, "first upload"), (1, "same bytes again (deduplicated)")):
+        parts_s, total_s = timings[attempt]
+        print(f"{label + ': parts only':48} {parts_s:8.3f} {mib / parts_s:8.0f} "
+              f"{copy_s / parts_s:8.2f}")  # fmt: skip
+        print(f"{label + ': through complete + validation':48} {total_s:8.3f} "
+              f"{mib / total_s:8.0f} {copy_s / total_s:8.2f}")  # fmt: skip
 
 
 def cleanup(settings: Settings, admin_url: str, tag: str) -> None:
@@ -247,13 +320,19 @@ def cleanup(settings: Settings, admin_url: str, tag: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{tag}" WITH (FORCE)')
 
 
-def main(models: int, queries: int) -> None:
+def main(models: int, queries: int, upload_mb: int, part_mb: int) -> None:
+    if upload_mb:
+        upload_throughput(upload_mb, part_mb)
+    if not models:
+        return
     settings, admin_url, tag = fresh_settings()
     try:
-        print(f"projecting {models} generated models into MongoDB and OpenSearch ...", flush=True)
-        seconds = load(settings, models)
-        print(f"loaded in {seconds:.1f} s ({models / seconds:.0f} models/s)", flush=True)
-        asyncio.run(run(settings, query_mix(random.Random(11), queries)))
+        if models:
+            print(f"projecting {models} generated models into MongoDB and OpenSearch ...",
+                  flush=True)  # fmt: skip
+            seconds = load(settings, models)
+            print(f"loaded in {seconds:.1f} s ({models / seconds:.0f} models/s)", flush=True)
+            asyncio.run(run(settings, query_mix(random.Random(11), queries)))
     finally:
         cleanup(settings, admin_url, tag)
 
@@ -262,5 +341,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=300, help="of each kind")
+    parser.add_argument("--upload-mb", type=int, default=256, help="0 skips the upload figure")
+    parser.add_argument("--part-mb", type=int, default=8)
     args = parser.parse_args()
-    main(args.models, args.queries)
+    main(args.models, args.queries, args.upload_mb, args.part_mb)
