@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
@@ -48,6 +49,8 @@ from queries.reviews import ReviewQueries
 from workers.embedded import EmbeddedRunner
 from workers.projector import Projector
 from workers.stats_worker import StatsTrigger
+
+log = logging.getLogger("aimarket.bootstrap")
 
 
 @dataclass
@@ -159,6 +162,7 @@ def read_stores(settings: Settings) -> tuple[ReadStore, SearchIndex]:
 
 def _read_side(settings: Settings, app: Marketplace, pool: ConnectionPool | None) -> ReadSide:
     store, search = read_stores(settings)
+    _ensure_search_indexes(store, search)
     if pool is None:
         runner = EmbeddedRunner(app, Projector(store, search), store)
         return ReadSide(store, search, runner, runner, PipelineMonitor(app, store, None))
@@ -170,6 +174,16 @@ def _read_side(settings: Settings, app: Marketplace, pool: ConnectionPool | None
         None,
         PipelineMonitor(app, store, ledger, settings.event_topic_prefix),
     )
+
+
+def _ensure_search_indexes(store: ReadStore, search: SearchIndex) -> None:
+    """Make the (empty) indexes now, so a query before the first projected event finds
+    nothing rather than no index; best effort, since the API may start before the engine
+    (queries then answer 503 `search_index_missing` until a worker makes them)."""
+    try:
+        Projector(store, search).ensure_indexes()
+    except Exception as error:  # an unreachable engine must not stop the API from starting
+        log.warning("search indexes not ensured: %s", type(error).__name__)
 
 
 def _mailer(settings: Settings) -> Mailer:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain import errors
+from infra.search import IndexNotFound
 
 log = logging.getLogger("aimarket.errors")
 
@@ -85,6 +86,17 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
 
+async def _index_missing(request: Request, error: Exception) -> JSONResponse:
+    # Only before the first projection batch, or after someone dropped an index by hand.
+    body = error_body(
+        _request_id(request),
+        "search_index_missing",
+        "the search index is not built yet; start the projection worker "
+        "(`aimarket worker projections`) or run `aimarket projections rebuild all`",
+    )
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"request_id": _request_id(request)})
     body = error_body(
@@ -99,4 +111,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IndexNotFound, _index_missing)
     app.add_exception_handler(Exception, _unexpected)

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from domain.model import Model
 from infra.bootstrap import Container
+from projections.catalog import SEARCH_INDEXES
 from tests.support import Account, verified_account
 
 
@@ -194,3 +195,17 @@ def test_version_rules_answer_409_with_codes(
     assert deleted.status_code == 200
     gone = client.patch(f"/v1/models/{model_id}", json={"name": "x"}, headers=publisher.headers)
     assert (gone.status_code, code(gone)) == (404, "model_not_found")
+
+
+# Embedded only: dropping the cluster session's shared index would empty it for other tests.
+@pytest.mark.parametrize("profile", ["embedded"])
+def test_catalogue_without_its_search_index_answers_503_not_500(
+    client: TestClient, container: Container
+) -> None:
+    assert client.get("/v1/models").status_code == 200  # made when the app started
+    container.read.search.drop("models")
+    missing = client.get("/v1/models", params={"q": "resnet"})
+    assert (missing.status_code, code(missing)) == (503, "search_index_missing")
+    assert "aimarket projections rebuild" in missing.json()["error"]["message"]
+    _, text, keywords, numbers = SEARCH_INDEXES["models"]
+    container.read.search.ensure("models", text, keywords, numbers)
