@@ -34,6 +34,7 @@ from infra.ratelimit import InProcessRateLimiter
 from infra.readstore.mongo import MongoReadStore
 from infra.readstore.sqlite import SqliteReadStore
 from infra.relay_ledger import PostgresRelayLedger
+from infra.schema_lock import schema_lock
 from infra.search.opensearch import OpenSearchIndex
 from infra.search.sqlite_fts import SqliteSearchIndex
 from infra.settings import Settings
@@ -127,6 +128,14 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def open_marketplace(settings: Settings, **env: str) -> Marketplace:
+    """The application on this profile's event store (`env` adds library settings),
+    its tables made under the schema lock."""
+    cluster_db = settings.database_url if settings.profile == "cluster" else None
+    with schema_lock(cluster_db):
+        return Marketplace(env={**event_store_env(settings), **env})
+
+
 def postgres_pool(settings: Settings, closers: list[Callable[[], object]]) -> ConnectionPool:
     assert settings.database_url is not None
     pool = ConnectionPool(
@@ -140,7 +149,8 @@ def _denylist(
     settings: Settings, pool: ConnectionPool | None, closers: list[Callable[[], object]]
 ) -> TokenDenylist:
     if pool is not None:
-        return PostgresDenylist(pool)
+        with schema_lock(settings.database_url):
+            return PostgresDenylist(pool)
     denylist = SqliteDenylist(settings.data_dir / "denylist.sqlite")
     closers.append(denylist.close)
     return denylist
@@ -166,7 +176,8 @@ def _read_side(settings: Settings, app: Marketplace, pool: ConnectionPool | None
     if pool is None:
         runner = EmbeddedRunner(app, Projector(store, search), store)
         return ReadSide(store, search, runner, runner, PipelineMonitor(app, store, None))
-    ledger = PostgresRelayLedger(event_store_env(settings), pool)
+    with schema_lock(settings.database_url):
+        ledger = PostgresRelayLedger(event_store_env(settings), pool)
     return ReadSide(
         store,
         search,
@@ -194,7 +205,7 @@ def _mailer(settings: Settings) -> Mailer:
 
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
-    app = Marketplace(env=event_store_env(settings))
+    app = open_marketplace(settings)
     closers: list[Callable[[], object]] = []
     pool = postgres_pool(settings, closers) if settings.profile == "cluster" else None
     read = _read_side(settings, app, pool)
