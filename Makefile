@@ -45,6 +45,7 @@ lint: install-test
 bench: install-test
 	$(PY) bench/auth.py
 	$(PY) bench/pipeline.py
+	$(PY) bench/discovery.py
 
 services-up: install-test
 	$(PY) -m infra.services up
