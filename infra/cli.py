@@ -13,7 +13,9 @@ from infra.settings import Settings
 
 app = typer.Typer(help="aimarket: an open AI model marketplace.", no_args_is_help=True)
 users = typer.Typer(help="Operator commands on accounts.", no_args_is_help=True)
+uploads = typer.Typer(help="Operator commands on artifact uploads.", no_args_is_help=True)
 app.add_typer(users, name="users")
+app.add_typer(uploads, name="uploads")
 app.add_typer(services_app, name="services")
 app.add_typer(events, name="events")
 app.add_typer(projections, name="projections")
@@ -68,6 +70,21 @@ def set_role(email: str, role: str) -> None:
             raise typer.BadParameter(f"no account with email {email}; register it first")
         container.auth.change_role(user.id, parse_role(role))
         typer.echo(f"{email} is now {role}")
+    finally:
+        container.close()
+
+
+@uploads.command("sweep")
+def sweep_uploads(
+    grace_s: Annotated[int, typer.Option(help="Leave uploads expired less than this ago.")] = 3600,
+) -> None:
+    """Fail expired uploads and delete staged parts nothing needs any more (run hourly)."""
+    from infra.bootstrap import build_container
+
+    container = build_container(load_settings())
+    try:
+        dropped = container.uploads.sweep(grace_s)
+        typer.echo(f"dropped the staged parts of {dropped} upload(s)")
     finally:
         container.close()
 
