@@ -16,7 +16,8 @@ from commands.application import Marketplace, Written
 from commands.ports import Clock
 from commands.principal import Principal
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from domain.model import DEFAULT_DETAILS, Model, ModelNotFound, check_slug, clean_details
+from domain.model import Model, ModelNotFound
+from domain.model_details import DEFAULT_DETAILS, check_slug, clean_details
 from domain.pricing import FREE, Pricing
 from domain.user import Role, User
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.errors import InvalidInput
-from domain.model import DEFAULT_DETAILS
+from domain.model_details import DEFAULT_DETAILS
 from domain.semver import SemVer
 from projections.base import DocumentProjection, Envelope
 from projections.ports import Document

@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, Field, StrictInt
 
 from commands.http.schemas import Strict, Written
 from domain.access_request import MAX_ANSWER, MAX_REASON
-from domain.model import MAX_QUESTIONS
+from domain.model_details import MAX_QUESTIONS
 from domain.review import MAX_BODY, MAX_REPLY, MAX_TITLE
 
 Answer = Annotated[str, Field(min_length=1, max_length=MAX_ANSWER)]

@@ -19,8 +19,8 @@ from domain.model import (
     NotModelOwner,
     VersionExists,
     WrongVersionStatus,
-    clean_details,
 )
+from domain.model_details import clean_details
 from domain.pricing import FREE, InvalidPricing, Money, Pricing, next_period_start
 from domain.semver import InvalidVersion, SemVer, canonical
 
