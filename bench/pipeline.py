@@ -1,6 +1,7 @@
 """Benchmark: the event pipeline, beside raw confluent-kafka on the same broker, same run.
 
     .venv/bin/python bench/pipeline.py [--events N] [--rate R] [--seconds S]
+                                       [--relay-only [--repeat K]]
 
 It brings up PostgreSQL, Kafka, FerretDB and OpenSearch first if they are not running.
 
@@ -9,6 +10,10 @@ It brings up PostgreSQL, Kafka, FerretDB and OpenSearch first if they are not ru
 3. sustained load at R events/s for S seconds through relay -> Kafka -> projection worker
    -> MongoDB: lag from commit to reflected in the read model (p50/p99);
 4. rebuild of the `users` read model from the event store, events/s.
+
+`--relay-only` stops after 2 (for iterating on the relay); `--repeat K` runs 1 and 2 K times,
+each time into fresh topics and from position 0, and prints every ratio and their median:
+on a shared machine one round says little.
 """
 
 from __future__ import annotations
@@ -35,9 +40,9 @@ from infra.pipeline import build_relay
 from infra.services.manager import ServiceManager
 from infra.settings import Settings
 from tests.pipeline import running_pipeline
-from workers.notifications import read_after
+from workers.notifications import notifications_after
 from workers.rebuild import rebuild
-from workers.relay import to_message
+from workers.relay import Encoder
 
 
 def fresh_settings() -> Settings:
@@ -89,16 +94,44 @@ def raw_kafka(bootstrap: str, payloads: list[bytes]) -> tuple[float, float]:
     return produce_rate, consume_rate
 
 
-def relay_rate(settings: Settings, app: Marketplace) -> float:
+def relay_rate(settings: Settings) -> float:
+    """The relay as `aimarket relay` runs it (pipelined batches), from position 0."""
     assert settings.kafka_bootstrap_servers
     relay = build_relay(settings, settings.kafka_bootstrap_servers)
-    started, moved = time.perf_counter(), 0
-    while True:
-        done = relay.run_once()
-        if not done:
-            break
-        moved += done
-    return moved / (time.perf_counter() - started)
+    started = time.perf_counter()
+    moved = relay.catch_up()
+    rate = moved / (time.perf_counter() - started)
+    relay.close()
+    return rate
+
+
+def payloads_of(app: Marketplace, events: int) -> list[bytes]:
+    """The relay's message values for the first `events` stored events."""
+    batch = Encoder(app, "x.").encode(notifications_after(app, 0, events))
+    return [value for _, _, value, _ in batch.messages]
+
+
+def fresh_relay(settings: Settings, run: int) -> Settings:
+    """Settings for another relay run over the same event store: own topics, own position."""
+    with psycopg.connect(str(settings.database_url), autocommit=True) as conn:
+        conn.execute("DELETE FROM relay_tracking WHERE application_name = 'Marketplace'")
+        conn.execute("DELETE FROM aimarket_relay_partitions")
+    tag = f"{settings.event_topic_prefix}r{run}."
+    return settings.model_copy(update={"event_topic_prefix": tag})
+
+
+def relay_rounds(settings: Settings, app: Marketplace, events: int, repeat: int) -> None:
+    payloads = payloads_of(app, events)
+    assert settings.kafka_bootstrap_servers
+    ratios = []
+    for run in range(repeat):
+        produce, _ = raw_kafka(settings.kafka_bootstrap_servers, payloads)
+        relayed = relay_rate(fresh_relay(settings, run) if run else settings)
+        ratios.append(relayed / produce)
+        print(f"round {run + 1}: raw {produce:8.0f}/s  relay {relayed:8.0f}/s  "
+              f"ratio {relayed / produce:.2f}", flush=True)
+    print(f"ratio: median {statistics.median(ratios):.2f}, "
+          f"range {min(ratios):.2f} - {max(ratios):.2f}")
 
 
 def caught_up(settings: Settings, app: Marketplace) -> None:
@@ -159,15 +192,18 @@ def sustained(settings: Settings, rate: float, seconds: float) -> list[float]:
     return lags
 
 
-def main(events: int, rate: float, seconds: float) -> None:
+def main(events: int, rate: float, seconds: float, relay_only: bool, repeat: int) -> None:
     settings = fresh_settings()
     assert settings.kafka_bootstrap_servers
     app = Marketplace(env=event_store_env(settings))
     print(f"writing {events} events into a fresh event store ...", flush=True)
     write_users(app, events // 2)
-    payloads = [to_message(p, e, "x.").value for p, e in read_after(app, 0, events)]
+    if relay_only:
+        relay_rounds(settings, app, events, repeat)
+        return
+    payloads = payloads_of(app, events)
     produce, consume = raw_kafka(settings.kafka_bootstrap_servers, payloads)
-    relayed = relay_rate(settings, app)
+    relayed = relay_rate(settings)
     print(f"running {rate:.0f} events/s for {seconds:.0f} s through relay and worker ...",
           flush=True)
     with running_pipeline(settings, Path(tempfile.mkdtemp())):
@@ -196,5 +232,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--relay-only", action="store_true", help="only raw producer and relay")
+    parser.add_argument("--repeat", type=int, default=1, help="with --relay-only: rounds")
     args = parser.parse_args()
-    main(args.events, args.rate, args.seconds)
+    main(args.events, args.rate, args.seconds, args.relay_only, args.repeat)

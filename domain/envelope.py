@@ -1,14 +1,17 @@
 """Our own JSON envelope for a domain event: the one public shape of an event.
 
-Shared by the audit endpoints now and the relay and partner feed later; never
-expose the library's stored state. Secrets are stored only as hashes, and even
-the hashes stay out of envelopes.
+Shared by the audit endpoints, the relay and the partner feed; never expose the
+library's stored state. Secrets are stored only as hashes, and even the hashes
+stay out of envelopes.
+
+The relay builds one envelope per event at tens of thousands a second, so the
+functions here avoid per-call work that can be done once (see docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -16,19 +19,22 @@ from uuid import UUID
 ENVELOPE_SCHEMA = "aimarket.event.v1"
 REDACTED = "[redacted]"
 _EVENT_ID_NAMESPACE = UUID("8f3c6c52-6f57-4c8b-9b51-0f5c2f0c1a7e")
-_ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+_NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
+_ENVELOPE_FIELDS = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic"}
+)
+# Values that are JSON as they are; `type(v) in` also keeps enums (str/int subclasses) out.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+# uuid5's variant nibble: the hash's two top bits replaced by 10.
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_sha1 = hashlib.sha1
 
 
-def event_id(aggregate_id: UUID, version: int) -> str:
-    """`uuid5(namespace, "<aggregate id>:<version>")`, spelled out: the relay computes one
-    per event, and the uuid module's objects cost more than the hash itself."""
-    digest = bytearray(
-        hashlib.sha1(_EVENT_ID_NAMESPACE.bytes + f"{aggregate_id}:{version}".encode()).digest()
-    )
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest[:16].hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+def event_id(aggregate_id: UUID | str, version: int) -> str:
+    """`uuid5(namespace, "<aggregate id>:<version>")`, spelled out on the hex digest: the
+    relay computes one per event, and the uuid module's objects cost more than the hash."""
+    h = _sha1(_NAMESPACE_BYTES + f"{aggregate_id}:{version}".encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def event_type(domain_event: object) -> str:
@@ -41,6 +47,8 @@ def is_secret(field: str) -> bool:
 
 
 def to_jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -54,26 +62,67 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+# Field name -> what to do with it: the names are the code's own, so this stays small.
+_SKIP, _MASK, _KEEP = 0, 1, 2
+_FIELD_ACTION: dict[str, int] = {}
+_ENVELOPE_ACTION: dict[str, int] = {}
+
+
+def _action(name: str) -> int:
+    action = _FIELD_ACTION.get(name)
+    if action is None:
+        action = _SKIP if name.startswith("_") else _MASK if is_secret(name) else _KEEP
+        _FIELD_ACTION[name] = action
+    return action
+
+
+def _envelope_action(name: str) -> int:
+    action = _ENVELOPE_ACTION.get(name)
+    if action is None:
+        action = _SKIP if name in _ENVELOPE_FIELDS else _action(name)
+        _ENVELOPE_ACTION[name] = action
+    return action
+
+
+def _public(attributes: dict[str, Any], actions: dict[str, int], classify: Any) -> dict[str, Any]:
+    public: dict[str, Any] = {}
+    for name, value in attributes.items():
+        action = actions.get(name)
+        if action is None:
+            action = classify(name)
+        if action == _KEEP:
+            public[name] = value if type(value) in _PLAIN else to_jsonable(value)
+        elif action == _MASK:
+            public[name] = REDACTED
+    return public
+
+
 def public_fields(attributes: dict[str, Any]) -> dict[str, Any]:
     """Attributes with secrets masked and private (underscored) names left out."""
-    return {
-        name: REDACTED if is_secret(name) else to_jsonable(value)
-        for name, value in attributes.items()
-        if not name.startswith("_")
-    }
+    return _public(attributes, _FIELD_ACTION, _action)
 
 
 def envelope(domain_event: Any) -> dict[str, Any]:
-    aggregate_id: UUID = domain_event.originator_id
+    return _envelope(domain_event, domain_event.timestamp.isoformat())
+
+
+def envelope_for_json(domain_event: Any) -> dict[str, Any]:
+    """The envelope with a UTC `occurred_at` left a datetime, for a serialiser that writes it
+    exactly as `isoformat()` does (orjson): the relay's hot path."""
+    timestamp: datetime = domain_event.timestamp
+    return _envelope(domain_event, timestamp if timestamp.tzinfo is UTC else timestamp.isoformat())
+
+
+def _envelope(domain_event: Any, occurred_at: str | datetime) -> dict[str, Any]:
+    aggregate_id = str(domain_event.originator_id)
     version: int = domain_event.originator_version
-    data = {k: v for k, v in vars(domain_event).items() if k not in _ENVELOPE_FIELDS}
     return {
         # Deterministic, so a redelivered event keeps its id and consumers can dedupe.
         "id": event_id(aggregate_id, version),
-        "type": event_type(domain_event),
-        "aggregate_id": str(aggregate_id),
+        "type": type(domain_event).__qualname__,
+        "aggregate_id": aggregate_id,
         "version": version,
-        "occurred_at": domain_event.timestamp.isoformat(),
+        "occurred_at": occurred_at,
         "schema": ENVELOPE_SCHEMA,
-        "data": public_fields(data),
+        "data": _public(vars(domain_event), _ENVELOPE_ACTION, _envelope_action),
     }

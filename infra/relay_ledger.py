@@ -32,13 +32,19 @@ class PostgresRelayLedger:
     def record(self, position: int, partitions: dict[tuple[str, int], int]) -> None:
         # Partitions first: if we crash before the tracking row, they only run ahead,
         # which makes `wait_for` wait a little longer, never return early.
-        with self._pool.connection() as conn:
-            for (topic, partition), last in partitions.items():
+        if partitions:  # one statement for all of them: the relay records every batch
+            rows = list(partitions.items())
+            with self._pool.connection() as conn:
                 conn.execute(
-                    f"INSERT INTO {PARTITIONS_TABLE} VALUES (%s, %s, %s) "
+                    f"INSERT INTO {PARTITIONS_TABLE} "
+                    "SELECT * FROM unnest(%s::text[], %s::int[], %s::bigint[]) "
                     "ON CONFLICT (topic, partition) DO UPDATE SET position = "
                     f"GREATEST({PARTITIONS_TABLE}.position, EXCLUDED.position)",
-                    (topic, partition, last),
+                    (
+                        [topic for (topic, _), _ in rows],
+                        [partition for (_, partition), _ in rows],
+                        [last for _, last in rows],
+                    ),
                 )
         self._tracking.insert_tracking(Tracking(APPLICATION, position))
 

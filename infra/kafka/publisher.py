@@ -1,67 +1,123 @@
-"""confluent-kafka producer for the relay: idempotent, acks=all, all-or-raise batches."""
+"""confluent-kafka producer for the relay: idempotent, acks=all, all-or-raise batches.
+
+The relay sends tens of thousands of messages a second, so no per-message Python
+callback runs on success: librdkafka reports only failures
+(`delivery.report.only.error`), and `flush()` returning 0 with no failure reported
+means every message was acknowledged. The partition is computed here, with
+librdkafka's own default partitioner (CRC-32 of the key modulo the partition count),
+so the relay knows where each position went without a delivery report.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
+import time
+from collections.abc import Sequence
+from zlib import crc32
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from workers.relay import OutgoingMessage
-
-Delivery = Callable[[KafkaError | None, Message], None]
+from workers.relay import Batch, Header
 
 
 class PublishFailed(RuntimeError):
     """Some message of the batch was not acknowledged; nothing may be recorded."""
 
 
+def partition_for(key: bytes, partitions: int) -> int:
+    """librdkafka's `consistent_random` partitioner (its default) for a non-empty key."""
+    return crc32(key) % partitions
+
+
 class KafkaPublisher:
-    def __init__(self, bootstrap: str, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        timeout_s: float = 30.0,
+        linger_ms: int = 5,
+        topics: Sequence[str] = (),
+    ) -> None:
         self._timeout_s = timeout_s
+        self._failures: list[str] = []
+        self._sent: dict[tuple[str, int], int] = {}
+        self._partitions: dict[str, int] = {}  # topic -> partition count
         self._producer = Producer(
             {
                 "bootstrap.servers": bootstrap,
                 "client.id": "aimarket-relay",
                 "enable.idempotence": True,  # implies acks=all and ordered retries
                 "acks": "all",
-                "linger.ms": 5,
+                "linger.ms": linger_ms,
+                # Room for a few whole relay batches, so produce() rarely meets a full queue.
+                "queue.buffering.max.messages": 500_000,
                 "message.timeout.ms": int(timeout_s * 1000),
+                "delivery.report.only.error": True,
+                "on_delivery": self._failed,
             }
         )
+        if topics:
+            self._await_leaders(topics, timeout_s)
 
-    def publish(self, messages: list[OutgoingMessage]) -> dict[tuple[str, int], int]:
-        sent: dict[tuple[str, int], int] = {}
-        errors: list[str] = []
-
-        def delivered(message: OutgoingMessage, err: KafkaError | None, msg: Message) -> None:
-            if err is not None:
-                errors.append(f"{message.topic}: {err}")
+    def _await_leaders(self, topics: Sequence[str], timeout_s: float) -> None:
+        """Metadata and connections now rather than in the first batch. Topics created a
+        moment ago may have no partition leader yet; a message for such a partition would
+        wait for librdkafka's next metadata refresh, so wait for the leaders here."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            known = self._producer.list_topics(timeout=timeout_s).topics
+            ready = {
+                topic: len(known[topic].partitions)
+                for topic in topics
+                if topic in known
+                and known[topic].partitions
+                and all(p.leader >= 0 for p in known[topic].partitions.values())
+            }
+            if len(ready) == len(topics) or time.monotonic() > deadline:
+                self._partitions.update(ready)
                 return
-            where = (message.topic, int(msg.partition() or 0))
-            sent[where] = max(sent.get(where, 0), message.position)
+            time.sleep(0.05)
 
-        for message in messages:
-            self._produce(message, partial(delivered, message))
+    def _failed(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self._failures.append(f"{msg.topic()}: {err}")
+
+    def _partition_count(self, topic: str) -> int:
+        metadata = self._producer.list_topics(topic, timeout=self._timeout_s).topics.get(topic)
+        if metadata is None or metadata.error is not None or not metadata.partitions:
+            raise PublishFailed(f"no partitions for topic {topic}: create the topics first")
+        count = self._partitions[topic] = len(metadata.partitions)
+        return count
+
+    def send(self, batch: Batch) -> None:
+        produce, counts, sent = self._producer.produce, self._partitions, self._sent
+        for (topic, key, value, headers), position in zip(
+            batch.messages, batch.positions, strict=True
+        ):
+            partition = partition_for(key, counts.get(topic) or self._partition_count(topic))
+            try:
+                produce(topic, value, key, partition, headers=headers)
+            except BufferError:
+                self._produce_when_room(topic, key, value, partition, headers)
+            sent[topic, partition] = position  # positions ascend: the last one is the max
+
+    def _produce_when_room(
+        self, topic: str, key: bytes, value: bytes, partition: int, headers: list[Header]
+    ) -> None:
+        while True:
+            self._producer.poll(0.1)  # local queue full: let deliveries drain, then retry
+            try:
+                self._producer.produce(topic, value, key, partition, headers=headers)
+                return
+            except BufferError:
+                continue
+
+    def wait(self) -> dict[tuple[str, int], int]:
         left = self._producer.flush(self._timeout_s)
-        if left or errors:
-            detail = "; ".join(errors[:3]) or f"{left} messages still in flight"
+        failures, self._failures = self._failures, []
+        sent, self._sent = self._sent, {}
+        if left or failures:
+            detail = "; ".join(failures[:3]) or f"{left} messages still in flight"
             raise PublishFailed(f"Kafka did not acknowledge the batch: {detail}")
         return sent
-
-    def _produce(self, message: OutgoingMessage, callback: Delivery) -> None:
-        while True:
-            try:
-                self._producer.produce(
-                    message.topic,
-                    key=message.key.encode(),
-                    value=message.value,
-                    headers=list(message.headers.items()),
-                    on_delivery=callback,
-                )
-                return
-            except BufferError:  # local queue full: let deliveries drain, then retry
-                self._producer.poll(0.1)
 
     def close(self) -> None:
         self._producer.flush(self._timeout_s)

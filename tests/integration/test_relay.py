@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Message, Producer
 
 from commands.application import Marketplace
 from domain.errors import DomainError
 from domain.user import Role
 from infra.bootstrap import event_store_env, postgres_pool
-from infra.kafka.publisher import KafkaPublisher
+from infra.kafka.publisher import KafkaPublisher, partition_for
 from infra.kafka.topics import TopicMismatch, ensure_topics
 from infra.relay_ledger import PostgresRelayLedger
 from infra.settings import Settings
@@ -86,10 +86,35 @@ def consume_all(settings: Settings, want: int, timeout_s: float = 60) -> list[di
                 if len({(e["aggregate_id"], e["version"]) for e in seen}) >= want:
                     break
                 continue
-            seen.append(json.loads(message.value()))
+            seen.append(json.loads(message.value() or b""))
     finally:
         consumer.close()
     return seen
+
+
+def consume_messages(settings: Settings, want: int, timeout_s: float = 60) -> list[Message]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": f"test-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe(event_topics(settings.event_topic_prefix))
+    seen: list[Message] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(seen) < want and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                seen.append(message)
+    finally:
+        consumer.close()
+    return seen
+
+
+def text(header: str | bytes | None) -> str:
+    return header.decode() if isinstance(header, bytes) else str(header)
 
 
 def committed(app: Marketplace) -> list[dict[str, Any]]:
@@ -125,6 +150,55 @@ def test_relay_publishes_envelopes_keyed_by_aggregate(settings: Settings, app: M
         "data",
     }
     assert relay.ledger.position() == app.recorder.max_notification_id()
+
+
+def test_catch_up_sends_batches_with_headers_and_records_each_partition(
+    settings: Settings, app: Marketplace
+) -> None:
+    for i in range(12):
+        user_id = app.register_user(f"h{i}@example.com", "$x", Role.CONSUMER).id
+        app.change_role(user_id, Role.PUBLISHER)
+    relay = make_relay(settings, app)
+    relay.batch = 5  # batches of 1, 2, 4, 5, ...: several in flight one after another
+    assert relay.catch_up() == 24
+    assert relay.ledger.position() == app.recorder.max_notification_id()
+    messages = consume_messages(settings, want=24)
+    assert len(messages) == 24
+    last: dict[tuple[str, int], int] = {}
+    for message in messages:
+        envelope = json.loads(message.value() or b"")
+        headers = dict(message.headers() or [])
+        assert message.key() == envelope["aggregate_id"].encode()
+        assert headers["aimarket-type"] == envelope["type"].encode()
+        assert headers["aimarket-schema"] == b"aimarket.event.v1"
+        version, trace_id, span_id, flags = text(headers["traceparent"]).split("-")
+        assert (version, flags) == ("00", "01")
+        assert trace_id == envelope["id"].replace("-", "")  # the trace follows the event
+        assert len(span_id) == 16 and int(span_id, 16)
+        where = (message.topic() or "", message.partition() or 0)
+        last[where] = max(last.get(where, 0), int(text(headers["aimarket-position"])))
+    assert isinstance(relay.ledger, PostgresRelayLedger)
+    assert relay.ledger.partitions() == last
+
+
+def test_the_relay_picks_the_partition_librdkafka_would(settings: Settings) -> None:
+    """The relay computes partitions itself (to know where each position went without a
+    delivery report); they must be the ones librdkafka's default partitioner picks."""
+    assert settings.kafka_bootstrap_servers
+    topic = f"{settings.event_topic_prefix}partitioner"
+    ensure_topics(settings.kafka_bootstrap_servers, [topic], 7, 3_600_000)
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    picked: dict[bytes, int] = {}
+
+    def delivered(err: Any, message: Message) -> None:
+        assert err is None
+        picked[message.key() or b""] = message.partition() or 0
+
+    keys = [str(uuid.uuid4()).encode() for _ in range(300)]
+    for key in keys:
+        producer.produce(topic, b"{}", key, on_delivery=delivered)
+    assert producer.flush(30) == 0
+    assert picked == {key: partition_for(key, 7) for key in keys}
 
 
 def hammer(app: Marketplace, writers: int, per_writer: int) -> int:
