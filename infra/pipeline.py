@@ -7,12 +7,13 @@ from typing import Any
 import faust
 
 from commands.application import Marketplace
-from infra.bootstrap import event_store_env, postgres_pool, read_stores
+from infra.bootstrap import event_store_env, open_marketplace, postgres_pool, read_stores
 from infra.kafka.publisher import KafkaPublisher
 from infra.kafka.topics import ensure_topics
 from infra.monitor import PipelineMonitor
 from infra.progress import KafkaProjectionProgress
 from infra.relay_ledger import PostgresRelayLedger
+from infra.schema_lock import schema_lock
 from infra.settings import Settings
 from projections.ports import ReadStore, SearchIndex
 from queries.audit import AuditQueries
@@ -27,7 +28,7 @@ from workers.transcoding import TOPIC as FAST_TRANSCODER
 
 
 def marketplace(settings: Settings) -> Marketplace:
-    return Marketplace(env=event_store_env(settings))
+    return open_marketplace(settings)
 
 
 def event_store(settings: Settings) -> AuditQueries:
@@ -37,7 +38,8 @@ def event_store(settings: Settings) -> AuditQueries:
 def _ledger(settings: Settings) -> PostgresRelayLedger | None:
     if settings.profile != "cluster":
         return None
-    return PostgresRelayLedger(event_store_env(settings), postgres_pool(settings, []))
+    with schema_lock(settings.database_url):
+        return PostgresRelayLedger(event_store_env(settings), postgres_pool(settings, []))
 
 
 def _ensure_topics(settings: Settings, bootstrap: str) -> None:
@@ -54,7 +56,7 @@ def build_relay(settings: Settings, bootstrap: str) -> Relay:
     ledger = _ledger(settings)
     assert ledger is not None
     # Same mapper and transcodings, a faster JSON parser for decoding (workers/transcoding.py).
-    app = Marketplace(env={**event_store_env(settings), "TRANSCODER_TOPIC": FAST_TRANSCODER})
+    app = open_marketplace(settings, TRANSCODER_TOPIC=FAST_TRANSCODER)
     return Relay(
         app,
         KafkaPublisher(bootstrap, topics=event_topics(settings.event_topic_prefix)),
@@ -85,6 +87,7 @@ def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App
             settings.partner_feed_secret(),
             topic_prefix=settings.event_topic_prefix,
             partitions=settings.event_partitions,
+            datadir=settings.data_dir / "faust",
         )
     raise KeyError(f"no worker {kind!r}: use projections or partner-feed")
 

@@ -8,6 +8,7 @@ every public event at least once; its `id` is stable, so they dedupe by it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import faust
 
@@ -22,8 +23,9 @@ def make_partner_feed_app(
     app_id: str = "aimarket-partner-feed",
     topic_prefix: str = EVENT_TOPIC_PREFIX,
     partitions: int = 6,
+    datadir: Path | None = None,
 ) -> faust.App:
-    app = worker_app(app_id, bootstrap, topic_partitions=partitions, producer_acks=-1)
+    app = worker_app(app_id, bootstrap, datadir, topic_partitions=partitions, producer_acks=-1)
     public = {
         t.topic_name: app.topic(
             t.topic_name, key_type=bytes, value_type=bytes, value_serializer="raw"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import faust
 
@@ -20,6 +22,7 @@ def make_collecting_app(
         app_id,
         broker=f"kafka://{bootstrap}",
         store="memory://",
+        datadir=Path(tempfile.gettempdir()) / "aimarket-faust" / f"{app_id}-data",
         web_enabled=False,
         topic_partitions=1,
         topic_replication_factor=1,
