@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from domain.model import Model
 from infra.bootstrap import Container
 from projections.catalog import SEARCH_INDEXES
+from tests.integration.test_uploads import model_bytes, publish, upload
 from tests.support import Account, verified_account
 
 
@@ -209,3 +210,29 @@ def test_catalogue_without_its_search_index_answers_503_not_500(
     assert "aimarket projections rebuild" in missing.json()["error"]["message"]
     _, text, keywords, numbers = SEARCH_INDEXES["models"]
     container.read.search.ensure("models", text, keywords, numbers)
+
+
+def test_an_uploaded_onnx_model_is_published_then_found_by_search_and_filters(
+    client: TestClient, publisher: Account
+) -> None:
+    word = f"zebu{uuid4().hex[:6]}"  # a word no other test's model has
+    model_id = create(
+        client, publisher, slug=f"tiny-{word}", visibility="public", task="tabular-regression",
+        tags=["tiny", word], description=f"A small {word} regressor for tests.",
+    )  # fmt: skip
+    result = upload(client, publisher, model_id, model_bytes())
+    assert result["status"] == "validated", result
+    assert result["signature"]["inputs"][0]["shape"] == ["batch", 256]
+    publish(client, publisher, model_id, "1.0.0")
+
+    found = client.get("/v1/models", params={"q": word}).json()
+    assert [item["id"] for item in found["items"]] == [model_id]
+    assert "<em>" in str(found["items"][0]["highlights"])
+    filters = {"task": "tabular-regression", "tags": word, "framework": "onnx", "price": "free"}
+    assert client.get("/v1/models", params=filters).json()["total"] == 1
+    other = client.get("/v1/models", params={"q": word, "framework": "pytorch"}).json()
+    assert other["total"] == 0 and other["facets"]["framework"] == {"onnx": 1}
+    page = client.get(f"/v1/models/{model_id}").json()
+    assert page["default_version"] == "1.0.0"
+    assert page["signature"]["inputs"][0]["name"] == "x"
+    assert [v["status"] for v in page["versions"]] == ["published"]
