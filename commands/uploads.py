@@ -1,12 +1,13 @@
 """Artifact uploads: start, receive parts (any order, any number of times), complete.
 
-Completing assembles the parts in order while hashing them, one chunk at a time, checks
-the declared size and sha256, validates the artifact, stores it by digest, and records
-the version on the model and the end of the upload in one save.
+Completing assembles the parts in order while hashing them, checks the declared size and
+sha256, validates the artifact (while it is written out to disk), stores it by digest,
+and records the version on the model and the end of the upload in one save.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,14 @@ from commands.artifacts import Verdict
 from commands.models import ModelCommands
 from commands.ports import BlobStore, Clock, UploadStaging
 from commands.principal import Principal
-from commands.upload_parts import PartSlot, SizeMismatch, UploadIncomplete, assemble, file_digest
+from commands.upload_parts import (
+    PartSlot,
+    SizeMismatch,
+    UploadIncomplete,
+    assemble,
+    file_digest,
+    writing_to_disk,
+)
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 from domain.model import Model
 from domain.upload import Upload, UploadNotFound, UploadStatus
@@ -165,7 +173,10 @@ class UploadService:
                 self._fail(upload, SizeMismatch(f"declared {upload.size} bytes, got {size}"))
             if sha256 != upload.sha256:
                 self._fail(upload, ChecksumMismatch("the bytes do not match the declared sha256"))
-            verdict = self.validator.validate(assembled)
+            # Bytes stored already are dropped once checked: no use writing them out.
+            stored = self.blobs.exists(f"sha256:{upload.sha256}")
+            with contextlib.nullcontext() if stored else writing_to_disk(assembled):
+                verdict = self.validator.validate(assembled)
             if verdict.converted is not None:
                 leftovers.append(verdict.converted)
             written, model = self._store_and_record(upload, model, caller, assembled, verdict)

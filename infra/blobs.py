@@ -41,7 +41,7 @@ class FilesystemBlobStore:
         if target.exists():
             path.unlink()
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
+        created = _make_dirs(target.parent)
         with path.open("rb") as source:  # durable before any event names the digest
             os.fsync(source.fileno())
         path.chmod(0o444)
@@ -52,10 +52,15 @@ class FilesystemBlobStore:
         except FileExistsError:
             return False
         except OSError:  # another file system (AIMARKET_BLOB_DIR elsewhere): copy, then link
-            return self._copy_in(path, target)
+            stored = self._copy_in(path, target)
+        else:
+            stored = True
         finally:
             path.unlink(missing_ok=True)
-        return True
+        # The new name, and any directory made for it, durable too.
+        for directory in (target.parent, *(made.parent for made in created)):
+            _fsync_dir(directory)
+        return stored
 
     def _copy_in(self, path: Path, target: Path) -> bool:
         temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
@@ -86,6 +91,25 @@ class FilesystemBlobStore:
     def count(self) -> int:
         """How many blobs are stored (operators' figure, and tests')."""
         return sum(1 for p in (self.root / "sha256").glob("*/*/*") if p.is_file())
+
+
+def _make_dirs(directory: Path) -> list[Path]:
+    """mkdir -p; the directories it made."""
+    missing = []
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    directory.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class FilePartWriter:

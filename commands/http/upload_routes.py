@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, BinaryIO, cast
 from uuid import UUID
 
@@ -22,11 +23,12 @@ from commands.uploads import UploadService
 PART_PATH = re.compile(r"/v1/uploads/[^/]+/parts/[^/]+")
 
 
-def get_uploads(request: Request) -> UploadService:
+# `async def`: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
+async def get_uploads(request: Request) -> UploadService:
     return cast(UploadService, request.app.state.uploads)
 
 
-def get_downloads(request: Request) -> DownloadService:
+async def get_downloads(request: Request) -> DownloadService:
     return cast(DownloadService, request.app.state.downloads)
 
 
@@ -100,13 +102,42 @@ async def put_part(
     slot = await run_in_threadpool(uploads.open_part, caller, upload_id, part)
     try:
         # Streamed to a file as it arrives: never the whole part in memory.
-        async for chunk in request.stream():
-            if chunk:
-                await run_in_threadpool(slot.write, chunk)
-        received = await run_in_threadpool(slot.commit)
-    finally:
+        await _pipe(request.stream(), slot.write_all)
+    except BaseException:
         await run_in_threadpool(slot.close)
+        raise
+    received = await run_in_threadpool(slot.finish)
     return schemas.PartReceivedOut(part=received.part, size=received.size, sha256=received.sha256)
+
+
+async def _pipe(chunks: AsyncIterator[bytes], write: Callable[[list[bytes]], None]) -> None:
+    """Hand the body to `write` in a worker thread about CHUNK bytes at a time, one batch
+    written while the next arrives: one thread hop a batch rather than one for each of
+    the server's (64-256 KiB) chunks, and the event loop goes on reading meanwhile. At
+    most two batches are held."""
+    batch: list[bytes] = []
+    size = 0
+    writing: asyncio.Future[None] | None = None
+    try:
+        async for chunk in chunks:
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= CHUNK:
+                if writing is not None:
+                    await asyncio.shield(writing)
+                writing = asyncio.ensure_future(run_in_threadpool(write, batch))
+                batch, size = [], 0
+        if writing is not None:
+            await asyncio.shield(writing)
+        if size:
+            await run_in_threadpool(write, batch)
+    finally:
+        if writing is not None and not writing.done():
+            # The body broke off, or this task was cancelled: a thread cannot be stopped,
+            # so let its batch land before the part is closed (shielded above, it goes on).
+            await asyncio.wait([writing])
+        if writing is not None and writing.done() and not writing.cancelled():
+            writing.exception()  # retrieved: the error that matters is already raised
 
 
 @router.post("/uploads/{upload_id}/complete", response_model=schemas.VersionOut)

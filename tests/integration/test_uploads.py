@@ -3,6 +3,7 @@ content-addressed storage; signed downloads; and all of it with someone else's k
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import pickle
 import uuid
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -365,3 +367,45 @@ def test_a_part_larger_than_the_json_body_limit_is_accepted_on_the_parts_route(
     upload_id = started.json()["upload_id"]
     assert put(client, publisher, upload_id, 1, content).status_code == 200
     assert complete(client, publisher, upload_id).json()["status"] == "validated"
+
+
+def stream_part(client: TestClient, who: Account, upload_id: str, n: int, data: bytes) -> Any:
+    """PUT a part in 64 KiB chunks, as a server hands a body over (TestClient sends one)."""
+
+    async def body() -> Any:
+        for i in range(0, len(data), 65536):
+            yield data[i : i + 65536]
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return await c.put(
+                f"/v1/uploads/{upload_id}/parts/{n}",
+                content=body(),
+                headers={**who.headers, "Content-Type": "application/octet-stream"},
+            )
+
+    return asyncio.run(send())
+
+
+def test_a_part_streamed_in_small_chunks_arrives_whole_and_one_byte_too_many_leaves_nothing(
+    client: TestClient, container: Container, publisher: Account
+) -> None:
+    content = model_bytes(weights=200_000)  # 3.2 MB: several batches on their way to disk
+    model_id = create_model(client, publisher)
+    upload_id = start(client, publisher, model_id, content, part_size=None).json()["upload_id"]
+    sent = stream_part(client, publisher, upload_id, 1, content)
+    assert sent.status_code == 200, sent.text
+    assert sent.json() == {"part": 1, "size": len(content), "sha256": sha256(content)}
+    version = complete(client, publisher, upload_id).json()
+    assert (version["status"], version["digest"]) == ("validated", f"sha256:{sha256(content)}")
+    with blobs(container).open(version["digest"]) as stored:
+        assert stored.read() == content
+
+    again = start(client, publisher, model_id, content, "1.0.1", part_size=None).json()
+    too_long = stream_part(client, publisher, again["upload_id"], 1, content + b"x")
+    assert (too_long.status_code, code(too_long)) == (422, "size_mismatch")
+    staged = container.settings.staging_root() / again["upload_id"]
+    assert not staged.exists() or not any(staged.iterdir())  # not even a temporary file
+    assert stream_part(client, publisher, again["upload_id"], 1, content).status_code == 200
+    assert complete(client, publisher, again["upload_id"]).json()["status"] == "validated"

@@ -3,13 +3,20 @@ the Upload aggregate's rules, and the per-route body limit."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import hashlib
 import io
+import os
 import pickle
 import random
 import re
+import threading
+import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import numpy as np
@@ -21,7 +28,9 @@ from onnx import TensorProto, helper, numpy_helper
 from pydantic import ValidationError
 
 from commands.artifacts import ArtifactValidator, ConversionFailed, check_onnx, sniff
+from commands.http.upload_routes import _pipe
 from commands.onnx_wire import WireError, read_header
+from commands.upload_parts import CHUNK, SizeMismatch, UploadIncomplete, assemble
 from domain.errors import InvalidInput
 from domain.upload import MAX_PARTS, PartOutOfRange, TooManyParts, Upload, UploadNotFound
 from infra.blobs import FilesystemBlobStore, FilesystemStaging
@@ -281,6 +290,91 @@ def test_a_part_sent_again_replaces_the_first_and_an_aborted_one_leaves_nothing(
     assert staging.upload_ids() == [upload_id]
     staging.discard(upload_id)
     assert staging.file_count() == 0 and staging.received(upload_id) == {}
+
+
+# A part's bytes on their way to disk, and the parts assembled
+
+
+def staged(tmp_path: Path, content: bytes, part_size: int) -> tuple[FilesystemStaging, Upload]:
+    """An upload of `content` whose parts are all staged, sent out of order."""
+    staging = FilesystemStaging(tmp_path / "staging")
+    sha = hashlib.sha256(content).hexdigest()
+    upload = Upload.start(uuid4(), uuid4(), "1.0.0", len(content), sha, part_size, NOW)
+    order = list(range(1, upload.parts + 1))
+    random.Random(5).shuffle(order)
+    for n in order:
+        writer = staging.part_writer(upload.id, n)
+        writer.write(content[(n - 1) * part_size : n * part_size])
+        writer.commit()
+    return staging, upload
+
+
+def test_the_parts_are_assembled_in_order_with_their_sha256(tmp_path: Path) -> None:
+    content = random.Random(3).randbytes(7 * 1000 + 123)
+    staging, upload = staged(tmp_path, content, 1000)
+    target = staging.scratch_path(upload.id)
+    assert assemble(staging, upload, target) == (len(content), upload.sha256)
+    assert target.read_bytes() == content
+    (staging.root / str(upload.id) / "4.part").unlink()
+    with pytest.raises(UploadIncomplete, match="part 4"):
+        assemble(staging, upload, staging.scratch_path(upload.id))
+
+
+def test_where_the_kernel_cannot_copy_a_file_the_parts_are_copied_in_user_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> int:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    content = random.Random(4).randbytes(3 * 2**20 + 5)  # parts of more than one buffer
+    staging, upload = staged(tmp_path, content, 2**21)
+    target = staging.scratch_path(upload.id)
+    assert assemble(staging, upload, target) == (len(content), upload.sha256)
+    assert target.read_bytes() == content
+
+
+async def body_of(chunks: list[bytes], then: BaseException | None = None) -> Any:
+    for chunk in chunks:
+        yield chunk
+        await asyncio.sleep(0)
+    if then is not None:
+        raise then
+
+
+def test_a_part_is_written_by_a_worker_thread_in_batches_in_order() -> None:
+    chunks = [bytes([n]) * 300_000 for n in range(10)]  # 3 MB as a server hands it over
+    batches: list[tuple[bool, bytes]] = []
+
+    def write(batch: list[bytes]) -> None:
+        batches.append((threading.current_thread() is threading.main_thread(), b"".join(batch)))
+
+    asyncio.run(_pipe(body_of(chunks), write))
+    assert b"".join(data for _, data in batches) == b"".join(chunks)
+    assert [len(data) for _, data in batches] == [1_200_000, 1_200_000, 600_000]
+    assert not any(on_main for on_main, _ in batches)
+
+
+def test_a_body_that_breaks_off_lets_the_batch_on_its_way_land_first() -> None:
+    landed: list[int] = []
+
+    def slow_write(batch: list[bytes]) -> None:
+        time.sleep(0.05)
+        landed.append(len(batch))
+
+    broken = body_of([b"x" * CHUNK] * 2, then=ConnectionResetError("the client went away"))
+    with pytest.raises(ConnectionResetError):
+        asyncio.run(_pipe(broken, slow_write))
+    assert landed == [1, 1]  # nothing still writes to a part that is about to be closed
+
+    def refuse_second(batch: list[bytes]) -> None:
+        landed.append(len(batch))
+        if len(landed) > 3:
+            raise SizeMismatch("more arrived")
+
+    with pytest.raises(SizeMismatch):
+        asyncio.run(_pipe(body_of([b"x" * CHUNK] * 4), refuse_second))
+    assert len(landed) == 4
 
 
 # The Upload aggregate
