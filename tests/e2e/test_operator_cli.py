@@ -17,6 +17,7 @@ import pytest
 from domain.user import Role
 from infra.bootstrap import Container, build_container
 from infra.settings import Settings
+from projections.catalog import READ_MODELS
 from tests.pipeline import running_pipeline, settings_env, wait_until
 from workers.rebuild import all_documents
 
@@ -108,7 +109,7 @@ def test_status_reports_positions_and_lag(operated: Settings, written: Container
     status = json.loads(aimarket(operated, "status").stdout)
     assert status["profile"] == operated.profile
     assert status["event_store_position"] == written.app.recorder.max_notification_id()
-    assert set(status["read_models"]) == {"users", "api_keys"}
+    assert set(status["read_models"]) == set(READ_MODELS)
     if operated.profile == "embedded":
         assert status["read_models"]["users"]["positions_behind"] == 0
 
