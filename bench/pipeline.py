@@ -5,7 +5,8 @@
 
 It brings up PostgreSQL, Kafka, FerretDB and OpenSearch first if they are not running.
 
-1. raw confluent-kafka: produce N envelope-sized messages (idempotent, acks=all), consume them;
+1. raw confluent-kafka: produce the relay's N messages, ready-made (same keys, values and
+   headers, a topic with as many partitions; idempotent, acks=all), consume them;
 2. the relay: N stored events -> Kafka, events/s, as a ratio to the raw producer;
 3. sustained load at R events/s for S seconds through relay -> Kafka -> projection worker
    -> MongoDB: lag from commit to reflected in the read model (p50/p99);
@@ -13,7 +14,8 @@ It brings up PostgreSQL, Kafka, FerretDB and OpenSearch first if they are not ru
 
 `--relay-only` stops after 2 (for iterating on the relay); `--repeat K` runs 1 and 2 K times,
 each time into fresh topics and from position 0, and prints every ratio and their median:
-on a shared machine one round says little.
+on a shared machine one round says little. It also prints the ratio to a "bare" raw
+producer (values only, no headers, 500 made-up keys), the baseline used before 2026-11-26.
 """
 
 from __future__ import annotations
@@ -36,13 +38,16 @@ from confluent_kafka import Consumer, Producer
 from commands.application import Marketplace
 from domain.user import Role
 from infra.bootstrap import build_container, event_store_env
+from infra.kafka.topics import ensure_topics
 from infra.pipeline import build_relay
 from infra.services.manager import ServiceManager
 from infra.settings import Settings
 from tests.pipeline import running_pipeline
 from workers.notifications import notifications_after
 from workers.rebuild import rebuild
-from workers.relay import Encoder
+from workers.relay import Encoder, Header
+
+Message = tuple[bytes, bytes, list[Header]]  # key, value, headers
 
 
 def fresh_settings() -> Settings:
@@ -69,27 +74,49 @@ def write_users(app: Marketplace, count: int) -> None:
         app.change_role(user.id, Role.PUBLISHER)
 
 
-def raw_kafka(bootstrap: str, payloads: list[bytes]) -> tuple[float, float]:
+def leaders_known(producer: Producer, topic: str, timeout_s: float = 30) -> None:
+    """Connections and metadata now, not in the timed loop: a fresh topic's partitions
+    may have no leader for a moment."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = producer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if found and found.partitions and all(p.leader >= 0 for p in found.partitions.values()):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"topic {topic} has partitions without a leader after {timeout_s} s")
+
+
+def raw_kafka(
+    bootstrap: str, messages: list[Message], partitions: int, bare: bool = False
+) -> tuple[float, float]:
+    """The baseline: the relay's very messages (key, value, headers), ready-made, produced
+    by a plain confluent-kafka loop to a fresh topic with as many partitions as the relay's.
+    `bare`: values only, without the headers and with 500 made-up keys (the old baseline)."""
     topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    ensure_topics(bootstrap, [topic], partitions, 3_600_000)
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
                          "acks": "all", "linger.ms": 5})
+    leaders_known(producer, topic)  # as the relay's publisher does before its clock starts
     started = time.perf_counter()
-    for i, payload in enumerate(payloads):
+    for i, (key, value, headers) in enumerate(messages):
         while True:
             try:
-                producer.produce(topic, key=str(i % 500).encode(), value=payload)
+                if bare:
+                    producer.produce(topic, value, str(i % 500).encode())
+                else:
+                    producer.produce(topic, value, key, headers=headers)
                 break
             except BufferError:
                 producer.poll(0.1)
     producer.flush(60)
-    produce_rate = len(payloads) / (time.perf_counter() - started)
+    produce_rate = len(messages) / (time.perf_counter() - started)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": topic,
                          "auto.offset.reset": "earliest"})
     consumer.subscribe([topic])
     seen, started = 0, time.perf_counter()
-    while seen < len(payloads):
+    while seen < len(messages):
         seen += len(consumer.consume(1000, timeout=1.0))
-    consume_rate = len(payloads) / (time.perf_counter() - started)
+    consume_rate = len(messages) / (time.perf_counter() - started)
     consumer.close()
     return produce_rate, consume_rate
 
@@ -105,10 +132,10 @@ def relay_rate(settings: Settings) -> float:
     return rate
 
 
-def payloads_of(app: Marketplace, events: int) -> list[bytes]:
-    """The relay's message values for the first `events` stored events."""
+def messages_of(app: Marketplace, events: int) -> list[Message]:
+    """The relay's messages (key, value, headers) for the first `events` stored events."""
     batch = Encoder(app, "x.").encode(notifications_after(app, 0, events))
-    return [value for _, _, value, _ in batch.messages]
+    return [(key, value, headers) for _, key, value, headers in batch.messages]
 
 
 def fresh_relay(settings: Settings, run: int) -> Settings:
@@ -121,17 +148,21 @@ def fresh_relay(settings: Settings, run: int) -> Settings:
 
 
 def relay_rounds(settings: Settings, app: Marketplace, events: int, repeat: int) -> None:
-    payloads = payloads_of(app, events)
-    assert settings.kafka_bootstrap_servers
-    ratios = []
+    messages = messages_of(app, events)
+    bootstrap, partitions = settings.kafka_bootstrap_servers, settings.event_partitions
+    assert bootstrap
+    ratios, bare_ratios = [], []
     for run in range(repeat):
-        produce, _ = raw_kafka(settings.kafka_bootstrap_servers, payloads)
+        produce, _ = raw_kafka(bootstrap, messages, partitions)
+        bare, _ = raw_kafka(bootstrap, messages, partitions, bare=True)
         relayed = relay_rate(fresh_relay(settings, run) if run else settings)
         ratios.append(relayed / produce)
-        print(f"round {run + 1}: raw {produce:8.0f}/s  relay {relayed:8.0f}/s  "
-              f"ratio {relayed / produce:.2f}", flush=True)
-    print(f"ratio: median {statistics.median(ratios):.2f}, "
-          f"range {min(ratios):.2f} - {max(ratios):.2f}")
+        bare_ratios.append(relayed / bare)
+        print(f"round {run + 1}: raw {produce:8.0f}/s  bare {bare:8.0f}/s  relay {relayed:8.0f}/s"
+              f"  ratio {relayed / produce:.2f} (bare {relayed / bare:.2f})", flush=True)
+    for name, found in (("same messages", ratios), ("bare values", bare_ratios)):
+        print(f"ratio to raw, {name}: median {statistics.median(found):.2f}, "
+              f"range {min(found):.2f} - {max(found):.2f}")
 
 
 def caught_up(settings: Settings, app: Marketplace) -> None:
@@ -201,8 +232,11 @@ def main(events: int, rate: float, seconds: float, relay_only: bool, repeat: int
     if relay_only:
         relay_rounds(settings, app, events, repeat)
         return
-    payloads = payloads_of(app, events)
-    produce, consume = raw_kafka(settings.kafka_bootstrap_servers, payloads)
+    messages = messages_of(app, events)
+    payloads = [value for _, value, _ in messages]
+    produce, consume = raw_kafka(
+        settings.kafka_bootstrap_servers, messages, settings.event_partitions
+    )
     relayed = relay_rate(settings)
     print(f"running {rate:.0f} events/s for {seconds:.0f} s through relay and worker ...",
           flush=True)
