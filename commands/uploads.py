@@ -1,8 +1,9 @@
 """Artifact uploads: start, receive parts (any order, any number of times), complete.
 
-Completing assembles the parts in order while hashing them, checks the declared size and
-sha256, validates the artifact (while it is written out to disk), stores it by digest,
-and records the version on the model and the end of the upload in one save.
+Each part is written straight at its place in the upload's one file. Completing seals
+that file (no part can change it any more), hashes it once, checks the declared size and
+sha256, validates the artifact (while it is written out to disk), moves it into the blob
+store, and records the version on the model and the end of the upload in one save.
 """
 
 from __future__ import annotations
@@ -19,19 +20,20 @@ from eventsourcing.persistence import IntegrityError
 from commands.application import Marketplace, Written
 from commands.artifacts import Verdict
 from commands.models import ModelCommands
-from commands.ports import BlobStore, Clock, UploadStaging
+from commands.ports import BlobStore, Clock, SealedUpload, UploadStaging
 from commands.principal import Principal
 from commands.upload_parts import (
     PartSlot,
     SizeMismatch,
+    UploadCompleting,
     UploadIncomplete,
-    assemble,
     file_digest,
+    sha256_of,
     writing_to_disk,
 )
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 from domain.model import Model
-from domain.upload import Upload, UploadNotFound, UploadStatus
+from domain.upload import Upload, UploadClosed, UploadNotFound, UploadStatus
 from domain.user import Role
 
 SAVE_ATTEMPTS = 3  # the model may change while a large artifact is being validated
@@ -122,6 +124,7 @@ class UploadService:
         digest = sha256.lower().removeprefix("sha256:")
         upload = Upload.start(model.id, caller.user_id, key, size, digest, part_size, expires_at)
         written = self.app._save(upload)
+        self.staging.create(upload.id, size)
         return UploadStarted(upload.id, written.position, part_size, upload.parts, expires_at)
 
     def owned(self, caller: Principal, upload_id: UUID) -> Upload:
@@ -144,14 +147,22 @@ class UploadService:
     def received_parts(self, upload: Upload) -> list[int]:
         if upload.status != UploadStatus.OPEN:
             return []
-        found = self.staging.received(upload.id)
-        return [n for n in range(1, upload.parts + 1) if found.get(n) == upload.part_length(n)]
+        return [n for n in self.staging.received(upload.id) if n <= upload.parts]
 
-    def open_part(self, caller: Principal, upload_id: UUID, part: int) -> PartSlot:
+    def open_part(
+        self, caller: Principal, upload_id: UUID, part: int, sha256: str | None = None
+    ) -> PartSlot:
+        """A part's way in; `sha256` (hex), when given, is checked against its bytes."""
         upload = self.owned(caller, upload_id)
         upload.check_open(self.clock.now())
-        expected = upload.part_length(part)
-        return PartSlot(self.staging.part_writer(upload.id, part), part, expected)
+        length = upload.part_length(part)
+        try:
+            writer = self.staging.part_writer(upload.id, part, (part - 1) * upload.part_size)
+        except FileNotFoundError:
+            raise UploadClosed(f"upload {upload.id} has no staged file; start a new one") from None
+        except BlockingIOError:
+            raise UploadCompleting(f"upload {upload.id} is being completed") from None
+        return PartSlot(writer, part, length, sha256)
 
     def complete(self, caller: Principal, upload_id: UUID) -> VersionOutcome:
         upload = self.owned(caller, upload_id)
@@ -161,36 +172,73 @@ class UploadService:
             model.check_can_upload(upload.model_version)
         except DomainError as error:  # the version was taken meanwhile: this upload is moot
             self._fail(upload, error)
+        sealed = self._seal(upload)
+        try:
+            outcome = self._complete_sealed(upload, model, caller, sealed)
+        finally:
+            sealed.close()
+        self.staging.discard(upload.id)
+        return outcome
+
+    def _seal(self, upload: Upload) -> SealedUpload:
+        """The upload's file, out of reach of part writes, with every part in it."""
+        try:
+            sealed = self.staging.seal(upload.id)
+        except BlockingIOError:
+            raise UploadCompleting(f"upload {upload.id} is being completed") from None
+        except FileNotFoundError:
+            raise UploadClosed(f"upload {upload.id} has no staged file; start a new one") from None
+        # Checked once sealed: a part being sent again is unmarked before its first write.
         missing = _missing(upload, self.received_parts(upload))
         if missing:
+            sealed.reopen()
+            sealed.close()
             shown = ", ".join(map(str, missing[:20])) + (", ..." if len(missing) > 20 else "")
             raise UploadIncomplete(f"parts still missing: {shown}")
-        assembled = self.staging.scratch_path(upload.id)
-        leftovers = [assembled]
+        return sealed
+
+    def _complete_sealed(
+        self, upload: Upload, model: Model, caller: Principal, sealed: SealedUpload
+    ) -> VersionOutcome:
+        converted: Path | None = None
         try:
-            size, sha256 = assemble(self.staging, upload, assembled)
+            size, sha256 = sha256_of(sealed.path)
             if size != upload.size:
                 self._fail(upload, SizeMismatch(f"declared {upload.size} bytes, got {size}"))
             if sha256 != upload.sha256:
                 self._fail(upload, ChecksumMismatch("the bytes do not match the declared sha256"))
             # Bytes stored already are dropped once checked: no use writing them out.
             stored = self.blobs.exists(f"sha256:{upload.sha256}")
-            with contextlib.nullcontext() if stored else writing_to_disk(assembled):
-                verdict = self.validator.validate(assembled)
-            if verdict.converted is not None:
-                leftovers.append(verdict.converted)
-            written, model = self._store_and_record(upload, model, caller, assembled, verdict)
+            with contextlib.nullcontext() if stored else writing_to_disk(sealed.path):
+                verdict = self.validator.validate(sealed.path)
+            converted = verdict.converted
+            written, model = self._store_and_record(upload, model, caller, sealed.path, verdict)
+        except BaseException:  # after _fail there is nothing left to give back
+            self._give_back(upload, sealed)
+            raise
         finally:
-            for path in leftovers:
-                path.unlink(missing_ok=True)
-        self.staging.discard(upload.id)
+            if converted is not None:
+                converted.unlink(missing_ok=True)
         recorded = dict(model.version_info(upload.model_version))
         return VersionOutcome(written.id, written.position, upload.id, recorded)
 
+    def _give_back(self, upload: Upload, sealed: SealedUpload) -> None:
+        """After an error the client may retry: the file goes back to the upload (copied
+        from the blob store when it was moved there already). Best effort: the error
+        that matters is the one being raised, and a file left sealed is taken over by
+        the next completion."""
+        with contextlib.suppress(OSError):
+            if sealed.reopen():
+                return
+            digest = f"sha256:{upload.sha256}"
+            if self.blobs.exists(digest):
+                with self.blobs.open(digest) as stored:
+                    self.staging.restore(upload.id, stored)
+
     def _store_and_record(
-        self, upload: Upload, model: Model, caller: Principal, assembled: Path, verdict: Verdict
+        self, upload: Upload, model: Model, caller: Principal, sealed: Path, verdict: Verdict
     ) -> tuple[Written, Model]:
-        artifact = verdict.converted or assembled
+        artifact = verdict.converted or sealed
         digest, size = f"sha256:{upload.sha256}", upload.size
         if verdict.converted is not None:  # the converted ONNX is what is served
             digest, size = file_digest(artifact)
@@ -217,7 +265,7 @@ class UploadService:
         raise Conflict("the model kept changing while the upload completed; complete it again")
 
     def _fail(self, upload: Upload, error: DomainError) -> NoReturn:
-        """Close the upload for good, drop its parts, and raise `error` to the client."""
+        """Close the upload for good, drop its file, and raise `error` to the client."""
         try:
             fresh = self.app.load(Upload, upload.id)
             if fresh.status == UploadStatus.OPEN:

@@ -3,26 +3,39 @@
 Both profiles use these (the cluster profile on a volume every API process shares); an
 S3-compatible store can take the BlobStore port's place later.
 
-Blobs live at `<root>/sha256/ab/cd/<hex>`, read-only once written. Parts live at
-`<staging>/<upload id>/<n>.part`, each written to a temporary name and renamed into
-place, so a retried part replaces its earlier copy whole and a half-written one is
-never seen.
+Blobs live at `<root>/sha256/ab/cd/<hex>`, read-only once written. An upload waits in
+`<staging>/<upload id>/`: `upload.bin`, made at its full size when the upload starts, gets
+each part written straight at its offset (no part files to join later), and `<n>.ok`
+marks part n received whole. A part's first write removes its mark and its commit puts
+it back, so a part sent again is missing while it is rewritten, never half-old.
+
+Completion seals the file: it takes an exclusive `flock` and renames it to
+`upload.sealed`. A part writer holds a shared lock for each write and first checks that
+`upload.bin` is still its file, so once sealed nothing can change the bytes being hashed
+and stored, not even a writer that opened the file earlier. (On NFS, Linux carries
+`flock` across hosts as a whole-file byte-range lock.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import re
 import shutil
-import tempfile
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID
 
 _DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
-_PART = re.compile(r"([1-9][0-9]*)\.part")
+_MARK = re.compile(r"([1-9][0-9]*)\.ok")
+DATA, SEALED = "upload.bin", "upload.sealed"
+_IOV_MAX = 1024  # buffers per pwritev
+SEAL_WAIT_S = 5.0  # for part writes under way to let go of the file
 
 
 class FilesystemBlobStore:
@@ -113,23 +126,87 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class FilePartWriter:
-    def __init__(self, directory: Path, part: int) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.target = directory / f"{part}.part"
-        handle, name = tempfile.mkstemp(dir=directory, prefix=f".{part}.", suffix=".tmp")
-        self.temporary = Path(name)
-        self.file = os.fdopen(handle, "wb")
+    def __init__(self, directory: Path, part: int, offset: int) -> None:
+        self.data, self.mark = directory / DATA, directory / f"{part}.ok"
+        try:
+            self.fd = os.open(self.data, os.O_WRONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if (directory / SEALED).exists():
+                raise BlockingIOError(errno.EWOULDBLOCK, "the upload is being completed") from None
+            raise
+        self.offset, self.started = offset, False
 
-    def write(self, chunk: bytes) -> None:
-        self.file.write(chunk)
+    @contextlib.contextmanager
+    def _holding(self) -> Iterator[None]:
+        """While the block runs, the file is the upload's and no completion can take it."""
+        fcntl.flock(self.fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # BlockingIOError: sealed
+        try:
+            if not _same_file(self.data, self.fd):  # sealed and stored, or discarded
+                raise FileNotFoundError(errno.ENOENT, "the upload's file is gone")
+            if not self.started:  # from now until commit, this part is not whole
+                self.mark.unlink(missing_ok=True)
+                self.started = True
+            yield
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def write(self, chunks: list[bytes]) -> None:
+        with self._holding():
+            self.offset = _pwrite(self.fd, chunks, self.offset)
 
     def commit(self) -> None:
-        self.file.close()
-        os.replace(self.temporary, self.target)
+        with self._holding():
+            os.close(os.open(self.mark, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
 
-    def abort(self) -> None:
-        self.file.close()
-        self.temporary.unlink(missing_ok=True)
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _pwrite(fd: int, chunks: list[bytes], offset: int) -> int:
+    """Write all of `chunks` at `offset`; the offset after them."""
+    pending = [memoryview(chunk) for chunk in chunks if chunk]
+    while pending:
+        written = os.pwritev(fd, pending[:_IOV_MAX], offset)
+        if not written:
+            raise OSError(errno.EIO, "nothing written")
+        offset += written
+        while pending and written >= len(pending[0]):
+            written -= len(pending.pop(0))
+        if written:
+            pending[0] = pending[0][written:]
+    return offset
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+class SealedFile:
+    """An upload's file renamed to `upload.sealed`, held under an exclusive lock."""
+
+    def __init__(self, directory: Path, fd: int) -> None:
+        self.directory, self.fd = directory, fd
+        self.path = directory / SEALED
+
+    def reopen(self) -> bool:
+        # Never a file the blob store also names (a completion that died between the two
+        # steps of storing it): parts written into it would change a stored blob.
+        if not _same_file(self.path, self.fd) or os.fstat(self.fd).st_nlink > 1:
+            return False
+        os.rename(self.path, self.directory / DATA)
+        return True
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class FilesystemStaging:
@@ -139,28 +216,64 @@ class FilesystemStaging:
     def _dir(self, upload_id: UUID) -> Path:
         return self.root / str(UUID(str(upload_id)))
 
-    def part_writer(self, upload_id: UUID, part: int) -> FilePartWriter:
-        return FilePartWriter(self._dir(upload_id), part)
-
-    def received(self, upload_id: UUID) -> dict[int, int]:
-        directory = self._dir(upload_id)
-        if not directory.is_dir():
-            return {}
-        found = {}
-        for entry in os.scandir(directory):
-            match = _PART.fullmatch(entry.name)
-            if match:
-                with contextlib.suppress(FileNotFoundError):  # replaced while we looked
-                    found[int(match.group(1))] = entry.stat().st_size
-        return dict(sorted(found.items()))
-
-    def open_part(self, upload_id: UUID, part: int) -> BinaryIO:
-        return (self._dir(upload_id) / f"{part}.part").open("rb")
-
-    def scratch_path(self, upload_id: UUID) -> Path:
+    def create(self, upload_id: UUID, size: int) -> None:
         directory = self._dir(upload_id)
         directory.mkdir(parents=True, exist_ok=True)
-        return directory / f".scratch-{uuid.uuid4().hex}"
+        fd = os.open(directory / DATA, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            os.ftruncate(fd, size)  # sparse: blocks come as parts are written
+        finally:
+            os.close(fd)
+
+    def part_writer(self, upload_id: UUID, part: int, offset: int) -> FilePartWriter:
+        return FilePartWriter(self._dir(upload_id), part, offset)
+
+    def received(self, upload_id: UUID) -> list[int]:
+        directory = self._dir(upload_id)
+        if not directory.is_dir():
+            return []
+        found = (_MARK.fullmatch(entry.name) for entry in os.scandir(directory))
+        return sorted(int(match.group(1)) for match in found if match)
+
+    def seal(self, upload_id: UUID) -> SealedFile:
+        directory = self._dir(upload_id)
+        try:
+            fd = os.open(directory / DATA, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return self._take_over(directory)
+        try:
+            _lock_exclusive(fd)
+            if not _same_file(directory / DATA, fd):  # sealed by another completion meanwhile
+                raise BlockingIOError(errno.EWOULDBLOCK, "the upload is being completed")
+            os.rename(directory / DATA, directory / SEALED)
+        except BaseException:
+            os.close(fd)
+            raise
+        return SealedFile(directory, fd)
+
+    def _take_over(self, directory: Path) -> SealedFile:
+        """A sealed file whose lock nobody holds: the completion that sealed it died."""
+        fd = os.open(directory / SEALED, os.O_RDONLY | os.O_CLOEXEC)  # or FileNotFoundError
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: it is alive
+            if not _same_file(directory / SEALED, fd):
+                raise FileNotFoundError(errno.ENOENT, "the upload's file is gone")
+        except BaseException:
+            os.close(fd)
+            raise
+        return SealedFile(directory, fd)
+
+    def restore(self, upload_id: UUID, source: BinaryIO) -> None:
+        directory = self._dir(upload_id)
+        if not directory.is_dir():
+            return  # discarded meanwhile
+        temporary = directory / f".restore-{uuid.uuid4().hex}"
+        try:
+            with temporary.open("wb") as out:
+                shutil.copyfileobj(source, out, 1024 * 1024)
+            os.rename(temporary, directory / DATA)
+        finally:
+            temporary.unlink(missing_ok=True)
 
     def discard(self, upload_id: UUID) -> None:
         shutil.rmtree(self._dir(upload_id), ignore_errors=True)
@@ -179,3 +292,17 @@ class FilesystemStaging:
         if not self.root.is_dir():
             return 0
         return sum(1 for p in self.root.rglob("*") if p.is_file())
+
+
+def _lock_exclusive(fd: int, wait_s: float = SEAL_WAIT_S) -> None:
+    """flock(LOCK_EX), waiting for part writes under way (each holds the lock for one
+    write) but not forever: BlockingIOError after `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.002)

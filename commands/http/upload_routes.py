@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, BinaryIO, cast
+from typing import Annotated, BinaryIO, TypeVar, cast
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -37,6 +37,19 @@ Downloads = Annotated[DownloadService, Depends(get_downloads)]
 Writer = Annotated[Principal, Depends(require_scope("models:write"))]
 Reader = Annotated[Principal, Depends(require_scope("models:read"))]
 OptionalText = Annotated[str, Query(max_length=200)]
+ContentDigest = Annotated[
+    str | None,
+    Header(
+        max_length=1000,
+        description="RFC 9530, e.g. `sha-256=:<base64>:`: the part is checked against it "
+        "(422 part_checksum_mismatch) and its sha256 returned",
+    ),
+]
+PartSha256 = Annotated[
+    str | None,
+    Header(alias="X-Part-SHA256", max_length=100, description="The same, as 64 hex digits"),
+]
+T = TypeVar("T")
 
 router = APIRouter(prefix="/v1", tags=["artifacts"])
 
@@ -95,26 +108,35 @@ def upload_status(upload_id: UUID, caller: Writer, uploads: Uploads) -> schemas.
     openapi_extra=_BINARY_BODY,
 )
 async def put_part(
-    upload_id: UUID, part: int, request: Request, caller: Writer, uploads: Uploads
+    upload_id: UUID,
+    part: int,
+    request: Request,
+    caller: Writer,
+    uploads: Uploads,
+    content_digest: ContentDigest = None,
+    x_part_sha256: PartSha256 = None,
 ) -> schemas.PartReceivedOut:
     """Send part `part` (from 1) as raw bytes; parts go in any order, and a part sent
-    again replaces its earlier copy."""
-    slot = await run_in_threadpool(uploads.open_part, caller, upload_id, part)
+    again replaces its earlier copy. With a Content-Digest (or X-Part-SHA256) header the
+    part is checked against it."""
+    wanted = schemas.requested_sha256(content_digest, x_part_sha256)
+    slot = await run_in_threadpool(uploads.open_part, caller, upload_id, part, wanted)
     try:
-        # Streamed to a file as it arrives: never the whole part in memory.
-        await _pipe(request.stream(), slot.write_all)
+        # Streamed to the file as it arrives: never the whole part in memory.
+        received = await _pipe(request.stream(), slot.write_all, slot.finish)
     except BaseException:
         await run_in_threadpool(slot.close)
         raise
-    received = await run_in_threadpool(slot.finish)
     return schemas.PartReceivedOut(part=received.part, size=received.size, sha256=received.sha256)
 
 
-async def _pipe(chunks: AsyncIterator[bytes], write: Callable[[list[bytes]], None]) -> None:
+async def _pipe(
+    chunks: AsyncIterator[bytes], write: Callable[[list[bytes]], None], finish: Callable[[], T]
+) -> T:
     """Hand the body to `write` in a worker thread about CHUNK bytes at a time, one batch
     written while the next arrives: one thread hop a batch rather than one for each of
     the server's (64-256 KiB) chunks, and the event loop goes on reading meanwhile. At
-    most two batches are held."""
+    most two batches are held. The last batch and `finish` share a hop."""
     batch: list[bytes] = []
     size = 0
     writing: asyncio.Future[None] | None = None
@@ -129,8 +151,7 @@ async def _pipe(chunks: AsyncIterator[bytes], write: Callable[[list[bytes]], Non
                 batch, size = [], 0
         if writing is not None:
             await asyncio.shield(writing)
-        if size:
-            await run_in_threadpool(write, batch)
+        return await run_in_threadpool(_last, write, batch, finish)
     finally:
         if writing is not None and not writing.done():
             # The body broke off, or this task was cancelled: a thread cannot be stopped,
@@ -138,6 +159,12 @@ async def _pipe(chunks: AsyncIterator[bytes], write: Callable[[list[bytes]], Non
             await asyncio.wait([writing])
         if writing is not None and writing.done() and not writing.cancelled():
             writing.exception()  # retrieved: the error that matters is already raised
+
+
+def _last(write: Callable[[list[bytes]], None], batch: list[bytes], finish: Callable[[], T]) -> T:
+    if batch:
+        write(batch)
+    return finish()
 
 
 @router.post("/uploads/{upload_id}/complete", response_model=schemas.VersionOut)

@@ -4,6 +4,7 @@ content-addressed storage; signed downloads; and all of it with someone else's k
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import pickle
 import uuid
@@ -64,12 +65,20 @@ def start(
     )
 
 
-def put(client: TestClient, owner: Account, upload_id: str, n: int, data: bytes) -> Any:
+def put(
+    client: TestClient, owner: Account, upload_id: str, n: int, data: bytes,
+    **headers: str,
+) -> Any:  # fmt: skip
     return client.put(
         f"/v1/uploads/{upload_id}/parts/{n}",
         content=data,
-        headers={**owner.headers, "Content-Type": "application/octet-stream"},
+        headers={**owner.headers, "Content-Type": "application/octet-stream", **headers},
     )
+
+
+def content_digest(data: bytes) -> str:
+    """RFC 9530's Content-Digest for `data`."""
+    return f"sha-256=:{base64.b64encode(hashlib.sha256(data).digest()).decode()}:"
 
 
 def complete(client: TestClient, owner: Account, upload_id: str) -> Any:
@@ -128,8 +137,14 @@ def test_parts_sent_out_of_order_with_one_sent_again_make_a_validated_version(
     # Part 2 first goes wrong (same length, other bytes); sent again later, it replaces it.
     assert put(client, publisher, upload_id, 2, b"\0" * PART).status_code == 200
     for n in range(len(parts), 2, -1):
-        sent = put(client, publisher, upload_id, n, parts[n - 1])
-        assert sent.json() == {"part": n, "size": len(parts[n - 1]), "sha256": sha256(parts[n - 1])}
+        data = parts[n - 1]
+        if n % 2:  # checked against the digest the client sends, which is echoed
+            checked = {"Content-Digest": content_digest(data)}
+            sent = put(client, publisher, upload_id, n, data, **checked)
+            assert sent.json() == {"part": n, "size": len(data), "sha256": sha256(data)}
+        else:  # not hashed on its own: the whole file is, at completion
+            sent = put(client, publisher, upload_id, n, data)
+            assert sent.json() == {"part": n, "size": len(data), "sha256": None}
     status = client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()
     assert (status["status"], status["missing"]) == ("open", [1])
     assert status["received"] == list(range(2, len(parts) + 1))
@@ -144,7 +159,7 @@ def test_parts_sent_out_of_order_with_one_sent_again_make_a_validated_version(
     ]
     assert version["signature"]["opset"] == 17 and version["signature"]["ir_version"] == 9
     assert blobs(container).exists(version["digest"])
-    assert staging(container).received(uuid.UUID(upload_id)) == {}
+    assert not (container.settings.staging_root() / upload_id).exists()
     status = client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()
     assert (status["status"], status["digest"]) == ("completed", version["digest"])
     again = complete(client, publisher, upload_id)
@@ -212,7 +227,54 @@ def test_parts_beyond_the_declared_size_are_refused(
     assert (longer.status_code, code(longer)) == (422, "size_mismatch")
     shorter = put(client, publisher, upload_id, 1, parts[0][:-1])
     assert (shorter.status_code, code(shorter)) == (422, "size_mismatch")
-    assert staging(container).received(uuid.UUID(upload_id)) == {}
+    assert staging(container).received(uuid.UUID(upload_id)) == []
+    # A part received whole, then sent again and refused, is missing: its bytes were
+    # being overwritten in place.
+    assert put(client, publisher, upload_id, 1, parts[0]).status_code == 200
+    assert staging(container).received(uuid.UUID(upload_id)) == [1]
+    again = put(client, publisher, upload_id, 1, parts[0][:-1])
+    assert (again.status_code, code(again)) == (422, "size_mismatch")
+    status = client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()
+    assert status["received"] == [] and status["missing"] == list(range(1, len(parts) + 1))
+
+
+def test_a_part_checked_against_a_wrong_digest_is_refused_and_stays_missing(
+    client: TestClient, publisher: Account
+) -> None:
+    content = model_bytes()
+    parts = split(content)
+    model_id = create_model(client, publisher)
+    upload_id = start(client, publisher, model_id, content).json()["upload_id"]
+    wrong = put(client, publisher, upload_id, 1, parts[0], **{"X-Part-SHA256": sha256(b"x")})
+    assert (wrong.status_code, code(wrong)) == (422, "part_checksum_mismatch")
+    corrupted = bytes([parts[1][0] ^ 1]) + parts[1][1:]  # one bit flipped on the way
+    flipped = put(client, publisher, upload_id, 2, corrupted,
+                  **{"Content-Digest": content_digest(parts[1])})  # fmt: skip
+    assert (flipped.status_code, code(flipped)) == (422, "part_checksum_mismatch")
+    status = client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()
+    assert status["received"] == [] and status["missing"][:2] == [1, 2]
+
+    malformed = {
+        "Content-Digest": "sha-256=not-a-byte-sequence",
+        "content-digest": "sha-512=:" + base64.b64encode(b"\0" * 64).decode() + ":",
+        "X-Part-SHA256": "abc",
+    }
+    for name, value in malformed.items():
+        refused = put(client, publisher, upload_id, 1, parts[0], **{name: value})
+        assert (refused.status_code, code(refused)) == (422, "invalid_part_digest"), name
+    disagree = put(client, publisher, upload_id, 1, parts[0], **{
+        "Content-Digest": content_digest(parts[0]), "X-Part-SHA256": sha256(parts[1]),
+    })  # fmt: skip
+    assert (disagree.status_code, code(disagree)) == (422, "invalid_part_digest")
+
+    both = {"Content-Digest": "md5=:AAAA:, " + content_digest(parts[0]),
+            "X-Part-SHA256": sha256(parts[0]).upper()}  # fmt: skip
+    assert put(client, publisher, upload_id, 1, parts[0], **both).json()["sha256"] == sha256(
+        parts[0]
+    )
+    for n, data in enumerate(parts[1:], start=2):
+        put(client, publisher, upload_id, n, data)
+    assert complete(client, publisher, upload_id).json()["status"] == "validated"
 
 
 def test_a_missing_part_makes_complete_a_409_and_the_upload_can_resume(
@@ -369,8 +431,11 @@ def test_a_part_larger_than_the_json_body_limit_is_accepted_on_the_parts_route(
     assert complete(client, publisher, upload_id).json()["status"] == "validated"
 
 
-def stream_part(client: TestClient, who: Account, upload_id: str, n: int, data: bytes) -> Any:
+def stream_part(
+    client: TestClient, who: Account, upload_id: str, n: int, data: bytes, digest: str = ""
+) -> Any:
     """PUT a part in 64 KiB chunks, as a server hands a body over (TestClient sends one)."""
+    checked = {"Content-Digest": digest} if digest else {}
 
     async def body() -> Any:
         for i in range(0, len(data), 65536):
@@ -382,7 +447,7 @@ def stream_part(client: TestClient, who: Account, upload_id: str, n: int, data: 
             return await c.put(
                 f"/v1/uploads/{upload_id}/parts/{n}",
                 content=body(),
-                headers={**who.headers, "Content-Type": "application/octet-stream"},
+                headers={**who.headers, "Content-Type": "application/octet-stream", **checked},
             )
 
     return asyncio.run(send())
@@ -394,7 +459,7 @@ def test_a_part_streamed_in_small_chunks_arrives_whole_and_one_byte_too_many_lea
     content = model_bytes(weights=200_000)  # 3.2 MB: several batches on their way to disk
     model_id = create_model(client, publisher)
     upload_id = start(client, publisher, model_id, content, part_size=None).json()["upload_id"]
-    sent = stream_part(client, publisher, upload_id, 1, content)
+    sent = stream_part(client, publisher, upload_id, 1, content, content_digest(content))
     assert sent.status_code == 200, sent.text
     assert sent.json() == {"part": 1, "size": len(content), "sha256": sha256(content)}
     version = complete(client, publisher, upload_id).json()
@@ -406,6 +471,40 @@ def test_a_part_streamed_in_small_chunks_arrives_whole_and_one_byte_too_many_lea
     too_long = stream_part(client, publisher, again["upload_id"], 1, content + b"x")
     assert (too_long.status_code, code(too_long)) == (422, "size_mismatch")
     staged = container.settings.staging_root() / again["upload_id"]
-    assert not staged.exists() or not any(staged.iterdir())  # not even a temporary file
-    assert stream_part(client, publisher, again["upload_id"], 1, content).status_code == 200
+    # Nothing but the upload's own file (its size from the start), and no mark for part 1.
+    assert [p.name for p in staged.iterdir()] == ["upload.bin"]
+    assert (staged / "upload.bin").stat().st_size == len(content)
+    unchecked = stream_part(client, publisher, again["upload_id"], 1, content)
+    assert unchecked.status_code == 200 and unchecked.json()["sha256"] is None
     assert complete(client, publisher, again["upload_id"]).json()["status"] == "validated"
+
+
+def test_a_completion_that_fails_after_storing_the_bytes_can_be_retried(
+    client: TestClient, container: Container, publisher: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = model_bytes(weights=330)
+    model_id = create_model(client, publisher)
+    upload_id = start(client, publisher, model_id, content).json()["upload_id"]
+    for n, data in enumerate(split(content), start=1):
+        put(client, publisher, upload_id, n, data)
+    app, failed = container.uploads.app, list[bool]()
+    original = app._save
+
+    def save(*aggregates: Any) -> Any:
+        if len(aggregates) == 2 and not failed:  # the model and the upload, once
+            failed.append(True)
+            raise RuntimeError("the event store went away")
+        return original(*aggregates)
+
+    monkeypatch.setattr(app, "_save", save)
+    broken = complete(client, publisher, upload_id)
+    assert broken.status_code == 500 and failed
+    digest = f"sha256:{sha256(content)}"
+    assert blobs(container).exists(digest)  # stored before the save that failed
+    status = client.get(f"/v1/uploads/{upload_id}", headers=publisher.headers).json()
+    assert status["status"] == "open" and status["missing"] == []
+    # The upload has its bytes back (copied from the blob): parts may even be sent again.
+    assert put(client, publisher, upload_id, 1, split(content)[0]).status_code == 200
+    version = complete(client, publisher, upload_id).json()
+    assert (version["status"], version["digest"]) == ("validated", digest)
+    assert not (container.settings.staging_root() / upload_id).exists()

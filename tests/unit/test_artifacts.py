@@ -1,10 +1,11 @@
-"""Artifacts: sniffing and validation on real files, the blob store and staging on disk,
-the Upload aggregate's rules, and the per-route body limit."""
+"""Artifacts: sniffing and validation on real files, the blob store and staging on disk
+(parts at their offsets in one file, sealing), a part's size and digest checks, the
+Upload aggregate's rules, and the per-route body limit."""
 
 from __future__ import annotations
 
 import asyncio
-import errno
+import base64
 import hashlib
 import io
 import os
@@ -17,7 +18,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import numpy as np
 import onnx
@@ -29,8 +30,16 @@ from pydantic import ValidationError
 
 from commands.artifacts import ArtifactValidator, ConversionFailed, check_onnx, sniff
 from commands.http.upload_routes import _pipe
+from commands.http.upload_schemas import requested_sha256
 from commands.onnx_wire import WireError, read_header
-from commands.upload_parts import CHUNK, SizeMismatch, UploadIncomplete, assemble
+from commands.upload_parts import (
+    CHUNK,
+    PartChecksumMismatch,
+    PartReceived,
+    PartSlot,
+    SizeMismatch,
+    sha256_of,
+)
 from domain.errors import InvalidInput
 from domain.upload import MAX_PARTS, PartOutOfRange, TooManyParts, Upload, UploadNotFound
 from infra.blobs import FilesystemBlobStore, FilesystemStaging
@@ -272,66 +281,249 @@ def test_the_same_bytes_are_stored_once_under_their_digest(tmp_path: Path) -> No
     assert not blobs.exists(digest)
 
 
-def test_a_part_sent_again_replaces_the_first_and_an_aborted_one_leaves_nothing(
+def writer_of(staging: FilesystemStaging, upload_id: UUID, part: int, size: int = 4) -> Any:
+    return staging.part_writer(upload_id, part, (part - 1) * size)
+
+
+def send(staging: FilesystemStaging, upload_id: UUID, part: int, data: bytes) -> None:
+    """Part `part` of 4-byte parts, sent whole."""
+    writer = writer_of(staging, upload_id, part)
+    try:
+        writer.write([data[:1], data[1:]])
+        writer.commit()
+    finally:
+        writer.close()
+
+
+def test_parts_land_at_their_offsets_in_one_file_in_any_order(tmp_path: Path) -> None:
+    staging, upload_id = FilesystemStaging(tmp_path), uuid4()
+    staging.create(upload_id, 10)
+    for part, data in ((3, b"89"), (1, b"0123"), (2, b"xxxx"), (2, b"4567")):
+        send(staging, upload_id, part, data)
+    assert staging.received(upload_id) == [1, 2, 3]
+    assert (tmp_path / str(upload_id) / "upload.bin").read_bytes() == b"0123456789"
+    assert staging.file_count() == 4  # the file and three marks: no part files
+    assert staging.upload_ids() == [upload_id]
+    staging.discard(upload_id)
+    assert staging.file_count() == 0 and staging.received(upload_id) == []
+
+
+def test_a_part_sent_again_is_missing_from_its_first_write_until_it_is_whole(
     tmp_path: Path,
 ) -> None:
     staging, upload_id = FilesystemStaging(tmp_path), uuid4()
-    for content in (b"first", b"again!"):
-        writer = staging.part_writer(upload_id, 2)
-        writer.write(content)
-        writer.commit()
-    broken = staging.part_writer(upload_id, 1)
-    broken.write(b"half")
-    broken.abort()
-    assert staging.received(upload_id) == {2: 6}
-    assert staging.file_count() == 1
-    with staging.open_part(upload_id, 2) as part:
-        assert part.read() == b"again!"
-    assert staging.upload_ids() == [upload_id]
-    staging.discard(upload_id)
-    assert staging.file_count() == 0 and staging.received(upload_id) == {}
+    staging.create(upload_id, 8)
+    send(staging, upload_id, 1, b"aaaa")
+    again = writer_of(staging, upload_id, 1)
+    assert staging.received(upload_id) == [1]  # opening it changes nothing yet
+    again.write([b"bb"])
+    assert staging.received(upload_id) == []
+    again.close()  # broke off: half old, half new, and not marked
+    assert staging.received(upload_id) == []
+    send(staging, upload_id, 1, b"cccc")
+    assert staging.received(upload_id) == [1]
 
 
-# A part's bytes on their way to disk, and the parts assembled
-
-
-def staged(tmp_path: Path, content: bytes, part_size: int) -> tuple[FilesystemStaging, Upload]:
-    """An upload of `content` whose parts are all staged, sent out of order."""
-    staging = FilesystemStaging(tmp_path / "staging")
-    sha = hashlib.sha256(content).hexdigest()
-    upload = Upload.start(uuid4(), uuid4(), "1.0.0", len(content), sha, part_size, NOW)
-    order = list(range(1, upload.parts + 1))
-    random.Random(5).shuffle(order)
-    for n in order:
-        writer = staging.part_writer(upload.id, n)
-        writer.write(content[(n - 1) * part_size : n * part_size])
-        writer.commit()
-    return staging, upload
-
-
-def test_the_parts_are_assembled_in_order_with_their_sha256(tmp_path: Path) -> None:
-    content = random.Random(3).randbytes(7 * 1000 + 123)
-    staging, upload = staged(tmp_path, content, 1000)
-    target = staging.scratch_path(upload.id)
-    assert assemble(staging, upload, target) == (len(content), upload.sha256)
-    assert target.read_bytes() == content
-    (staging.root / str(upload.id) / "4.part").unlink()
-    with pytest.raises(UploadIncomplete, match="part 4"):
-        assemble(staging, upload, staging.scratch_path(upload.id))
-
-
-def test_where_the_kernel_cannot_copy_a_file_the_parts_are_copied_in_user_space(
+def test_short_writes_and_many_small_chunks_still_land_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(*args: object) -> int:
-        raise OSError(errno.EXDEV, "Invalid cross-device link")
+    real = os.pwritev
 
-    monkeypatch.setattr(os, "copy_file_range", refuse)
-    content = random.Random(4).randbytes(3 * 2**20 + 5)  # parts of more than one buffer
-    staging, upload = staged(tmp_path, content, 2**21)
-    target = staging.scratch_path(upload.id)
-    assert assemble(staging, upload, target) == (len(content), upload.sha256)
-    assert target.read_bytes() == content
+    def at_most_five_bytes(fd: int, buffers: list[Any], offset: int) -> int:
+        assert len(buffers) <= 1024  # IOV_MAX
+        return real(fd, [bytes(b"".join(buffers)[:5])], offset)
+
+    monkeypatch.setattr(os, "pwritev", at_most_five_bytes)
+    staging, upload_id = FilesystemStaging(tmp_path), uuid4()
+    content = random.Random(9).randbytes(3000)
+    staging.create(upload_id, len(content))
+    writer = staging.part_writer(upload_id, 1, 0)
+    writer.write([content[i : i + 1] for i in range(2000)])  # 2000 one-byte chunks
+    writer.write([content[2000:2003], b"", content[2003:]])
+    writer.commit()
+    writer.close()
+    assert (tmp_path / str(upload_id) / "upload.bin").read_bytes() == content
+
+
+def test_a_sealed_file_takes_no_more_writes_not_even_from_a_writer_opened_before(
+    tmp_path: Path,
+) -> None:
+    staging, upload_id = FilesystemStaging(tmp_path), uuid4()
+    staging.create(upload_id, 8)
+    send(staging, upload_id, 1, b"aaaa")
+    early = writer_of(staging, upload_id, 2)
+    sealed = staging.seal(upload_id)
+    assert sealed.path.read_bytes() == b"aaaa\0\0\0\0"
+    with pytest.raises(BlockingIOError):
+        early.write([b"bbbb"])
+    with pytest.raises(BlockingIOError):
+        writer_of(staging, upload_id, 2)
+    with pytest.raises(BlockingIOError):  # one completion at a time
+        staging.seal(upload_id)
+    assert sealed.reopen()  # e.g. a part was missing: the upload goes on
+    sealed.close()
+    early.write([b"bbbb"])
+    early.commit()
+    early.close()
+    assert staging.received(upload_id) == [1, 2]
+
+    sealed = staging.seal(upload_id)
+    stored = tmp_path / "stored"
+    os.link(sealed.path, stored)  # as the blob store takes it
+    assert not sealed.reopen()  # the blob store names it: parts must never write to it
+    sealed.path.unlink()
+    sealed.close()
+    with pytest.raises(FileNotFoundError):
+        writer_of(staging, upload_id, 2)
+    assert stored.read_bytes() == b"aaaabbbb"
+
+
+def test_a_writer_opened_before_the_file_was_stored_cannot_write_into_the_blob(
+    tmp_path: Path,
+) -> None:
+    staging, upload_id = FilesystemStaging(tmp_path), uuid4()
+    staging.create(upload_id, 4)
+    early = writer_of(staging, upload_id, 1)
+    sealed = staging.seal(upload_id)
+    os.rename(sealed.path, tmp_path / "blob")
+    sealed.close()  # the lock is gone, but the file is no longer the upload's
+    with pytest.raises(FileNotFoundError):
+        early.write([b"evil"])
+    with pytest.raises(FileNotFoundError):
+        early.commit()
+    early.close()
+    assert (tmp_path / "blob").read_bytes() == b"\0" * 4
+
+
+def test_sealing_waits_for_a_write_under_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging, upload_id = FilesystemStaging(tmp_path), uuid4()
+    staging.create(upload_id, 4)
+    writing, go_on = threading.Event(), threading.Event()
+    real = os.pwritev
+
+    def slow(fd: int, buffers: list[Any], offset: int) -> int:
+        writing.set()
+        go_on.wait(5)
+        return real(fd, buffers, offset)
+
+    monkeypatch.setattr(os, "pwritev", slow)
+    writer = writer_of(staging, upload_id, 1)
+    thread = threading.Thread(target=writer.write, args=([b"abcd"],))
+    thread.start()
+    assert writing.wait(5)
+    sealing = threading.Thread(target=lambda: sealed.append(staging.seal(upload_id)))
+    sealed: list[Any] = []
+    sealing.start()
+    time.sleep(0.05)
+    assert not sealed  # waits for the write under way
+    go_on.set()
+    thread.join(5)
+    sealing.join(5)
+    assert sealed and sealed[0].path.read_bytes() == b"abcd"
+    sealed[0].close()
+    writer.close()
+
+
+def test_a_file_sealed_by_a_completion_that_died_is_taken_over(tmp_path: Path) -> None:
+    staging, upload_id = FilesystemStaging(tmp_path), uuid4()
+    staging.create(upload_id, 4)
+    send(staging, upload_id, 1, b"abcd")
+    staging.seal(upload_id).close()  # sealed, then the process went away
+    with pytest.raises(BlockingIOError):  # a part still finds it being completed
+        writer_of(staging, upload_id, 1)
+    sealed = staging.seal(upload_id)
+    assert sealed.path.read_bytes() == b"abcd"
+    assert sealed.reopen()
+    sealed.close()
+    send(staging, upload_id, 1, b"efgh")
+
+
+def test_a_stored_file_is_restored_as_a_copy(tmp_path: Path) -> None:
+    staging, upload_id = FilesystemStaging(tmp_path / "staging"), uuid4()
+    staging.create(upload_id, 4)
+    send(staging, upload_id, 1, b"abcd")
+    sealed = staging.seal(upload_id)
+    os.rename(sealed.path, tmp_path / "blob")
+    assert not sealed.reopen()
+    sealed.close()
+    with (tmp_path / "blob").open("rb") as stored:
+        staging.restore(upload_id, stored)
+    assert staging.received(upload_id) == [1]
+    send(staging, upload_id, 1, b"wxyz")
+    assert (tmp_path / "blob").read_bytes() == b"abcd"
+    staging.discard(upload_id)
+    with (tmp_path / "blob").open("rb") as stored:
+        staging.restore(upload_id, stored)  # discarded meanwhile: nothing comes back
+    assert staging.file_count() == 0
+
+
+# A part's bytes on their way to disk
+
+
+class ListWriter:
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.committed = self.closed = False
+
+    def write(self, chunks: list[bytes]) -> None:
+        self.chunks += chunks
+
+    def commit(self) -> None:
+        self.committed = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_part_is_hashed_only_to_check_a_digest_the_client_sent() -> None:
+    data = b"x" * 1000
+    plain = PartSlot(ListWriter(), 1, 1000, None)
+    plain.write_all([data])
+    assert plain.hash is None and plain.finish() == PartReceived(1, 1000, None)
+    checked = PartSlot(ListWriter(), 2, 1000, hashlib.sha256(data).hexdigest())
+    checked.write_all([data[:10], data[10:]])
+    assert checked.finish().sha256 == hashlib.sha256(data).hexdigest()
+    writer = ListWriter()
+    wrong = PartSlot(writer, 3, 1000, hashlib.sha256(b"y").hexdigest())
+    wrong.write_all([data])
+    with pytest.raises(PartChecksumMismatch):
+        wrong.finish()
+    assert writer.closed and not writer.committed
+
+
+def test_a_part_refuses_one_byte_too_many_before_writing_it() -> None:
+    writer = ListWriter()
+    slot = PartSlot(writer, 1, 10, None)
+    slot.write_all([b"12345"])
+    with pytest.raises(SizeMismatch):
+        slot.write_all([b"1234", b"56"])
+    assert writer.chunks == [b"12345"]  # nothing lands in the next part's place
+    with pytest.raises(SizeMismatch):
+        slot.commit()
+
+
+def test_the_part_digest_headers_are_read_as_rfc_9530_or_hex() -> None:
+    data = hashlib.sha256(b"part")
+    b64 = base64.b64encode(data.digest()).decode()
+    assert requested_sha256(None, None) is None
+    assert requested_sha256(f"sha-256=:{b64}:", None) == data.hexdigest()
+    assert requested_sha256(f"sha-512=:AAAA:, SHA-256=:{b64}:;x=1", None) == data.hexdigest()
+    assert requested_sha256(None, data.hexdigest().upper()) == data.hexdigest()
+    for bad in ("sha-256=" + b64, "sha-256=:AAAA:", "sha-256=:!!:", "sha-512=:AAAA:", "", ":"):
+        with pytest.raises(InvalidInput) as refused:
+            requested_sha256(bad, None)
+        assert refused.value.code == "invalid_part_digest"
+    with pytest.raises(InvalidInput):
+        requested_sha256(f"sha-256=:{b64}:", "0" * 64)
+
+
+def test_the_whole_file_is_hashed_in_one_pass(tmp_path: Path) -> None:
+    content = random.Random(3).randbytes(3 * CHUNK + 7)
+    path = saved(tmp_path, "upload.sealed", content)
+    assert sha256_of(path) == (len(content), hashlib.sha256(content).hexdigest())
+    assert sha256_of(saved(tmp_path, "empty", b"")) == (0, hashlib.sha256().hexdigest())
 
 
 async def body_of(chunks: list[bytes], then: BaseException | None = None) -> Any:
@@ -342,17 +534,25 @@ async def body_of(chunks: list[bytes], then: BaseException | None = None) -> Any
         raise then
 
 
-def test_a_part_is_written_by_a_worker_thread_in_batches_in_order() -> None:
+def test_a_part_is_written_by_a_worker_thread_in_batches_in_order_then_finished() -> None:
     chunks = [bytes([n]) * 300_000 for n in range(10)]  # 3 MB as a server hands it over
     batches: list[tuple[bool, bytes]] = []
+    threads: list[threading.Thread] = []
 
     def write(batch: list[bytes]) -> None:
         batches.append((threading.current_thread() is threading.main_thread(), b"".join(batch)))
+        threads.append(threading.current_thread())
 
-    asyncio.run(_pipe(body_of(chunks), write))
+    def finish() -> str:
+        assert threading.current_thread() is threads[-1]  # the last batch's hop
+        return "done"
+
+    assert asyncio.run(_pipe(body_of(chunks), write, finish)) == "done"
     assert b"".join(data for _, data in batches) == b"".join(chunks)
     assert [len(data) for _, data in batches] == [1_200_000, 1_200_000, 600_000]
     assert not any(on_main for on_main, _ in batches)
+    assert asyncio.run(_pipe(body_of([]), write, lambda: "empty")) == "empty"
+    assert len(batches) == 3  # no batch to write: finish alone
 
 
 def test_a_body_that_breaks_off_lets_the_batch_on_its_way_land_first() -> None:
@@ -364,7 +564,7 @@ def test_a_body_that_breaks_off_lets_the_batch_on_its_way_land_first() -> None:
 
     broken = body_of([b"x" * CHUNK] * 2, then=ConnectionResetError("the client went away"))
     with pytest.raises(ConnectionResetError):
-        asyncio.run(_pipe(broken, slow_write))
+        asyncio.run(_pipe(broken, slow_write, lambda: None))
     assert landed == [1, 1]  # nothing still writes to a part that is about to be closed
 
     def refuse_second(batch: list[bytes]) -> None:
@@ -373,7 +573,7 @@ def test_a_body_that_breaks_off_lets_the_batch_on_its_way_land_first() -> None:
             raise SizeMismatch("more arrived")
 
     with pytest.raises(SizeMismatch):
-        asyncio.run(_pipe(body_of([b"x" * CHUNK] * 4), refuse_second))
+        asyncio.run(_pipe(body_of([b"x" * CHUNK] * 4), refuse_second, lambda: None))
     assert len(landed) == 4
 
 
