@@ -104,9 +104,12 @@ class Upload(Aggregate):
     def is_expired(self, now: datetime) -> bool:
         return self.status == UploadStatus.OPEN and now >= self.expires_at
 
-    def check_open(self, now: datetime) -> None:
+    def _check_not_closed(self) -> None:
         if self.status != UploadStatus.OPEN:
             raise UploadClosed(f"upload {self.id} is {self.status}; start a new one")
+
+    def check_open(self, now: datetime) -> None:
+        self._check_not_closed()
         if self.is_expired(now):
             raise UploadExpired(f"upload {self.id} expired at {self.expires_at.isoformat()}")
 
@@ -119,8 +122,7 @@ class Upload(Aggregate):
         return self.size - self.part_size * (self.parts - 1)
 
     def complete(self, digest: str) -> None:
-        if self.status != UploadStatus.OPEN:
-            raise UploadClosed(f"upload {self.id} is {self.status}")
+        self._check_not_closed()
         self._completed(digest)
 
     @event("Completed")
@@ -129,8 +131,7 @@ class Upload(Aggregate):
         self.digest = digest
 
     def fail(self, reason: str) -> None:
-        if self.status != UploadStatus.OPEN:
-            raise UploadClosed(f"upload {self.id} is {self.status}")
+        self._check_not_closed()
         self._failed(reason)
 
     @event("Failed")

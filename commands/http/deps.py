@@ -135,4 +135,7 @@ async def require_verified(principal: CurrentUser) -> Principal:
 
 
 VerifiedUser = Annotated[Principal, Depends(require_verified)]
+# The registry's two sides: a person's access token, or an API key holding the scope.
+ModelReader = Annotated[Principal, Depends(require_scope("models:read"))]
+ModelWriter = Annotated[Principal, Depends(require_scope("models:write"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]

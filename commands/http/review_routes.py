@@ -8,9 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from commands.http import access_review_schemas as schemas
-from commands.http.deps import Admin, require_scope
+from commands.http.deps import Admin, ModelReader, ModelWriter
 from commands.http.schemas import Written
-from commands.principal import Principal
 from commands.reviews import ReviewContent, ReviewService
 
 
@@ -19,14 +18,8 @@ def get_reviews(request: Request) -> ReviewService:
 
 
 Reviews = Annotated[ReviewService, Depends(get_reviews)]
-Reader = Annotated[Principal, Depends(require_scope("models:read"))]
-Writer = Annotated[Principal, Depends(require_scope("models:write"))]
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
-
-
-def _written(written: object) -> Written:
-    return Written.model_validate(written, from_attributes=True)
 
 
 @router.post(
@@ -38,7 +31,7 @@ def _written(written: object) -> Written:
 def write_review(
     model_id: UUID,
     body: schemas.ReviewWrite,
-    caller: Reader,
+    caller: ModelReader,
     reviews: Reviews,
     response: Response,
 ) -> schemas.ReviewWritten:
@@ -52,18 +45,20 @@ def write_review(
 
 
 @router.post("/reviews/{review_id}/reply", response_model=Written)
-def reply(review_id: UUID, body: schemas.ReviewReply, caller: Writer, reviews: Reviews) -> Written:
+def reply(
+    review_id: UUID, body: schemas.ReviewReply, caller: ModelWriter, reviews: Reviews
+) -> Written:
     """Answer a review of your model (publisher), once."""
-    return _written(reviews.reply(caller, review_id, body.body))
+    return Written.of(reviews.reply(caller, review_id, body.body))
 
 
 @router.post("/reviews/{review_id}/hide", response_model=Written, tags=["admin"])
 def hide(review_id: UUID, body: schemas.ReviewHide, admin: Admin, reviews: Reviews) -> Written:
     """Hide an abusive review (admin): it leaves the listing and the rating summary."""
-    return _written(reviews.hide(admin, review_id, body.reason))
+    return Written.of(reviews.hide(admin, review_id, body.reason))
 
 
 @router.post("/reviews/{review_id}/unhide", response_model=Written, tags=["admin"])
 def unhide(review_id: UUID, admin: Admin, reviews: Reviews) -> Written:
     """Show a hidden review again (admin)."""
-    return _written(reviews.unhide(admin, review_id))
+    return Written.of(reviews.unhide(admin, review_id))

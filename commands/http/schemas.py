@@ -62,6 +62,11 @@ class Written(BaseModel):
     id: UUID
     position: int = Field(description="Event position reached; pass as wait_for to queries")
 
+    @classmethod
+    def of(cls, written: object) -> Written:
+        """From a command's result (commands.application.Written or alike)."""
+        return cls.model_validate(written, from_attributes=True)
+
 
 class Registered(Written):
     email: str

@@ -14,8 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from commands.downloads import DownloadService, Grant, InvalidSignature
 from commands.http import upload_schemas as schemas
-from commands.http.deps import require_scope
-from commands.principal import Principal
+from commands.http.deps import ModelReader, ModelWriter
 from commands.upload_parts import CHUNK
 from commands.uploads import UploadService
 
@@ -34,8 +33,6 @@ async def get_downloads(request: Request) -> DownloadService:
 
 Uploads = Annotated[UploadService, Depends(get_uploads)]
 Downloads = Annotated[DownloadService, Depends(get_downloads)]
-Writer = Annotated[Principal, Depends(require_scope("models:write"))]
-Reader = Annotated[Principal, Depends(require_scope("models:read"))]
 OptionalText = Annotated[str, Query(max_length=200)]
 ContentDigest = Annotated[
     str | None,
@@ -67,7 +64,7 @@ _BINARY_BODY = {
     response_model=schemas.UploadStartedOut,
 )
 def start_upload(
-    model_id: UUID, body: schemas.UploadCreate, caller: Writer, uploads: Uploads
+    model_id: UUID, body: schemas.UploadCreate, caller: ModelWriter, uploads: Uploads
 ) -> schemas.UploadStartedOut:
     """Start a chunked upload of a new version's artifact, declaring its size and sha256."""
     started = uploads.start(caller, model_id, body.version, body.size, body.sha256, body.part_size)
@@ -81,7 +78,7 @@ def start_upload(
 
 
 @router.get("/uploads/{upload_id}", response_model=schemas.UploadOut)
-def upload_status(upload_id: UUID, caller: Writer, uploads: Uploads) -> schemas.UploadOut:
+def upload_status(upload_id: UUID, caller: ModelWriter, uploads: Uploads) -> schemas.UploadOut:
     """An upload's status and which parts arrived, so that a client can resume it."""
     state = uploads.status(caller, upload_id)
     upload = state.upload
@@ -111,7 +108,7 @@ async def put_part(
     upload_id: UUID,
     part: int,
     request: Request,
-    caller: Writer,
+    caller: ModelWriter,
     uploads: Uploads,
     content_digest: ContentDigest = None,
     x_part_sha256: PartSha256 = None,
@@ -168,7 +165,7 @@ def _last(write: Callable[[list[bytes]], None], batch: list[bytes], finish: Call
 
 
 @router.post("/uploads/{upload_id}/complete", response_model=schemas.VersionOut)
-def complete_upload(upload_id: UUID, caller: Writer, uploads: Uploads) -> schemas.VersionOut:
+def complete_upload(upload_id: UUID, caller: ModelWriter, uploads: Uploads) -> schemas.VersionOut:
     """Check size and sha256, validate, store: the version, validated or rejected."""
     outcome = uploads.complete(caller, upload_id)
     recorded = outcome.version
@@ -190,7 +187,7 @@ def complete_upload(upload_id: UUID, caller: Writer, uploads: Uploads) -> schema
     "/models/{model_id}/versions/{version}/download-url", response_model=schemas.DownloadUrlOut
 )
 def download_url(
-    model_id: UUID, version: str, caller: Reader, downloads: Downloads
+    model_id: UUID, version: str, caller: ModelReader, downloads: Downloads
 ) -> schemas.DownloadUrlOut:
     """A signed URL for the version's artifact, good for AIMARKET_DOWNLOAD_URL_TTL_S."""
     signed = downloads.signed_url(caller, model_id, version)

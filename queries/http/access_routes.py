@@ -9,8 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from commands.http.deps import require_scope
-from commands.principal import Principal
+from commands.http.deps import ModelReader
 from queries.access import AccessQueries
 from queries.http.routes import Fresh, Limit
 
@@ -57,7 +56,6 @@ def get_access_queries(request: Request) -> AccessQueries:
 
 
 AccessReads = Annotated[AccessQueries, Depends(get_access_queries)]
-Reader = Annotated[Principal, Depends(require_scope("models:read"))]
 
 router = APIRouter(prefix="/v1", tags=["access"], dependencies=[Fresh])
 
@@ -69,7 +67,7 @@ def _page(items: list[dict[str, Any]], next_cursor: str | None) -> AccessRequest
 @router.get("/models/{model_id}/access-requests", response_model=AccessRequestsPage)
 def model_requests(
     model_id: UUID,
-    caller: Reader,
+    caller: ModelReader,
     queries: AccessReads,
     status: Status | None = None,
     limit: Limit = 50,
@@ -83,7 +81,7 @@ def model_requests(
 
 @router.get("/access-requests", response_model=AccessRequestsPage)
 def my_requests(
-    caller: Reader,
+    caller: ModelReader,
     queries: AccessReads,
     side: Annotated[
         Literal["consumer", "publisher"],
@@ -99,6 +97,6 @@ def my_requests(
 
 
 @router.get("/access-requests/{request_id}", response_model=AccessRequestPublic)
-def one_request(request_id: UUID, caller: Reader, queries: AccessReads) -> AccessRequestPublic:
+def one_request(request_id: UUID, caller: ModelReader, queries: AccessReads) -> AccessRequestPublic:
     """One access request with its history, for its consumer, the publisher and admins."""
     return AccessRequestPublic.model_validate(queries.one(caller, request_id))
