@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import base64
 import sqlite3
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
 
-from infra.search.opensearch import OpenSearchIndex
 from infra.search.sqlite_fts import SqliteSearchIndex
-from projections.ports import Browse, BrowseResult, DocChange, NumberRange, SearchIndex
+from projections.ports import Browse, BrowseResult, DocChange, NumberRange
+from tests.integration.test_search_index import Indexes, open_indexes
 
 TEXT = ["name", "description"]
 KEYWORDS = ["kind", "owner", "tags"]
@@ -26,12 +25,8 @@ def model(name: str, description: str = "", **extra: Any) -> dict[str, Any]:
             "tags": [], **extra}  # fmt: skip
 
 
-@dataclass
-class Catalogues:
-    engine: SearchIndex
-    backend: str
-    new_name: Callable[..., str]
-    made: list[str] = field(default_factory=list)
+class Catalogues(Indexes):
+    """Indexes with the catalogue's keyword and numeric fields."""
 
     def new(self) -> str:
         name = self.new_name("browse")
@@ -39,14 +34,10 @@ class Catalogues:
         self.made.append(name)
         return name
 
-    def put(self, index: str, *changes: tuple[str, int, dict[str, Any] | None]) -> None:
-        self.engine.apply(index, [DocChange(i, v, d) for i, v, d in changes])
-        self.engine.refresh(index)
-
     def browse(self, index: str, **query: Any) -> BrowseResult:
         return self.engine.browse(index, Browse(**query))
 
-    def ids(self, index: str, **query: Any) -> list[str]:
+    def browse_ids(self, index: str, **query: Any) -> list[str]:
         return [hit.doc_id for hit in self.browse(index, **query).hits]
 
     def walk(self, index: str, **query: Any) -> list[str]:
@@ -61,31 +52,16 @@ class Catalogues:
             page = self.browse(index, **query, cursor=page.next_cursor)
 
 
-def _catalogues(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Catalogues]:
-    engine: SqliteSearchIndex | OpenSearchIndex
-    if backend == "sqlite":
-        engine = SqliteSearchIndex(tmp_path / "search.db")
-    else:
-        engine = OpenSearchIndex(request.getfixturevalue("opensearch_url"))
-    made = Catalogues(engine, backend, request.getfixturevalue("unique_name"))
-    yield made
-    for name in made.made:
-        engine.drop(name)
-    engine.close()
-
-
 @pytest.fixture(
     params=["sqlite", pytest.param("opensearch", marks=pytest.mark.services("opensearch"))]
 )
 def catalogues(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalogues]:
-    yield from _catalogues(request.param, request, tmp_path)
+    yield from open_indexes(request.param, request, tmp_path, Catalogues)
 
 
 @pytest.fixture
 def opensearch_catalogues(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalogues]:
-    yield from _catalogues("opensearch", request, tmp_path)
+    yield from open_indexes("opensearch", request, tmp_path, Catalogues)
 
 
 def fill(catalogues: Catalogues) -> str:
@@ -121,7 +97,7 @@ def test_browsing_without_text_lists_every_document_by_id(
     assert result.total == 6
     assert result.next_cursor is None
     assert result.hits[0].doc["name"] == "Sentiment classifier"
-    assert catalogues.ids(catalogue, text="?!") == catalogues.ids(catalogue)
+    assert catalogues.browse_ids(catalogue, text="?!") == catalogues.browse_ids(catalogue)
 
 
 def test_a_filter_keeps_documents_with_any_of_its_values(
@@ -130,59 +106,84 @@ def test_a_filter_keeps_documents_with_any_of_its_values(
     result = catalogues.browse(catalogue, filters={"owner": ["bob", "carol"]})
     assert [hit.doc_id for hit in result.hits] == ["m2", "m3", "m4", "m5"]
     assert result.total == 4
-    assert catalogues.ids(catalogue, filters={"owner": []}) == []
+    assert catalogues.browse_ids(catalogue, filters={"owner": []}) == []
 
 
 def test_filters_on_different_fields_must_all_hold(catalogues: Catalogues, catalogue: str) -> None:
     filters = {"owner": ["bob", "carol"], "kind": ["model"]}
-    assert catalogues.ids(catalogue, filters=filters) == ["m2", "m4", "m5"]
+    assert catalogues.browse_ids(catalogue, filters=filters) == ["m2", "m4", "m5"]
 
 
 def test_a_list_valued_field_matches_on_any_of_its_values(
     catalogues: Catalogues, catalogue: str
 ) -> None:
-    assert catalogues.ids(catalogue, filters={"tags": ["english"]}) == ["m1", "m4"]
-    assert catalogues.ids(catalogue, filters={"tags": ["english", "german"]}) == ["m1", "m4", "m5"]
+    assert catalogues.browse_ids(catalogue, filters={"tags": ["english"]}) == ["m1", "m4"]
+    assert catalogues.browse_ids(catalogue, filters={"tags": ["english", "german"]}) == [
+        "m1",
+        "m4",
+        "m5",
+    ]
 
 
 def test_a_numeric_range_is_inclusive_and_leaves_out_documents_without_the_field(
     catalogues: Catalogues, catalogue: str
 ) -> None:
     between = (NumberRange("price", gte=5, lte=12.5),)
-    assert catalogues.ids(catalogue, ranges=between) == ["m1", "m5", "m6"]
-    assert catalogues.ids(catalogue, ranges=(NumberRange("price", gte=10),)) == ["m2", "m5"]
+    assert catalogues.browse_ids(catalogue, ranges=between) == ["m1", "m5", "m6"]
+    assert catalogues.browse_ids(catalogue, ranges=(NumberRange("price", gte=10),)) == ["m2", "m5"]
     both = (NumberRange("price", lte=10), NumberRange("rating", gte=4))
-    assert catalogues.ids(catalogue, ranges=both) == ["m1"]
+    assert catalogues.browse_ids(catalogue, ranges=both) == ["m1"]
     assert catalogues.browse(catalogue, ranges=(NumberRange("price"),)).total == 6
 
 
 def test_a_sort_puts_documents_missing_the_field_last_in_both_directions(
     catalogues: Catalogues, catalogue: str
 ) -> None:
-    ascending = catalogues.ids(catalogue, sort=(("price", 1),))
+    ascending = catalogues.browse_ids(catalogue, sort=(("price", 1),))
     assert ascending == ["m3", "m1", "m6", "m5", "m2", "m4"]  # m1 and m6 tie: by id
-    assert catalogues.ids(catalogue, sort=(("price", -1),)) == ["m2", "m5", "m1", "m6", "m3", "m4"]
-    assert catalogues.ids(catalogue, sort=(("rating", 1),))[-1] == "m3"
-    assert catalogues.ids(catalogue, sort=(("rating", -1),))[-1] == "m3"
+    assert catalogues.browse_ids(catalogue, sort=(("price", -1),)) == [
+        "m2",
+        "m5",
+        "m1",
+        "m6",
+        "m3",
+        "m4",
+    ]
+    assert catalogues.browse_ids(catalogue, sort=(("rating", 1),))[-1] == "m3"
+    assert catalogues.browse_ids(catalogue, sort=(("rating", -1),))[-1] == "m3"
 
 
 def test_a_sort_on_several_keys_breaks_ties_in_order(
     catalogues: Catalogues, catalogue: str
 ) -> None:
     by_rating_then_price = (("rating", -1), ("price", 1))
-    assert catalogues.ids(catalogue, sort=by_rating_then_price) == [
+    assert catalogues.browse_ids(catalogue, sort=by_rating_then_price) == [
         "m1", "m5", "m2", "m4", "m6", "m3"
     ]  # fmt: skip
     by_owner_then_price = (("owner", 1), ("price", -1))
-    assert catalogues.ids(catalogue, sort=by_owner_then_price) == [
+    assert catalogues.browse_ids(catalogue, sort=by_owner_then_price) == [
         "m1", "m6", "m2", "m3", "m5", "m4"
     ]  # fmt: skip
 
 
 def test_a_keyword_sort_uses_a_lists_first_value(catalogues: Catalogues, catalogue: str) -> None:
     # First tags: m1 nlp, m2 vision, m3 sport, m4 audio, m5 nlp, m6 none.
-    assert catalogues.ids(catalogue, sort=(("tags", 1),)) == ["m4", "m1", "m5", "m3", "m2", "m6"]
-    assert catalogues.ids(catalogue, sort=(("tags", -1),)) == ["m2", "m3", "m1", "m5", "m4", "m6"]
+    assert catalogues.browse_ids(catalogue, sort=(("tags", 1),)) == [
+        "m4",
+        "m1",
+        "m5",
+        "m3",
+        "m2",
+        "m6",
+    ]
+    assert catalogues.browse_ids(catalogue, sort=(("tags", -1),)) == [
+        "m2",
+        "m3",
+        "m1",
+        "m5",
+        "m4",
+        "m6",
+    ]
 
 
 def test_text_without_a_sort_ranks_like_search_and_highlights_matches(
@@ -202,10 +203,10 @@ def test_text_combines_with_filters_ranges_and_a_sort(
     catalogues: Catalogues, catalogue: str
 ) -> None:
     sort = (("price", -1),)
-    assert catalogues.ids(catalogue, text="classif", sort=sort) == ["m2", "m1"]
-    assert catalogues.ids(catalogue, text="classifier", filters={"owner": ["bob"]}) == ["m2"]
+    assert catalogues.browse_ids(catalogue, text="classif", sort=sort) == ["m2", "m1"]
+    assert catalogues.browse_ids(catalogue, text="classifier", filters={"owner": ["bob"]}) == ["m2"]
     cheap = (NumberRange("price", lte=10),)
-    assert catalogues.ids(catalogue, text="classifier", ranges=cheap) == ["m1"]
+    assert catalogues.browse_ids(catalogue, text="classifier", ranges=cheap) == ["m1"]
 
 
 def test_facets_count_every_filter_but_their_own_field(
@@ -259,7 +260,7 @@ SORTS = [(), (("price", 1),), (("price", -1),), (("rating", -1), ("price", 1)), 
 def test_following_cursors_returns_every_document_once_in_order(
     catalogues: Catalogues, catalogue: str, sort: tuple[tuple[str, int], ...], limit: int
 ) -> None:
-    whole = catalogues.ids(catalogue, sort=sort)
+    whole = catalogues.browse_ids(catalogue, sort=sort)
     assert catalogues.walk(catalogue, sort=sort, limit=limit) == whole
     assert sorted(whole) == ["m1", "m2", "m3", "m4", "m5", "m6"]
 
@@ -283,7 +284,7 @@ def test_cursors_walk_a_larger_catalogue_also_by_relevance(
     index = catalogues.new()
     catalogues.put(index, *many(45))
     for text in ("", "model"):
-        whole = catalogues.ids(index, text=text, sort=sort, limit=200)
+        whole = catalogues.browse_ids(index, text=text, sort=sort, limit=200)
         assert len(whole) == len(set(whole)) == 45
         assert catalogues.walk(index, text=text, sort=sort, limit=7) == whole
     ranked = catalogues.browse(index, text="model", limit=200).hits
@@ -295,7 +296,7 @@ def test_a_cursor_with_filters_pages_through_only_the_matches(catalogues: Catalo
     catalogues.put(index, *many(30))
     query: dict[str, Any] = {"filters": {"owner": ["bob"]}, "sort": (("price", -1),)}
     walked = catalogues.walk(index, **query, limit=3)
-    assert walked == catalogues.ids(index, **query)
+    assert walked == catalogues.browse_ids(index, **query)
     assert len(walked) == catalogues.browse(index, **query).total == 10
 
 
@@ -361,8 +362,8 @@ def test_a_value_that_is_not_a_number_counts_as_missing(catalogues: Catalogues) 
         ("a", 1, model("A", price="12")), ("b", 1, model("B", price=True)),
         ("c", 1, model("C", price=[3, 9])), ("d", 1, model("D", price={"amount": 1})),
     )  # fmt: skip
-    assert catalogues.ids(index, ranges=(NumberRange("price", gte=0),)) == ["c"]
-    assert catalogues.ids(index, sort=(("price", -1),)) == ["c", "a", "b", "d"]
+    assert catalogues.browse_ids(index, ranges=(NumberRange("price", gte=0),)) == ["c"]
+    assert catalogues.browse_ids(index, sort=(("price", -1),)) == ["c", "a", "b", "d"]
 
 
 @pytest.mark.services("opensearch")

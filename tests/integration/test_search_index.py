@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from opensearchpy import OpenSearch
@@ -45,13 +45,19 @@ class Indexes:
         return [hit.doc_id for hit in self.engine.search(index, query, filters or None)]
 
 
-def _indexes(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Indexes]:
+Kind = TypeVar("Kind", bound=Indexes)
+
+
+def open_indexes(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, kind: type[Kind]
+) -> Iterator[Kind]:
+    """One engine for a test, and every index it made dropped afterwards."""
     engine: SqliteSearchIndex | OpenSearchIndex
     if backend == "sqlite":
         engine = SqliteSearchIndex(tmp_path / "search.db")
     else:
         engine = OpenSearchIndex(request.getfixturevalue("opensearch_url"))
-    made = Indexes(engine, backend, request.getfixturevalue("unique_name"))
+    made = kind(engine, backend, request.getfixturevalue("unique_name"))
     yield made
     for name in made.made:
         engine.drop(name)
@@ -62,17 +68,17 @@ def _indexes(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
     params=["sqlite", pytest.param("opensearch", marks=pytest.mark.services("opensearch"))]
 )
 def indexes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Indexes]:
-    yield from _indexes(request.param, request, tmp_path)
+    yield from open_indexes(request.param, request, tmp_path, Indexes)
 
 
 @pytest.fixture
 def sqlite_indexes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Indexes]:
-    yield from _indexes("sqlite", request, tmp_path)
+    yield from open_indexes("sqlite", request, tmp_path, Indexes)
 
 
 @pytest.fixture
 def opensearch_indexes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Indexes]:
-    yield from _indexes("opensearch", request, tmp_path)
+    yield from open_indexes("opensearch", request, tmp_path, Indexes)
 
 
 def fill_catalogue(indexes: Indexes) -> str:
