@@ -256,8 +256,13 @@ def onnx_artifact(megabytes: int) -> bytes:
     return bytes(model.SerializeToString())
 
 
-PARTS = ("part open (load the upload)", "part bytes written (+ sha256 to check)", "part commit")
-COMPLETE = ("seal, check the parts", "sha256 of the file", "validate", "store (fsync, link)",
+PARTS = (
+    "part open (load the upload)",
+    "part bytes written (+ sha256 to check)",
+    "part commit",
+    "sha256 as parts arrive (another thread)",
+)
+COMPLETE = ("seal, check the parts", "sha256 of what is left", "validate", "store (fsync, link)",
             "discard the staging")  # fmt: skip
 
 
@@ -270,7 +275,8 @@ def _serve_uploads(data_dir: str, part: int, http: str, ready: Any, stages: Any)
     import uvicorn
 
     import commands.upload_parts
-    import commands.uploads
+    import infra.arriving_parts
+    import infra.blobs
 
     settings = Settings(profile="embedded", data_dir=Path(data_dir), upload_part_bytes=part)
     container = build_container(settings)
@@ -291,14 +297,15 @@ def _serve_uploads(data_dir: str, part: int, http: str, ready: Any, stages: Any)
 
         return timed_call
 
-    open_part, write, commit = PARTS
+    open_part, write, commit, ahead = PARTS
     seal, hashing, validation, store, discard = COMPLETE
     for owner, name, stage in (
         (uploads, "open_part", open_part),
         (commands.upload_parts.PartSlot, "write_all", write),
         (commands.upload_parts.PartSlot, "finish", commit),
         (uploads, "_seal", seal),
-        (commands.uploads, "sha256_of", hashing),
+        (infra.arriving_parts.AheadHasher, "_hash_next", ahead),
+        (infra.blobs.SealedFile, "sha256", hashing),
         (uploads.validator, "validate", validation),
         (uploads.blobs, "put_file", store),
         (uploads.staging, "discard", discard),
@@ -389,12 +396,14 @@ class _Client:
         self.connection.close()
 
 
-def _upload(client: _Client, model_id: str, version: str, artifact: Path, part: int,
+def _upload(clients: list[_Client], model_id: str, version: str, artifact: Path, part: int,
             verify: bool, stages: Any) -> _Upload:  # fmt: skip
-    """One upload of the file `artifact`. What a client does before it starts is not
-    timed: hashing the file (and, with `verify`, each part for its Content-Digest)."""
+    """One upload of the file `artifact`, its parts sent over `clients` at once (each part
+    on the next free connection), as multipart clients do. What a client does before it
+    starts is not timed: hashing the file (and, with `verify`, each part's digest)."""
     import base64
     import hashlib
+    from concurrent.futures import ThreadPoolExecutor
 
     size = artifact.stat().st_size
     ranges = [(offset, min(part, size - offset)) for offset in range(0, size, part)]
@@ -408,22 +417,33 @@ def _upload(client: _Client, model_id: str, version: str, artifact: Path, part: 
                 digests[n] = {"Content-Digest": f"sha-256=:{digest}:"}
         t0 = time.perf_counter()
         declared = {"version": version, "size": size, "sha256": sha}
-        code, started = client.json("POST", f"/v1/models/{model_id}/uploads", declared)
+        code, started = clients[0].json("POST", f"/v1/models/{model_id}/uploads", declared)
         assert code == 201, started
         upload = started["upload_id"]
-        for n, (offset, length) in enumerate(ranges, start=1):
-            path = f"/v1/uploads/{upload}/parts/{n}"
-            code, sent = client.part(path, file, offset, length, digests[n - 1])
-            assert code == 200, sent
+        free = list(clients)  # taken and given back by the sending threads
+
+        def send(n: int, offset: int, length: int) -> None:
+            client = free.pop()
+            try:
+                with artifact.open("rb") as own:  # sendfile per connection, own offset
+                    path = f"/v1/uploads/{upload}/parts/{n}"
+                    code, sent = client.part(path, own, offset, length, digests[n - 1])
+                assert code == 200, sent
+            finally:
+                free.append(client)
+
+        with ThreadPoolExecutor(len(clients)) as senders:
+            for sent in [senders.submit(send, n, *r) for n, r in enumerate(ranges, start=1)]:
+                sent.result()
     parts_s = time.perf_counter() - t0
-    code, done = client.json("POST", f"/v1/uploads/{upload}/complete")
+    code, done = clients[0].json("POST", f"/v1/uploads/{upload}/complete")
     total_s = time.perf_counter() - t0
     assert code == 200 and done["status"] == "validated", done
     return _Upload(parts_s, total_s, stages.get(timeout=10))
 
 
 def upload_throughput(megabytes: int, part_mb: int, runs: int, http: str = "auto",
-                      verify: bool = False) -> None:  # fmt: skip
+                      verify: bool = False, connections: int = 2) -> None:  # fmt: skip
     """MiB/s of an upload of a real ONNX model through our API, beside a plain copy.
 
     The API runs in uvicorn in a process of its own (`http`: its HTTP parser, "auto"
@@ -474,18 +494,19 @@ def upload_throughput(megabytes: int, part_mb: int, runs: int, http: str = "auto
             made = setup.post("/v1/models", json={"slug": "big", "name": "Big"},
                               headers=owner.headers)  # fmt: skip
             model_id = made.json()["id"]
-        client = _Client(port, owner.headers)
+        clients = [_Client(port, owner.headers) for _ in range(connections)]
         for run in range(runs):
             content = bytearray(artifact)
             content[size // 2] ^= run  # the middle of W: still a valid model
             source.write_bytes(content)  # in the page cache, as a client's file would be
             for into, patch in ((first, 0), (again, 1)):
-                into.append(_upload(client, model_id, f"{run + 1}.0.{patch}", source, part,
+                into.append(_upload(clients, model_id, f"{run + 1}.0.{patch}", source, part,
                                     verify, stages))  # fmt: skip
             print(f"  run {run + 1}: first {first[-1].total_s:.3f} s "
                   f"(validation {first[-1].spent['validate']:.3f} s), "
                   f"again {again[-1].total_s:.3f} s", flush=True)  # fmt: skip
-        client.close()
+        for client in clients:
+            client.close()
     finally:
         server.terminate()
         server.join(30)
@@ -544,7 +565,7 @@ def main(args: argparse.Namespace) -> None:
     models, queries = args.models, args.queries
     if args.upload_mb:
         upload_throughput(args.upload_mb, args.part_mb, args.upload_runs, args.http,
-                          args.verify_parts)  # fmt: skip
+                          args.verify_parts, args.connections)  # fmt: skip
     if not models:
         return
     settings, admin_url, tag = fresh_settings()
@@ -566,6 +587,8 @@ if __name__ == "__main__":
     parser.add_argument("--upload-mb", type=int, default=256, help="0 skips the upload figure")
     parser.add_argument("--part-mb", type=int, default=8, help="the upload's part size")
     parser.add_argument("--upload-runs", type=int, default=3, help="uploads of each kind")
+    parser.add_argument("--connections", type=int, default=2,
+                        help="the upload client's connections, each sending parts")  # fmt: skip
     parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
                         help="uvicorn's HTTP parser (auto: httptools when installed)")  # fmt: skip
     parser.add_argument("--verify-parts", action="store_true",

@@ -86,6 +86,11 @@ class SealedUpload(Protocol):
 
     path: Path
 
+    def sha256(self) -> tuple[int, str]:
+        """(size, hex SHA-256) of the sealed bytes (parts hashed as they arrived are
+        not read again)."""
+        ...
+
     def reopen(self) -> bool:
         """Give the file back to the upload, for parts and another completion; False when
         it is no longer at `path` (stored away) and so cannot be."""

@@ -1,5 +1,5 @@
 """The bytes of an upload on their way in: each part straight to its place in the upload's
-one file, then that file hashed once at completion.
+one file, hashed as the parts arrive (infra/arriving_parts.py).
 
 Everything streams in chunks; nothing holds a whole part, let alone a whole artifact, in
 memory. A part's own SHA-256 is computed only when the client sends one to check.
@@ -10,9 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import mmap
-import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,39 +103,6 @@ def _upload_state() -> Iterator[None]:
         raise UploadClosed("the upload closed while this part arrived") from None
     except BlockingIOError:
         raise UploadCompleting("the upload is being completed; see GET /v1/uploads/{id}") from None
-
-
-def sha256_of(path: Path) -> tuple[int, str]:
-    """(bytes, hex SHA-256) of the file at `path`. Mapped rather than read: the hash reads
-    the page cache in place, with no copy into a buffer (about 15% faster here)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size:
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                digest.update(mapped)
-    return size, digest.hexdigest()
-
-
-@contextlib.contextmanager
-def writing_to_disk(path: Path) -> Iterator[None]:
-    """Write `path` out to disk in another thread while the block runs (validation, which
-    only reads it): the blob store's fsync then finds little or nothing left to write."""
-
-    def sync() -> None:
-        with contextlib.suppress(OSError):  # the store's own fsync reports real trouble
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-    thread = threading.Thread(target=sync, name="artifact-fsync", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
 
 
 def file_digest(path: Path) -> tuple[str, int]:

@@ -28,8 +28,6 @@ from commands.upload_parts import (
     UploadCompleting,
     UploadIncomplete,
     file_digest,
-    sha256_of,
-    writing_to_disk,
 )
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 from domain.model import Model
@@ -202,15 +200,12 @@ class UploadService:
     ) -> VersionOutcome:
         converted: Path | None = None
         try:
-            size, sha256 = sha256_of(sealed.path)
+            size, sha256 = sealed.sha256()
             if size != upload.size:
                 self._fail(upload, SizeMismatch(f"declared {upload.size} bytes, got {size}"))
             if sha256 != upload.sha256:
                 self._fail(upload, ChecksumMismatch("the bytes do not match the declared sha256"))
-            # Bytes stored already are dropped once checked: no use writing them out.
-            stored = self.blobs.exists(f"sha256:{upload.sha256}")
-            with contextlib.nullcontext() if stored else writing_to_disk(sealed.path):
-                verdict = self.validator.validate(sealed.path)
+            verdict = self.validator.validate(sealed.path)
             converted = verdict.converted
             written, model = self._store_and_record(upload, model, caller, sealed.path, verdict)
         except BaseException:  # after _fail there is nothing left to give back

@@ -38,6 +38,12 @@ class UploadExpired(Conflict):
     code = "upload_expired"
 
 
+class PartInProgress(Conflict):
+    """The same part is arriving on another connection: one copy of a part at a time."""
+
+    code = "part_in_progress"
+
+
 class PartOutOfRange(InvalidInput):
     code = "part_out_of_range"
 

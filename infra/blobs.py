@@ -13,7 +13,12 @@ Completion seals the file: it takes an exclusive `flock` and renames it to
 `upload.sealed`. A part writer holds a shared lock for each write and first checks that
 `upload.bin` is still its file, so once sealed nothing can change the bytes being hashed
 and stored, not even a writer that opened the file earlier. (On NFS, Linux carries
-`flock` across hosts as a whole-file byte-range lock.)
+`flock` across hosts as a whole-file byte-range lock.) One copy of a part arrives at a
+time: its writer holds an exclusive `flock` on `<n>.lock` from start to end.
+
+The SHA-256 is computed, and the file written out, as parts arrive (infra/arriving_parts.py):
+each mark holds a token of its commit, by which completion knows a hashed part was not
+sent again.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID
+
+from domain.upload import PartInProgress
+from infra.arriving_parts import AheadFlusher, AheadHasher, Segment, new_token
 
 _DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
 _MARK = re.compile(r"([1-9][0-9]*)\.ok")
@@ -126,13 +134,23 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class FilePartWriter:
-    def __init__(self, directory: Path, part: int, offset: int) -> None:
+    def __init__(
+        self, directory: Path, part: int, offset: int, hasher: AheadHasher, flusher: AheadFlusher
+    ) -> None:
+        self.directory, self.part, self.start = directory, part, offset
+        self.hasher, self.flusher = hasher, flusher
         self.data, self.mark = directory / DATA, directory / f"{part}.ok"
+        self.fd = self.lock = -1
         try:
             self.fd = os.open(self.data, os.O_WRONLY | os.O_CLOEXEC)
+            self.lock = _only_writer(directory / f"{part}.lock", part)
         except FileNotFoundError:
+            self.close()
             if (directory / SEALED).exists():
                 raise BlockingIOError(errno.EWOULDBLOCK, "the upload is being completed") from None
+            raise
+        except BaseException:
+            self.close()
             raise
         self.offset, self.started = offset, False
 
@@ -155,13 +173,36 @@ class FilePartWriter:
             self.offset = _pwrite(self.fd, chunks, self.offset)
 
     def commit(self) -> None:
+        token = new_token()
         with self._holding():
-            os.close(os.open(self.mark, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+            fd = os.open(self.mark, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, token)
+            finally:
+                os.close(fd)
+        segment = Segment(self.part, self.start, self.offset, token)
+        self.hasher.committed(self.directory, self.data, segment)
+        self.flusher.committed(self.data)
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        for fd in (self.fd, self.lock):  # the data file first: then the next copy may start
+            if fd >= 0:
+                os.close(fd)
+        self.fd = self.lock = -1
+
+
+def _only_writer(lock: Path, part: int) -> int:
+    """The part's lock, held: two copies of a part written at once would leave a mix of
+    both under one commit's mark, which the hash taken as parts arrive would not see."""
+    fd = os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise PartInProgress(
+            f"part {part} is arriving on another connection; send it again once that ends"
+        ) from None
+    return fd
 
 
 def _pwrite(fd: int, chunks: list[bytes], offset: int) -> int:
@@ -191,9 +232,12 @@ def _same_file(path: Path, fd: int) -> bool:
 class SealedFile:
     """An upload's file renamed to `upload.sealed`, held under an exclusive lock."""
 
-    def __init__(self, directory: Path, fd: int) -> None:
-        self.directory, self.fd = directory, fd
+    def __init__(self, directory: Path, fd: int, hasher: AheadHasher) -> None:
+        self.directory, self.fd, self.hasher = directory, fd, hasher
         self.path = directory / SEALED
+
+    def sha256(self) -> tuple[int, str]:
+        return self.hasher.sha256(self.directory, self.fd)
 
     def reopen(self) -> bool:
         # Never a file the blob store also names (a completion that died between the two
@@ -212,6 +256,7 @@ class SealedFile:
 class FilesystemStaging:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.hasher, self.flusher = AheadHasher(), AheadFlusher()
 
     def _dir(self, upload_id: UUID) -> Path:
         return self.root / str(UUID(str(upload_id)))
@@ -226,7 +271,7 @@ class FilesystemStaging:
             os.close(fd)
 
     def part_writer(self, upload_id: UUID, part: int, offset: int) -> FilePartWriter:
-        return FilePartWriter(self._dir(upload_id), part, offset)
+        return FilePartWriter(self._dir(upload_id), part, offset, self.hasher, self.flusher)
 
     def received(self, upload_id: UUID) -> list[int]:
         directory = self._dir(upload_id)
@@ -249,7 +294,7 @@ class FilesystemStaging:
         except BaseException:
             os.close(fd)
             raise
-        return SealedFile(directory, fd)
+        return SealedFile(directory, fd, self.hasher)
 
     def _take_over(self, directory: Path) -> SealedFile:
         """A sealed file whose lock nobody holds: the completion that sealed it died."""
@@ -261,7 +306,7 @@ class FilesystemStaging:
         except BaseException:
             os.close(fd)
             raise
-        return SealedFile(directory, fd)
+        return SealedFile(directory, fd, self.hasher)
 
     def restore(self, upload_id: UUID, source: BinaryIO) -> None:
         directory = self._dir(upload_id)
@@ -276,6 +321,7 @@ class FilesystemStaging:
             temporary.unlink(missing_ok=True)
 
     def discard(self, upload_id: UUID) -> None:
+        self.hasher.forget(self._dir(upload_id))
         shutil.rmtree(self._dir(upload_id), ignore_errors=True)
 
     def upload_ids(self) -> list[UUID]:

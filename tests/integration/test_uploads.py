@@ -453,6 +453,40 @@ def stream_part(
     return asyncio.run(send())
 
 
+def test_a_second_copy_of_a_part_while_the_first_arrives_is_a_409(
+    client: TestClient, publisher: Account
+) -> None:
+    """Two copies at once would leave a mix of both in the part's place; the later waits."""
+    content = model_bytes(weights=100_000)
+    model_id = create_model(client, publisher)
+    upload_id = start(client, publisher, model_id, content, part_size=None).json()["upload_id"]
+    url = f"/v1/uploads/{upload_id}/parts/1"
+    headers = {**publisher.headers, "Content-Type": "application/octet-stream"}
+
+    async def both() -> tuple[httpx.Response, httpx.Response]:
+        halfway, go_on = asyncio.Event(), asyncio.Event()
+
+        async def slow_body() -> Any:
+            yield content[:65536]
+            halfway.set()
+            await go_on.wait()
+            yield content[65536:]
+
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            first = asyncio.ensure_future(c.put(url, content=slow_body(), headers=headers))
+            # The app reads the body only after the part's writer took hold of the part.
+            await asyncio.wait_for(halfway.wait(), 10)
+            second = await c.put(url, content=content, headers=headers)
+            go_on.set()
+            return await first, second
+
+    first, second = asyncio.run(both())
+    assert (second.status_code, code(second)) == (409, "part_in_progress")
+    assert first.status_code == 200, first.text
+    assert complete(client, publisher, upload_id).json()["status"] == "validated"
+
+
 def test_a_part_streamed_in_small_chunks_arrives_whole_and_one_byte_too_many_leaves_nothing(
     client: TestClient, container: Container, publisher: Account
 ) -> None:
@@ -471,8 +505,8 @@ def test_a_part_streamed_in_small_chunks_arrives_whole_and_one_byte_too_many_lea
     too_long = stream_part(client, publisher, again["upload_id"], 1, content + b"x")
     assert (too_long.status_code, code(too_long)) == (422, "size_mismatch")
     staged = container.settings.staging_root() / again["upload_id"]
-    # Nothing but the upload's own file (its size from the start), and no mark for part 1.
-    assert [p.name for p in staged.iterdir()] == ["upload.bin"]
+    # The upload's own file (its size from the start) and the part's lock, and no mark.
+    assert sorted(p.name for p in staged.iterdir()) == ["1.lock", "upload.bin"]
     assert (staged / "upload.bin").stat().st_size == len(content)
     unchecked = stream_part(client, publisher, again["upload_id"], 1, content)
     assert unchecked.status_code == 200 and unchecked.json()["sha256"] is None

@@ -38,7 +38,6 @@ from commands.upload_parts import (
     PartReceived,
     PartSlot,
     SizeMismatch,
-    sha256_of,
 )
 from domain.errors import InvalidInput
 from domain.upload import MAX_PARTS, PartOutOfRange, TooManyParts, Upload, UploadNotFound
@@ -302,7 +301,7 @@ def test_parts_land_at_their_offsets_in_one_file_in_any_order(tmp_path: Path) ->
         send(staging, upload_id, part, data)
     assert staging.received(upload_id) == [1, 2, 3]
     assert (tmp_path / str(upload_id) / "upload.bin").read_bytes() == b"0123456789"
-    assert staging.file_count() == 4  # the file and three marks: no part files
+    assert staging.file_count() == 7  # the file, three marks and three locks: no part files
     assert staging.upload_ids() == [upload_id]
     staging.discard(upload_id)
     assert staging.file_count() == 0 and staging.received(upload_id) == []
@@ -517,13 +516,6 @@ def test_the_part_digest_headers_are_read_as_rfc_9530_or_hex() -> None:
         assert refused.value.code == "invalid_part_digest"
     with pytest.raises(InvalidInput):
         requested_sha256(f"sha-256=:{b64}:", "0" * 64)
-
-
-def test_the_whole_file_is_hashed_in_one_pass(tmp_path: Path) -> None:
-    content = random.Random(3).randbytes(3 * CHUNK + 7)
-    path = saved(tmp_path, "upload.sealed", content)
-    assert sha256_of(path) == (len(content), hashlib.sha256(content).hexdigest())
-    assert sha256_of(saved(tmp_path, "empty", b"")) == (0, hashlib.sha256().hexdigest())
 
 
 async def body_of(chunks: list[bytes], then: BaseException | None = None) -> Any:
