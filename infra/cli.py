@@ -31,6 +31,7 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
 
     from infra.api import create_app
     from infra.bootstrap import build_container
+    from infra.http.lean_body import LeanBodyProtocol
     from infra.logs import configure_logging
 
     configure_logging(settings.log_level)
@@ -40,7 +41,14 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
     typer.echo(f"aimarket ({settings.profile} profile) on http://{host}:{port}")
     typer.echo(f"  API docs: http://{host}:{port}/docs   data: {settings.data_dir.resolve()}")
     try:
-        uvicorn.run(create_app(container), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(
+            create_app(container),
+            host=host,
+            port=port,
+            http=LeanBodyProtocol,
+            log_config=None,
+            access_log=False,
+        )
     finally:
         container.close()
 

@@ -56,7 +56,11 @@ class Settings(BaseSettings):
     # Model artifacts (infra/blobs.py, commands/uploads.py)
     max_upload_bytes: int = Field(default=2 * GiB, gt=0, description="largest artifact")
     upload_part_bytes: int = Field(
-        default=8 * MiB, gt=0, description="default and largest part of a chunked upload"
+        # 16 MiB: a 2 GiB artifact in 128 requests; each costs ~3 ms of server CPU besides
+        # its bytes (docs/BENCHMARKS.md, "Upload throughput").
+        default=16 * MiB,
+        gt=0,
+        description="default and largest part of a chunked upload",
     )
     upload_min_part_bytes: int = Field(
         default=1024, gt=0, description="smallest part size a client may ask for"
