@@ -277,6 +277,7 @@ def _serve_uploads(data_dir: str, part: int, http: str, ready: Any, stages: Any)
     import commands.upload_parts
     import infra.arriving_parts
     import infra.blobs
+    from infra.http.lean_body import LeanBodyProtocol
 
     settings = Settings(profile="embedded", data_dir=Path(data_dir), upload_part_bytes=part)
     container = build_container(settings)
@@ -318,11 +319,12 @@ def _serve_uploads(data_dir: str, part: int, http: str, ready: Any, stages: Any)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(container), http=http, log_level="warning", access_log=False)
+    protocol: Any = LeanBodyProtocol if http == "auto" else http  # as `aimarket serve` runs
+    config = uvicorn.Config(
+        create_app(container), http=protocol, log_level="warning", access_log=False
+    )
     if http == "auto":
-        from uvicorn.protocols.http.auto import AutoHTTPProtocol
-
-        http = "httptools" if "httptools" in AutoHTTPProtocol.__module__ else "h11"
+        http = "httptools, bodies handed over without copies (infra/http/lean_body.py)"
     ready.put((sock.getsockname()[1], http))
     try:
         uvicorn.Server(config).run(sockets=[sock])
@@ -332,20 +334,18 @@ def _serve_uploads(data_dir: str, part: int, http: str, ready: Any, stages: Any)
 
 def _copy_figures(source: Path, scratch: Path) -> tuple[float, float]:
     """Seconds for a plain copy of `source` to a new file: page cache only, and then made
-    durable with fsync as our blob store makes an artifact. Medians of three."""
+    durable with fsync as our blob store makes an artifact."""
     import shutil
 
-    cached, durable = [], []
-    for n in range(3):
-        target = scratch / f"copy-{n}.onnx"
-        t0 = time.perf_counter()
-        shutil.copyfile(source, target)
-        cached.append(time.perf_counter() - t0)
-        with target.open("rb") as f:
-            os.fsync(f.fileno())
-        durable.append(time.perf_counter() - t0)
-        target.unlink()
-    return statistics.median(cached), statistics.median(durable)
+    target = scratch / "copy.onnx"
+    t0 = time.perf_counter()
+    shutil.copyfile(source, target)
+    cached = time.perf_counter() - t0
+    with target.open("rb") as f:
+        os.fsync(f.fileno())
+    durable = time.perf_counter() - t0
+    target.unlink()
+    return cached, durable
 
 
 @dataclass
@@ -473,7 +473,7 @@ def upload_throughput(megabytes: int, part_mb: int, runs: int, http: str = "auto
     source.write_bytes(artifact)
     with source.open("rb") as f:
         os.fsync(f.fileno())
-    copy_s, durable_copy_s = _copy_figures(source, scratch)
+    copies: list[tuple[float, float]] = []  # (page cache, durable), one before each run
 
     spawn = multiprocessing.get_context("spawn")
     ready, stages = spawn.Queue(), spawn.Queue()
@@ -499,7 +499,11 @@ def upload_throughput(megabytes: int, part_mb: int, runs: int, http: str = "auto
             content = bytearray(artifact)
             content[size // 2] ^= run  # the middle of W: still a valid model
             source.write_bytes(content)  # in the page cache, as a client's file would be
+            os.sync()  # each clock starts on a settled disk: no write-back left from before
+            copies.append(_copy_figures(source, scratch))
+            os.sync()
             for into, patch in ((first, 0), (again, 1)):
+                os.sync()
                 into.append(_upload(clients, model_id, f"{run + 1}.0.{patch}", source, part,
                                     verify, stages))  # fmt: skip
             print(f"  run {run + 1}: first {first[-1].total_s:.3f} s "
@@ -513,25 +517,31 @@ def upload_throughput(megabytes: int, part_mb: int, runs: int, http: str = "auto
         shutil.rmtree(scratch)
 
     checked = ", each part's Content-Digest checked" if verify else ""
-    print(f"\nupload of a {mib:.0f} MiB ONNX model in {part_mb} MiB parts{checked}, median of "
-          f"{runs} runs: uvicorn ({parser}) in a process of its own, sendfile client over "
-          "127.0.0.1")  # fmt: skip
+    print(f"\nupload of a {mib:.0f} MiB ONNX model in {part_mb} MiB parts over {connections} "
+          f"connection(s){checked}, {runs} runs: uvicorn ({parser}) in a process of its own, "
+          "sendfile client over 127.0.0.1. Medians; \"vs copy\" is the median of each run's "
+          "ratio to the copy made just before it.")  # fmt: skip
     print(f"{'figure':52} {'seconds':>8} {'MiB/s':>8} {'vs copy':>8}")
+    durable = [d for _, d in copies]
 
-    def row(label: str, seconds: float, ratio: bool = True) -> None:
-        versus = f" {durable_copy_s / seconds:8.2f}" if ratio else ""
-        print(f"{label:52} {seconds:8.3f} {mib / seconds:8.0f}{versus}")
+    def row(label: str, seconds: list[float], ratio: bool = True) -> None:
+        middle = statistics.median(seconds)
+        versus = ""
+        if ratio:
+            versus = (
+                f" {statistics.median(d / s for d, s in zip(durable, seconds, strict=True)):8.2f}"
+            )
+        print(f"{label:52} {middle:8.3f} {mib / middle:8.0f}{versus}")
 
     def median(of: list[_Upload], figure: Callable[[_Upload], float]) -> float:
         return statistics.median(figure(upload) for upload in of)
 
-    row("plain copy, page cache only", copy_s, ratio=False)
-    row("plain copy + fsync (the baseline: our store fsyncs)", durable_copy_s)
-    row("a. upload, less validation", median(first, lambda u: u.total_s - u.spent["validate"]))
-    row("b. upload, end to end", median(first, lambda u: u.total_s))
-    row("c. same bytes again, less validation",
-        median(again, lambda u: u.total_s - u.spent["validate"]))  # fmt: skip
-    row("c. same bytes again, end to end", median(again, lambda u: u.total_s))
+    row("plain copy, page cache only", [c for c, _ in copies], ratio=False)
+    row("plain copy + fsync (the baseline: our store fsyncs)", durable)
+    row("a. upload, less validation", [u.total_s - u.spent["validate"] for u in first])
+    row("b. upload, end to end", [u.total_s for u in first])
+    row("c. same bytes again, less validation", [u.total_s - u.spent["validate"] for u in again])
+    row("c. same bytes again, end to end", [u.total_s for u in again])
 
     def spent(stage: str) -> Callable[[_Upload], float]:
         return lambda u: u.spent.get(stage, 0.0)
@@ -585,12 +595,13 @@ if __name__ == "__main__":
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=300, help="of each kind")
     parser.add_argument("--upload-mb", type=int, default=256, help="0 skips the upload figure")
-    parser.add_argument("--part-mb", type=int, default=8, help="the upload's part size")
+    parser.add_argument("--part-mb", type=int, default=Settings().upload_part_bytes // 2**20,
+                        help="the upload's part size (default: the server's)")  # fmt: skip
     parser.add_argument("--upload-runs", type=int, default=3, help="uploads of each kind")
     parser.add_argument("--connections", type=int, default=2,
                         help="the upload client's connections, each sending parts")  # fmt: skip
     parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
-                        help="uvicorn's HTTP parser (auto: httptools when installed)")  # fmt: skip
+                        help="uvicorn's HTTP parser (auto: as `aimarket serve`)")  # fmt: skip
     parser.add_argument("--verify-parts", action="store_true",
                         help="each part with a Content-Digest for the server to check")  # fmt: skip
     main(parser.parse_args())
