@@ -105,7 +105,10 @@ class UploadStaging(Protocol):
     """Where unfinished uploads wait: one file per upload, its size from the start, each
     part written at its offset, and a mark for every part received whole."""
 
-    def create(self, upload_id: UUID, size: int) -> None: ...
+    def create(self, upload_id: UUID, size: int, write_out: bool = True) -> None:
+        """`write_out` False: the declared bytes are stored already, so the file will be
+        dropped once checked and need not go to disk while the parts arrive."""
+        ...
 
     def part_writer(self, upload_id: UUID, part: int, offset: int) -> PartWriter:
         """FileNotFoundError when the upload's file is gone, BlockingIOError while a

@@ -122,7 +122,8 @@ class UploadService:
         digest = sha256.lower().removeprefix("sha256:")
         upload = Upload.start(model.id, caller.user_id, key, size, digest, part_size, expires_at)
         written = self.app._save(upload)
-        self.staging.create(upload.id, size)
+        stored = self.blobs.exists(f"sha256:{digest}")  # then only checked, never kept
+        self.staging.create(upload.id, size, write_out=not stored)
         return UploadStarted(upload.id, written.position, part_size, upload.parts, expires_at)
 
     def owned(self, caller: Principal, upload_id: UUID) -> Upload:

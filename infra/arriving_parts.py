@@ -168,6 +168,10 @@ class AheadFlusher:
             self._pending.add(data)
         self._thread.submit(self._flush, data)
 
+    def settled(self) -> None:
+        """Wait until the flushes asked for so far are done (tests)."""
+        self._thread.submit(lambda: None).result()
+
     def _flush(self, data: Path) -> None:
         with self._lock:
             self._pending.discard(data)  # before the sync: a commit during it asks again

@@ -32,6 +32,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID
@@ -42,6 +43,7 @@ from infra.arriving_parts import AheadFlusher, AheadHasher, Segment, new_token
 _DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
 _MARK = re.compile(r"([1-9][0-9]*)\.ok")
 DATA, SEALED = "upload.bin", "upload.sealed"
+STORED_ALREADY = "stored-already"  # the upload's bytes are a blob already: no write-out
 _IOV_MAX = 1024  # buffers per pwritev
 SEAL_WAIT_S = 5.0  # for part writes under way to let go of the file
 
@@ -139,6 +141,7 @@ class FilePartWriter:
     ) -> None:
         self.directory, self.part, self.start = directory, part, offset
         self.hasher, self.flusher = hasher, flusher
+        self.write_out = not (directory / STORED_ALREADY).exists()
         self.data, self.mark = directory / DATA, directory / f"{part}.ok"
         self.fd = self.lock = -1
         try:
@@ -182,7 +185,8 @@ class FilePartWriter:
                 os.close(fd)
         segment = Segment(self.part, self.start, self.offset, token)
         self.hasher.committed(self.directory, self.data, segment)
-        self.flusher.committed(self.data)
+        if self.write_out:
+            self.flusher.committed(self.data)
 
     def close(self) -> None:
         for fd in (self.fd, self.lock):  # the data file first: then the next copy may start
@@ -249,8 +253,21 @@ class SealedFile:
 
     def close(self) -> None:
         if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+            fd, self.fd = self.fd, -1
+            if os.fstat(fd).st_nlink == 0:
+                # Its last name is gone (bytes stored already, or refused): this close frees
+                # its blocks, a while for a large file, which the response need not wait for.
+                _freeing.submit(os.close, fd)
+            else:
+                os.close(fd)
+
+
+_freeing = ThreadPoolExecutor(1, thread_name_prefix="upload-free")
+
+
+def freed() -> None:
+    """Wait until the sealed files closed so far are freed (tests)."""
+    _freeing.submit(lambda: None).result()
 
 
 class FilesystemStaging:
@@ -261,9 +278,11 @@ class FilesystemStaging:
     def _dir(self, upload_id: UUID) -> Path:
         return self.root / str(UUID(str(upload_id)))
 
-    def create(self, upload_id: UUID, size: int) -> None:
+    def create(self, upload_id: UUID, size: int, write_out: bool = True) -> None:
         directory = self._dir(upload_id)
         directory.mkdir(parents=True, exist_ok=True)
+        if not write_out:
+            (directory / STORED_ALREADY).touch()
         fd = os.open(directory / DATA, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             os.ftruncate(fd, size)  # sparse: blocks come as parts are written

@@ -505,8 +505,9 @@ def test_a_part_streamed_in_small_chunks_arrives_whole_and_one_byte_too_many_lea
     too_long = stream_part(client, publisher, again["upload_id"], 1, content + b"x")
     assert (too_long.status_code, code(too_long)) == (422, "size_mismatch")
     staged = container.settings.staging_root() / again["upload_id"]
-    # The upload's own file (its size from the start) and the part's lock, and no mark.
-    assert sorted(p.name for p in staged.iterdir()) == ["1.lock", "upload.bin"]
+    # The upload's own file (its size from the start) and the part's lock, and no mark;
+    # its bytes are stored already (version 1.0.0), so nothing goes to disk as it arrives.
+    assert sorted(p.name for p in staged.iterdir()) == ["1.lock", "stored-already", "upload.bin"]
     assert (staged / "upload.bin").stat().st_size == len(content)
     unchecked = stream_part(client, publisher, again["upload_id"], 1, content)
     assert unchecked.status_code == 200 and unchecked.json()["sha256"] is None

@@ -1,9 +1,11 @@
 """An upload's SHA-256 taken as its parts arrive: right in every order, never trusting a
-part that was sent again, and one copy of a part written at a time."""
+part that was sent again, and one copy of a part written at a time; the file written out
+meanwhile unless its bytes are stored already."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -11,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.upload import PartInProgress
-from infra.blobs import FilesystemStaging
+from infra.blobs import FilesystemStaging, freed
 
 PART = 64 * 1024
 
@@ -136,3 +138,37 @@ def test_an_empty_upload(tmp_path: Path) -> None:
     staging, upload_id = FilesystemStaging(tmp_path), uuid4()
     staging.create(upload_id, 0)
     assert completed(staging, upload_id) == (0, hashlib.sha256().hexdigest())
+
+
+def test_a_file_is_written_out_as_its_parts_arrive_unless_its_bytes_are_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real = os.fdatasync
+
+    def recorded(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", recorded)
+    staging = FilesystemStaging(tmp_path)
+    new, known = uuid4(), uuid4()
+    staging.create(new, 2 * PART)
+    staging.create(known, 2 * PART, write_out=False)
+    for upload_id in (new, known):
+        for part in (1, 2):
+            send(staging, upload_id, part, b"x" * PART)
+    staging.flusher.settled()
+    assert synced and all(str(new) in path for path in synced)
+
+
+def test_a_sealed_file_without_a_name_is_freed_after_close(tmp_path: Path) -> None:
+    staging, upload_id, content = staged(tmp_path, 1)
+    send(staging, upload_id, 1, content)
+    sealed = staging.seal(upload_id)
+    fd = sealed.fd
+    sealed.path.unlink()  # as the blob store drops bytes it holds already
+    sealed.close()
+    freed()
+    with pytest.raises(OSError):
+        os.fstat(fd)
