@@ -276,7 +276,7 @@ def _serve_uploads(data_dir: str, part: int, http: str, ready: Any, stages: Any)
 
     import commands.upload_parts
     import infra.arriving_parts
-    import infra.blobs
+    import infra.staging
     from infra.http.lean_body import LeanBodyProtocol
 
     settings = Settings(profile="embedded", data_dir=Path(data_dir), upload_part_bytes=part)
@@ -306,7 +306,7 @@ def _serve_uploads(data_dir: str, part: int, http: str, ready: Any, stages: Any)
         (commands.upload_parts.PartSlot, "finish", commit),
         (uploads, "_seal", seal),
         (infra.arriving_parts.AheadHasher, "_hash_next", ahead),
-        (infra.blobs.SealedFile, "sha256", hashing),
+        (infra.staging.SealedFile, "sha256", hashing),
         (uploads.validator, "validate", validation),
         (uploads.blobs, "put_file", store),
         (uploads.staging, "discard", discard),

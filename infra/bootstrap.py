@@ -23,7 +23,7 @@ from commands.reviews import ReviewService
 from commands.tokens import TokenCodec
 from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
-from infra.blobs import FilesystemBlobStore, FilesystemStaging
+from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
 from infra.mail import OutboxMailer, SmtpMailer
@@ -38,6 +38,7 @@ from infra.schema_lock import schema_lock
 from infra.search.opensearch import OpenSearchIndex
 from infra.search.sqlite_fts import SqliteSearchIndex
 from infra.settings import Settings
+from infra.staging import FilesystemStaging
 from projections.ports import ReadStore, SearchIndex
 from queries.access import AccessQueries
 from queries.accounts import AccountQueries

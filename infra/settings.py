@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     smtp_sender: str = "aimarket <no-reply@aimarket.local>"
     log_level: str = "INFO"
     worker_group: str = Field(default="aimarket-projections", description="faust app id")
-    # Model artifacts (infra/blobs.py, commands/uploads.py)
+    # Model artifacts (infra/blobs.py, infra/staging.py, commands/uploads.py)
     max_upload_bytes: int = Field(default=2 * GiB, gt=0, description="largest artifact")
     upload_part_bytes: int = Field(
         # 16 MiB: a 2 GiB artifact in 128 requests; each costs ~3 ms of server CPU besides

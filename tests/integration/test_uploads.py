@@ -18,8 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 from onnx import TensorProto, helper, numpy_helper
 
-from infra.blobs import FilesystemBlobStore, FilesystemStaging
+from infra.blobs import FilesystemBlobStore
 from infra.bootstrap import Container
+from infra.staging import FilesystemStaging
 from tests.support import Account, MovableClock, verified_account
 
 PART = 1024  # the smallest part size the default settings allow

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.upload import PartInProgress
-from infra.blobs import FilesystemStaging, freed
+from infra.staging import FilesystemStaging, freed
 
 PART = 64 * 1024
 

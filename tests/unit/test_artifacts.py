@@ -41,9 +41,10 @@ from commands.upload_parts import (
 )
 from domain.errors import InvalidInput
 from domain.upload import MAX_PARTS, PartOutOfRange, TooManyParts, Upload, UploadNotFound
-from infra.blobs import FilesystemBlobStore, FilesystemStaging
+from infra.blobs import FilesystemBlobStore
 from infra.http.middleware import BodyLimit, RequestContextMiddleware
 from infra.settings import Settings
+from infra.staging import FilesystemStaging
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
