@@ -54,9 +54,6 @@ class PartSlot:
         self.received = 0
         self.hash = hashlib.sha256() if expected is not None else None
 
-    def write(self, chunk: bytes) -> None:
-        self.write_all([chunk])
-
     def write_all(self, chunks: list[bytes]) -> None:
         size = sum(map(len, chunks))
         if self.received + size > self.length:

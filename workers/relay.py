@@ -116,8 +116,8 @@ class BatchReader:
     p in a thread (the wait for PostgreSQL overlaps our encoding and producing), `result()`
     encodes them here, None when nothing new is stored."""
 
-    def __init__(self, app: Any, topic_prefix: str = EVENT_TOPIC_PREFIX) -> None:
-        self._app, self._encoder = app, Encoder(app, topic_prefix)
+    def __init__(self, app: Any, encoder: Encoder) -> None:
+        self._app, self._encoder = app, encoder
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="relay-read")
         self._pending: Future[Sequence[Notification]] | None = None
 
@@ -166,7 +166,7 @@ class Relay:
         self.app, self.publisher, self.ledger = app, publisher, ledger
         self.batch, self.idle_wait_s, self.topic_prefix = batch, idle_wait_s, topic_prefix
         self.encoder = Encoder(app, topic_prefix)
-        self.reader = BatchReader(app, topic_prefix)
+        self.reader = BatchReader(app, self.encoder)
         self.stopping = threading.Event()
 
     def run_once(self) -> int:

@@ -16,7 +16,7 @@ from commands.principal import Principal
 from domain.errors import Forbidden
 from domain.user import Role
 from queries.http import model_schemas as schemas
-from queries.http.routes import read_after_writes
+from queries.http.routes import WaitFor, read_after_writes
 from queries.models import ANONYMOUS, BrowseParams, ModelQueries, Viewer
 
 # A key needs one of these to see its owner's private models; a person's token has all.
@@ -43,18 +43,7 @@ def viewer_of(principal: Principal | None) -> Viewer:
     return Viewer(principal.user_id, principal.role == Role.ADMIN.value)
 
 
-async def fresh_search(
-    request: Request,
-    wait_for_position: Annotated[
-        int | None,
-        Query(
-            alias="wait_for",
-            ge=1,
-            description="Wait (up to 10 s) until the catalogue reflects this position, "
-            "the `position` a command returned",
-        ),
-    ] = None,
-) -> bool:
+async def fresh_search(request: Request, wait_for_position: WaitFor = None) -> bool:
     """`Fresh`, and whether a position was given (the search index is refreshed then)."""
     if wait_for_position is None:
         return False

@@ -27,18 +27,18 @@ def get_readiness(request: Request) -> Readiness:
     return cast(Readiness, request.app.state.readiness)
 
 
-def read_after_writes(
-    request: Request,
-    wait_for_position: Annotated[
-        int | None,
-        Query(
-            alias="wait_for",
-            ge=1,
-            description="Wait (up to 10 s) until the read models reflect this position, "
-            "the `position` a command returned",
-        ),
-    ] = None,
-) -> None:
+WaitFor = Annotated[
+    int | None,
+    Query(
+        alias="wait_for",
+        ge=1,
+        description="Wait (up to 10 s) until the read models reflect this position, "
+        "the `position` a command returned",
+    ),
+]
+
+
+def read_after_writes(request: Request, wait_for_position: WaitFor = None) -> None:
     """Read-your-writes for every query route that declares it."""
     progress = cast(ProjectionProgress, request.app.state.progress)
     wait_for(progress, wait_for_position, timeout_s=10.0)
