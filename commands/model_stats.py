@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, timedelta
+from itertools import chain
 from typing import Any
 from uuid import UUID
 
@@ -138,11 +139,12 @@ class ModelStats:
     def refresh_all(self, everything: bool = False) -> int:
         """The daily window shift: every model used in the last 15 days; `everything`:
         every model with any usage or review. Returns how many changed."""
+        docs: Iterable[Document]
         if everything:
-            docs = [*pages(self.store, USAGE, {}), *pages(self.store, REVIEWS, {})]
+            docs = chain(pages(self.store, USAGE, {}), pages(self.store, REVIEWS, {}))
         else:
-            days = recent_days(self._today())
-            docs = list(pages(self.store, USAGE, {"last_day": days}))
+            docs = pages(self.store, USAGE, {"last_day": recent_days(self._today())})
+        # Only the ids are kept: a page of documents at a time, not the whole collection.
         return self.refresh({str(d["model_id"]) for d in docs if d.get("model_id")})
 
     def _today(self) -> date:

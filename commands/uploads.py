@@ -1,9 +1,10 @@
 """Artifact uploads: start, receive parts (any order, any number of times), complete.
 
-Each part is written straight at its place in the upload's one file. Completing seals
-that file (no part can change it any more), hashes it once, checks the declared size and
-sha256, validates the artifact (while it is written out to disk), moves it into the blob
-store, and records the version on the model and the end of the upload in one save.
+Each part is written straight at its place in the upload's one file, which the staging
+hashes and writes out to disk as the parts arrive. Completing seals that file (no part
+can change it any more), finishes its hash, checks the declared size and sha256,
+validates the artifact, moves it into the blob store, and records the version on the
+model and the end of the upload in one save.
 """
 
 from __future__ import annotations

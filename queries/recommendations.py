@@ -150,8 +150,9 @@ class Recommendations:
                 who = "consumer" if count == 1 else "consumers"
                 reasons.append(f"{count} {who} who {verb} {source.get('name')} also {verb} this")
         same_task = doc.get("task") == source.get("task") and doc.get("task") != GENERIC_TASK
-        shared = [t for t in _tags(doc) if t in set(_tags(source))]
-        union = set(_tags(doc)) | set(_tags(source))
+        tags, source_tags = _tags(doc), set(_tags(source))
+        shared = [t for t in tags if t in source_tags]
+        union = set(tags) | source_tags
         content = 0.5 * same_task + 0.5 * (len(shared) / len(union) if union else 0.0)
         if same_task:
             reasons.append(f"also {doc.get('task')}")
