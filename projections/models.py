@@ -16,6 +16,7 @@ from typing import Any
 
 from domain.errors import InvalidInput
 from domain.model_details import DEFAULT_DETAILS
+from domain.pricing import FREE
 from domain.semver import SemVer
 from projections.base import DocumentProjection, Envelope
 from projections.ports import Document
@@ -38,10 +39,7 @@ NUMERIC_FIELDS = [
     "price_per_request", "invocations_7d", "trending", "rating_average", "rating_count",
     "published_ts",
 ]  # fmt: skip
-FREE_PRICING: dict[str, Any] = {
-    "currency": "USD", "free_requests_per_month": 0, "price_per_request": 0,
-    "purchase_price": None, "plans": [],
-}  # fmt: skip
+FREE_PRICING = FREE.as_dict()  # what a model costs before any price is set
 
 
 def pricing_at(schedule: list[dict[str, Any]], when: str) -> dict[str, Any]:
