@@ -125,17 +125,8 @@ class ModelQueries:
             "next_cursor": result.next_cursor,
         }
 
-    def _visible(self, model_id: UUID, viewer: Viewer) -> Document:
-        doc = self._store.get(INDEX, str(model_id))
-        # A deleted model's document is gone (tombstoned); a private one is missing to others.
-        if doc is None or doc.get("status") == "deleted":
-            raise ModelNotFound(f"no model {model_id}")
-        if doc["visibility"] == "private" and not (viewer.is_admin or viewer.owns(doc)):
-            raise ModelNotFound(f"no model {model_id}")
-        return doc
-
     def detail(self, model_id: UUID, viewer: Viewer) -> dict[str, Any]:
-        doc = self._visible(model_id, viewer)
+        doc = visible_model(self._store, model_id, viewer)
         versions = _versions_for(doc, viewer)
         default = next((v for v in versions if v["version"] == doc["default_version"]), None)
         when = self._when()
@@ -155,7 +146,19 @@ class ModelQueries:
 
     def versions(self, model_id: UUID, viewer: Viewer) -> list[dict[str, Any]]:
         """Newest first; others than the publisher see published versions only."""
-        return list(reversed(_versions_for(self._visible(model_id, viewer), viewer)))
+        doc = visible_model(self._store, model_id, viewer)
+        return list(reversed(_versions_for(doc, viewer)))
+
+
+def visible_model(store: ReadStore, model_id: UUID | str, viewer: Viewer) -> Document:
+    """The model's document as `viewer` may see it: ModelNotFound when it is deleted (its
+    document is tombstoned) or private to someone else."""
+    doc = store.get(INDEX, str(model_id))
+    if doc is None or doc.get("status") == "deleted":
+        raise ModelNotFound(f"no model {model_id}")
+    if doc.get("visibility") == "private" and not (viewer.is_admin or viewer.owns(doc)):
+        raise ModelNotFound(f"no model {model_id}")
+    return doc
 
 
 def _filters(params: BrowseParams, viewer: Viewer) -> dict[str, list[str]]:

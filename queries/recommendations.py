@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from domain.model import ModelNotFound
 from projections.ports import Browse, Document, ReadStore, SearchIndex
+from queries.models import Viewer, visible_model
 
 MODELS = "models"
 CO_WEIGHT, CONTENT_WEIGHT = 0.7, 0.3
@@ -92,14 +92,13 @@ class Recommendations:
     def for_model(
         self,
         model_id: str,
-        viewer_id: str | None,
-        is_admin: bool,
+        viewer: Viewer,
         limit: int = 10,
         refresh: bool = False,
     ) -> list[Recommendation]:
         """`refresh` first makes every indexed write searchable (read-your-writes on an
         engine that refreshes lazily)."""
-        source = self._visible(model_id, viewer_id, is_admin)
+        source = visible_model(self.store, model_id, viewer)
         co_uses = [(s.verb, s.co_occurring(model_id)) for s in self.sources]
         candidates = {m for _, co in co_uses for m in co.counts}
         candidates |= self._similar(source, refresh)
@@ -112,16 +111,6 @@ class Recommendations:
         ]
         ranked = sorted((r for r in found if r.score > 0), key=_rank)
         return ranked[:limit]
-
-    def _visible(self, model_id: str, viewer_id: str | None, is_admin: bool) -> Document:
-        """The source model as the caller may see it: missing when deleted or private."""
-        doc = self.store.get(MODELS, model_id)
-        if doc is None or doc.get("status") == "deleted":
-            raise ModelNotFound(f"no model {model_id}")
-        owner = viewer_id is not None and str(doc.get("publisher_id")) == viewer_id
-        if doc.get("visibility") == "private" and not (is_admin or owner):
-            raise ModelNotFound(f"no model {model_id}")
-        return doc
 
     def _similar(self, source: Document, refresh: bool) -> set[str]:
         """Listed models with the same task, or sharing a tag (via the catalogue index)."""

@@ -49,14 +49,7 @@ def recommendations(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> RecommendationList:
     """Public models to try next, best first, each with the reason in one line."""
-    viewer = viewer_of(caller)
-    items = recommender.for_model(
-        str(model_id),
-        None if viewer.user_id is None else str(viewer.user_id),
-        viewer.is_admin,
-        limit,
-        refresh=fresh,
-    )
+    items = recommender.for_model(str(model_id), viewer_of(caller), limit, refresh=fresh)
     return RecommendationList.model_validate(
         {"items": [{"model": i.model, "score": i.score, "reason": i.reason} for i in items]}
     )
