@@ -45,11 +45,6 @@ class OwnModel(Conflict):
     code = "own_model"
 
 
-def check_verified(caller: Principal) -> None:
-    if not caller.verified:
-        raise Forbidden("verify your email first", code="email_not_verified")
-
-
 class AccessService:
     def __init__(
         self,
@@ -66,7 +61,7 @@ class AccessService:
     def request_access(self, caller: Principal, model_id: UUID, answers: list[str]) -> Written:
         """Ask for access to a gated model, answering its questions; again after a
         rejection once the cool-down has passed."""
-        check_verified(caller)
+        caller.check_verified()
         model = self.models.load_visible(model_id, caller)
         if model.is_owned_by(caller.user_id):
             raise OwnModel("you publish this model; you need no access to it")

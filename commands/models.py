@@ -55,8 +55,7 @@ class ModelCommands:
     ) -> Written:
         if caller.role not in PUBLISHING_ROLES:
             raise Forbidden("only publishers create models", code="publisher_role_required")
-        if not caller.verified:
-            raise Forbidden("verify your email first", code="email_not_verified")
+        caller.check_verified()
         if "name" not in details:
             raise InvalidInput("a model needs a name")
         publisher = self.app.load(User, caller.user_id)
@@ -89,8 +88,7 @@ class ModelCommands:
         return self.app._save(model), effective_from
 
     def publish_version(self, caller: Principal, model_id: UUID, version: str) -> Written:
-        if not caller.verified:
-            raise Forbidden("verify your email first", code="email_not_verified")
+        caller.check_verified()
         model = self.load_changeable(model_id, caller)
         model.publish_version(version)
         return self.app._save(model)

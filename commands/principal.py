@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain.api_key import SCOPES
+from domain.errors import Forbidden
 
 ALL_SCOPES = frozenset(SCOPES)
 
@@ -22,3 +23,7 @@ class Principal:
     jti: str | None = None
     session_id: UUID | None = None
     token_expires_at: datetime | None = None
+
+    def check_verified(self) -> None:
+        if not self.verified:
+            raise Forbidden("verify your email first", code="email_not_verified")

@@ -14,7 +14,6 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from commands.access import check_verified
 from commands.application import Marketplace, Written
 from commands.models import ModelCommands
 from commands.ports import Clock
@@ -75,7 +74,7 @@ class ReviewService:
         self, caller: Principal, model_id: UUID, content: ReviewContent
     ) -> ReviewWritten:
         """Create the caller's review of the model, or edit it: one per consumer and model."""
-        check_verified(caller)
+        caller.check_verified()
         model = self.models.load_visible(model_id, caller)
         if model.is_owned_by(caller.user_id):
             raise OwnModelReview("you cannot review a model you publish")

@@ -129,8 +129,7 @@ def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 async def require_verified(principal: CurrentUser) -> Principal:
-    if not principal.verified:
-        raise Forbidden("verify your email first", code="email_not_verified")
+    principal.check_verified()
     return principal
 
 
