@@ -38,8 +38,8 @@ from confluent_kafka import Consumer, Producer
 from commands.application import Marketplace
 from domain.user import Role
 from infra.bootstrap import build_container, event_store_env
+from infra.cluster import build_relay
 from infra.kafka.topics import ensure_topics
-from infra.pipeline import build_relay
 from infra.services.manager import ServiceManager
 from infra.settings import Settings
 from tests.pipeline import running_pipeline

@@ -31,11 +31,9 @@ from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
-from infra.readstore.mongo import MongoReadStore
 from infra.readstore.sqlite import SqliteReadStore
 from infra.relay_ledger import PostgresRelayLedger
 from infra.schema_lock import schema_lock
-from infra.search.opensearch import OpenSearchIndex
 from infra.search.sqlite_fts import SqliteSearchIndex
 from infra.settings import Settings
 from infra.staging import FilesystemStaging
@@ -159,11 +157,9 @@ def _denylist(
 
 def read_stores(settings: Settings) -> tuple[ReadStore, SearchIndex]:
     if settings.profile == "cluster":
-        assert settings.mongo_url is not None and settings.opensearch_url is not None
-        return (
-            MongoReadStore(settings.mongo_url, settings.mongo_database),
-            OpenSearchIndex(settings.opensearch_url, settings.search_prefix),
-        )
+        from infra.cluster import cluster_read_stores  # the cluster extras, only when asked for
+
+        return cluster_read_stores(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return (
         SqliteReadStore(settings.data_dir / "readmodels.sqlite"),

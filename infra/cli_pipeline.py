@@ -29,7 +29,7 @@ def _stop_on_signals(stop: Any) -> None:
 
 def relay_command() -> None:
     """Follow the event store and publish every event to Kafka, in order (cluster profile)."""
-    from infra.pipeline import build_relay
+    from infra.cluster import build_relay
 
     settings = load_settings()
     relay = build_relay(settings, require_cluster(settings, "relay"))
@@ -50,7 +50,7 @@ def worker_command(
         return
     import faust
 
-    from infra.pipeline import build_worker_app
+    from infra.cluster import build_worker_app
 
     try:
         worker_app = build_worker_app(settings, bootstrap, kind)

@@ -9,9 +9,8 @@ from infra.relay_ledger import PostgresRelayLedger
 from projections.catalog import READ_MODELS
 from projections.ports import ReadStore
 from workers.embedded import TRACKER as EMBEDDED_TRACKER
-from workers.faust_app import partition_tracker
 from workers.notifications import last_position, read_after
-from workers.topics import EVENT_TOPIC_PREFIX
+from workers.topics import EVENT_TOPIC_PREFIX, partition_tracker
 
 
 class PipelineMonitor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from infra.relay_ledger import PostgresRelayLedger
 from projections.catalog import READ_MODELS
 from projections.ports import ReadStore
-from workers.faust_app import partition_tracker
+from workers.topics import partition_tracker
 
 
 class KafkaProjectionProgress:

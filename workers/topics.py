@@ -22,6 +22,11 @@ AGGREGATES = (
 )
 
 
+def partition_tracker(topic: str, partition: int) -> str:
+    """Positions the read side's `wait_for` compares with what the relay sent."""
+    return f"kafka:{topic}:{partition}"
+
+
 def aggregate_of(envelope: dict[str, Any]) -> str:
     """`User.Registered` -> `user`."""
     return str(envelope["type"]).split(".", 1)[0].lower()

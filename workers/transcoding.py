@@ -9,7 +9,7 @@ as a float, so any float is suspect) goes to the library's decoder instead, so e
 stored event decodes to the same domain event.
 
 The application chooses it through eventsourcing's `TRANSCODER_TOPIC` setting
-(`infra.pipeline.build_relay`), so the relay still decodes through `app.mapper`.
+(`infra.cluster.build_relay`), so the relay still decodes through `app.mapper`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,80 @@
+"""What only the cluster profile builds: its read-side adapters, the relay and the faust
+workers. Imported only where that profile is built, so the embedded profile (`make run`)
+needs none of the cluster extras; import-linter holds that (pyproject.toml)."""
+
+from __future__ import annotations
+
+import faust
+
+from infra.bootstrap import open_marketplace
+from infra.kafka.publisher import KafkaPublisher
+from infra.kafka.topics import ensure_topics
+from infra.pipeline import ledger
+from infra.readstore.mongo import MongoReadStore
+from infra.search.opensearch import OpenSearchIndex
+from infra.settings import Settings
+from projections.ports import ReadStore, SearchIndex
+from workers.doc_cache import DocumentCache
+from workers.faust_app import make_projection_app
+from workers.projector import Projector
+from workers.relay import Relay
+from workers.topics import event_topics
+from workers.transcoding import TOPIC as FAST_TRANSCODER
+
+
+def cluster_read_stores(settings: Settings) -> tuple[ReadStore, SearchIndex]:
+    assert settings.mongo_url is not None and settings.opensearch_url is not None
+    return (
+        MongoReadStore(settings.mongo_url, settings.mongo_database),
+        OpenSearchIndex(settings.opensearch_url, settings.search_prefix),
+    )
+
+
+def _ensure_topics(settings: Settings, bootstrap: str) -> None:
+    ensure_topics(
+        bootstrap,
+        event_topics(settings.event_topic_prefix),
+        settings.event_partitions,
+        settings.event_retention_ms,
+    )
+
+
+def build_relay(settings: Settings, bootstrap: str) -> Relay:
+    _ensure_topics(settings, bootstrap)
+    relay_ledger = ledger(settings)
+    assert relay_ledger is not None
+    # Same mapper and transcodings, a faster JSON parser for decoding (workers/transcoding.py).
+    app = open_marketplace(settings, TRANSCODER_TOPIC=FAST_TRANSCODER)
+    return Relay(
+        app,
+        KafkaPublisher(bootstrap, topics=event_topics(settings.event_topic_prefix)),
+        relay_ledger,
+        topic_prefix=settings.event_topic_prefix,
+    )
+
+
+def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App:
+    _ensure_topics(settings, bootstrap)
+    if kind == "projections":
+        store, search = cluster_read_stores(settings)
+        projector = Projector(store, search, cache=DocumentCache(store))
+        projector.ensure_indexes()
+        return make_projection_app(
+            bootstrap,
+            projector,
+            store,
+            settings.worker_group,
+            settings.event_topic_prefix,
+            datadir=settings.data_dir / "faust",
+        )
+    if kind == "partner-feed":
+        from workers.partner_app import make_partner_feed_app
+
+        return make_partner_feed_app(
+            bootstrap,
+            settings.partner_feed_secret(),
+            topic_prefix=settings.event_topic_prefix,
+            partitions=settings.event_partitions,
+            datadir=settings.data_dir / "faust",
+        )
+    raise KeyError(f"no worker {kind!r}: use projections or partner-feed")
