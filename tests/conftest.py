@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,21 @@ from tests.support import ConsistentClient, MovableClock
 pytest_plugins = ["tests.plugins.services"]
 
 TEST_SECRET = "test-signing-secret-that-is-long-enough-0123456789"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def empty_temporary_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The suite runs as on a fresh machine: the temporary directory it and its child
+    processes see is new and empty, so nothing can lean on what an earlier run left there."""
+    fresh = tmp_path_factory.mktemp("tmp")
+    saved = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir, os.environ["TMPDIR"] = str(fresh), str(fresh)
+    yield fresh
+    tempfile.tempdir = saved[0]
+    if saved[1] is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved[1]
 
 
 @pytest.fixture(scope="session")

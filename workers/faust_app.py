@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -21,27 +20,24 @@ from projections.catalog import READ_MODELS
 from projections.ports import Position, ReadStore
 from workers.projector import Projector
 from workers.relay import POSITION_HEADER
-from workers.topics import EVENT_TOPIC_PREFIX
+from workers.topics import EVENT_TOPIC_PREFIX, partition_tracker
 
 BATCH = 500
 BATCH_WITHIN_S = 0.05
 
 
-def worker_app(
-    app_id: str, bootstrap: str, datadir: Path | None = None, **settings: Any
-) -> faust.App:
+def worker_app(app_id: str, bootstrap: str, datadir: Path, **settings: Any) -> faust.App:
     """A faust app as our workers run it: no web server, no table store, no leader topic,
     from the earliest offset for a new group, offsets committed every second.
 
-    faust makes `<app id>-data` even with the memory store, by default in the current
-    directory: it goes under `datadir` (settings.data_dir), else the temporary directory."""
-    root = datadir if datadir is not None else Path(tempfile.gettempdir()) / "aimarket-faust"
-    root.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
+    faust makes `<app id>-data` even with the memory store: under `datadir` (the data dir),
+    never a fixed shared path that only an earlier run would have made."""
+    datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     return faust.App(
         app_id,
         broker=f"kafka://{bootstrap}",
         store="memory://",
-        datadir=root / f"{app_id}-data",
+        datadir=datadir / f"{app_id}-data",
         web_enabled=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
@@ -51,11 +47,6 @@ def worker_app(
     )
 
 
-def partition_tracker(topic: str, partition: int) -> str:
-    """Positions the read side's `wait_for` compares with what the relay sent."""
-    return f"kafka:{topic}:{partition}"
-
-
 def make_projection_app(
     bootstrap: str,
     projector: Projector,
@@ -63,7 +54,8 @@ def make_projection_app(
     app_id: str = "aimarket-projections",
     topic_prefix: str = EVENT_TOPIC_PREFIX,
     write_timeout_s: float = 30.0,
-    datadir: Path | None = None,
+    *,
+    datadir: Path,
 ) -> faust.App:
     app = worker_app(app_id, bootstrap, datadir)
     if projector.cache is not None:

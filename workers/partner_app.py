@@ -23,7 +23,8 @@ def make_partner_feed_app(
     app_id: str = "aimarket-partner-feed",
     topic_prefix: str = EVENT_TOPIC_PREFIX,
     partitions: int = 6,
-    datadir: Path | None = None,
+    *,
+    datadir: Path,
 ) -> faust.App:
     app = worker_app(app_id, bootstrap, datadir, topic_partitions=partitions, producer_acks=-1)
     public = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,12 +16,13 @@ def make_collecting_app(
     received: list[bytes],
     done: asyncio.Event,
     want: int,
+    datadir: Path,
 ) -> faust.App:
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap}",
         store="memory://",
-        datadir=Path(tempfile.gettempdir()) / "aimarket-faust" / f"{app_id}-data",
+        datadir=datadir / f"{app_id}-data",  # faust makes only this last level
         web_enabled=False,
         topic_partitions=1,
         topic_replication_factor=1,
@@ -44,12 +44,12 @@ def make_collecting_app(
 
 
 async def consume_with_faust_agent(
-    bootstrap: str, app_id: str, topic_name: str, want: int, timeout_s: float
+    bootstrap: str, app_id: str, topic_name: str, want: int, timeout_s: float, datadir: Path
 ) -> list[bytes]:
     """Start the app as a worker would (without the Worker's signal handling), collect, stop."""
     received: list[bytes] = []
     done = asyncio.Event()
-    app = make_collecting_app(bootstrap, app_id, topic_name, received, done, want)
+    app = make_collecting_app(bootstrap, app_id, topic_name, received, done, want, datadir)
     await app.start()
     try:
         await asyncio.wait_for(done.wait(), timeout_s)

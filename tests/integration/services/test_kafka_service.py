@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -86,7 +87,7 @@ def test_message_produced_by_aiokafka_is_consumed_by_aiokafka(
 
 @pytest.mark.services("kafka")
 def test_faust_agent_consumes_every_message_produced_to_its_topic(
-    kafka_bootstrap: str, unique_name: Callable[..., str]
+    kafka_bootstrap: str, unique_name: Callable[..., str], tmp_path: Path
 ) -> None:
     topic = unique_name("t")
     create_topic(kafka_bootstrap, topic)
@@ -97,6 +98,8 @@ def test_faust_agent_consumes_every_message_produced_to_its_topic(
     assert producer.flush(TIMEOUT_S) == 0
 
     received = asyncio.run(
-        consume_with_faust_agent(kafka_bootstrap, unique_name("app"), topic, len(sent), TIMEOUT_S)
+        consume_with_faust_agent(
+            kafka_bootstrap, unique_name("app"), topic, len(sent), TIMEOUT_S, tmp_path
+        )
     )
     assert received == sent
