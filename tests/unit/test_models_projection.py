@@ -4,10 +4,13 @@ fields the `models` search index declares present on every document."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +36,14 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 PAID = Pricing(currency="EUR", price_per_request=25)
 SIGNATURE = {"inputs": [{"name": "x", "dtype": "float32", "shape": [1, 3]}], "outputs": []}
 DIGEST = "sha256:" + "a" * 64
+
+
+@pytest.fixture(autouse=True)
+def events_happen_at_now() -> Iterator[None]:
+    """The aggregate stamps its events with the wall clock; the prices here are written
+    against NOW, so the events must happen then, whatever today's date is."""
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def new_model(name: str = "Resnet Fifty", **details: Any) -> Model:
