@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import Marketplace, Written
+from commands.conflicts import CommandHandlers
 from commands.models import ModelCommands
 from commands.ports import Clock
 from commands.principal import Principal
@@ -45,7 +46,7 @@ class OwnModel(Conflict):
     code = "own_model"
 
 
-class AccessService:
+class AccessService(CommandHandlers):
     def __init__(
         self,
         app: Marketplace,
@@ -149,9 +150,4 @@ class AccessService:
         return request
 
     def _save_decision(self, request: AccessRequest) -> Written:
-        try:
-            return self.app._save(request)
-        except IntegrityError:
-            raise Conflict(
-                "this request changed meanwhile; reload it", code="request_changed"
-            ) from None
+        return self.app._save(request)

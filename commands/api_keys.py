@@ -9,6 +9,7 @@ from uuid import UUID
 from commands.accounts import Account, AccountLookup
 from commands.application import Marketplace, Written
 from commands.cache import TtlCache
+from commands.conflicts import CommandHandlers
 from commands.ports import Clock
 from commands.principal import Principal
 from commands.secrets import display_prefix, hash_secret, looks_like_api_key, new_api_key
@@ -69,7 +70,7 @@ class KeyView:
         return not self.revoked and (self.expires_at is None or now < self.expires_at)
 
 
-class ApiKeyService:
+class ApiKeyService(CommandHandlers):
     def __init__(
         self, app: Marketplace, accounts: AccountLookup, clock: Clock, cache_ttl_s: float
     ) -> None:

@@ -17,6 +17,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
+from commands.conflicts import ConcurrentUpdate
 from domain.api_key import ApiKey, check_scopes
 from domain.errors import Conflict, NotFound
 from domain.login_session import LoginSession, RefreshTokenInvalid, RefreshTokenReused
@@ -50,9 +51,24 @@ class Marketplace(Application[UUID]):
                 listener(position)
 
     def _save(self, subject: Aggregate, *others: Aggregate) -> Written:
-        recordings = self.save(subject, *others)
+        """Save together. An aggregate that was changed meanwhile by someone else raises
+        `ConcurrentUpdate` (the command is run again); a new aggregate whose id exists
+        already raises `IntegrityError`, which the command turns into its own conflict."""
+        loaded = {a.id: a.version - len(a.pending_events) for a in (subject, *others)}
+        try:
+            recordings = self.save(subject, *others)
+        except IntegrityError:
+            if any(self._changed_since(id_, version) for id_, version in loaded.items() if version):
+                raise ConcurrentUpdate(
+                    "this was changed by someone else at the same moment; try again"
+                ) from None
+            raise
         position = max((r.notification.id for r in recordings), default=0)
         return Written(subject.id, position)
+
+    def _changed_since(self, aggregate_id: UUID, version: int) -> bool:
+        latest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        return bool(latest) and latest[0].originator_version > version
 
     def load(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
         try:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from commands.accounts import Account, AccountLookup
 from commands.application import Marketplace, Written
+from commands.conflicts import CommandHandlers
 from commands.ports import Clock, Mailer, OutgoingEmail, PasswordHasher, RateLimiter, TokenDenylist
 from commands.principal import Principal
 from commands.secrets import hash_secret, new_refresh_token, refresh_token_session
@@ -36,7 +37,7 @@ class TokenPair:
     session_id: UUID
 
 
-class AuthService:
+class AuthService(CommandHandlers):
     def __init__(
         self,
         app: Marketplace,

@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import Marketplace, Written
+from commands.conflicts import CommandHandlers
 from commands.ports import Clock
 from commands.principal import Principal
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -28,7 +29,7 @@ class SlugTaken(Conflict):
     code = "slug_taken"
 
 
-class ModelCommands:
+class ModelCommands(CommandHandlers):
     def __init__(self, app: Marketplace, clock: Clock) -> None:
         self.app, self.clock = app, clock
 

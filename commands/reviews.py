@@ -15,11 +15,12 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import Marketplace, Written
+from commands.conflicts import CommandHandlers, ConcurrentUpdate
 from commands.models import ModelCommands
 from commands.ports import Clock
 from commands.principal import Principal
 from commands.usage import UsageCommands
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.model import Model, NotModelOwner, VersionStatus
 from domain.review import Review, check_content
 from domain.semver import canonical
@@ -59,7 +60,7 @@ class ReviewContent:
     body: str = ""
 
 
-class ReviewService:
+class ReviewService(CommandHandlers):
     def __init__(
         self,
         app: Marketplace,
@@ -87,12 +88,8 @@ class ReviewService:
         clean = ReviewContent(version, rating, title, body)
         try:
             return self._write(model, caller.user_id, reviewer.public_name, clean)
-        except IntegrityError:
-            pass  # the same consumer wrote twice at once: apply this one as an edit
-        try:
-            return self._write(model, caller.user_id, reviewer.public_name, clean)
-        except IntegrityError:
-            raise Conflict("your review changed meanwhile; retry", code="review_changed") from None
+        except IntegrityError:  # the same consumer wrote twice at once: this one is an edit
+            raise ConcurrentUpdate("your review was written meanwhile") from None
 
     def reply(self, caller: Principal, review_id: UUID, body: str) -> Written:
         review = self.load_review(review_id)
@@ -145,10 +142,7 @@ class ReviewService:
         return ReviewWritten(self.app._save(review), created=False)
 
     def _save(self, review: Review) -> Written:
-        try:
-            return self.app._save(review)
-        except IntegrityError:
-            raise Conflict("this review changed meanwhile; retry", code="review_changed") from None
+        return self.app._save(review)
 
 
 def _published_version(model: Model, version: str) -> str:

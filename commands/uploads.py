@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from commands.application import Marketplace, Written
 from commands.artifacts import Verdict
+from commands.conflicts import CommandHandlers, ConcurrentUpdate
 from commands.models import ModelCommands
 from commands.ports import BlobStore, Clock, SealedUpload, UploadStaging
 from commands.principal import Principal
@@ -30,7 +29,7 @@ from commands.upload_parts import (
     UploadIncomplete,
     file_digest,
 )
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
+from domain.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge
 from domain.model import Model
 from domain.upload import Upload, UploadClosed, UploadNotFound, UploadStatus
 from domain.user import Role
@@ -87,7 +86,7 @@ class VersionOutcome:
     version: dict[str, Any]  # the version as the model now records it
 
 
-class UploadService:
+class UploadService(CommandHandlers):
     def __init__(
         self,
         app: Marketplace,
@@ -257,9 +256,9 @@ class UploadService:
             upload.complete(f"sha256:{upload.sha256}")
             try:
                 return self.app._save(model, upload), model
-            except IntegrityError:
-                continue
-        raise Conflict("the model kept changing while the upload completed; complete it again")
+            except ConcurrentUpdate:
+                continue  # reload the two and record again; the artifact is stored already
+        raise ConcurrentUpdate("the model kept changing while the upload completed")
 
     def _fail(self, upload: Upload, error: DomainError) -> NoReturn:
         """Close the upload for good, drop its file, and raise `error` to the client."""
@@ -268,7 +267,7 @@ class UploadService:
             if fresh.status == UploadStatus.OPEN:
                 fresh.fail(f"{error.code}: {error.message}")
                 self.app._save(fresh)
-        except IntegrityError:
+        except ConcurrentUpdate:
             pass  # someone else closed it just now; either way it is closed
         self.staging.discard(upload.id)
         raise error
@@ -289,7 +288,7 @@ class UploadService:
                 upload.fail("expired")
                 try:
                     self.app._save(upload)
-                except IntegrityError:
+                except ConcurrentUpdate:
                     continue  # it changed just now; look again next time
             self.staging.discard(upload_id)
             dropped += 1

@@ -12,12 +12,13 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import Marketplace, Written
-from domain.errors import Conflict, InvalidInput, NotFound
+from commands.conflicts import CommandHandlers, ConcurrentUpdate
+from domain.errors import InvalidInput, NotFound
 from domain.model import Model, ModelNotFound
 from domain.usage import Usage
 
 
-class UsageCommands:
+class UsageCommands(CommandHandlers):
     def __init__(self, app: Marketplace) -> None:
         self.app = app
 
@@ -28,15 +29,8 @@ class UsageCommands:
         _check_day(day)
         try:
             return self._record(consumer_id, model_id, day, calls, successful)
-        except IntegrityError:
-            pass  # another flush for this pair won the race: reload and add on top, once
-        try:
-            return self._record(consumer_id, model_id, day, calls, successful)
-        except IntegrityError:
-            raise Conflict(
-                "usage for this consumer and model changed meanwhile; retry",
-                code="usage_conflict",
-            ) from None
+        except IntegrityError:  # another flush started this pair's usage: add on top of it
+            raise ConcurrentUpdate("usage for this pair was started meanwhile") from None
 
     def _record(
         self, consumer_id: UUID, model_id: UUID, day: str, calls: int, successful: int

@@ -1,0 +1,62 @@
+"""Two writers on one aggregate: the one that loses the race runs its command again.
+
+A command is load → call the aggregate → save. When the save finds that an aggregate it
+changed was changed by someone else since it was loaded (`ConcurrentUpdate`), the whole
+command runs again on fresh state, a few times with jittered back-off; only when the
+attempts are spent does the caller get 409 `concurrent_update`. Every public method of a
+`CommandHandlers` subclass is retried this way, so no handler or route writes it again.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import random
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from domain.errors import Conflict
+
+ATTEMPTS = 5
+BACKOFF_S = 0.005  # doubled per attempt, jittered: spreads writers that collided
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Set while a command runs, so a command calling another is retried once, as a whole.
+_in_command: ContextVar[bool] = ContextVar("in_command", default=False)
+
+
+class ConcurrentUpdate(Conflict):
+    code = "concurrent_update"
+
+
+def retried_on_conflict(command: F) -> F:
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if _in_command.get():
+            return command(*args, **kwargs)
+        token = _in_command.set(True)
+        try:
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    return command(*args, **kwargs)
+                except ConcurrentUpdate:
+                    if attempt == ATTEMPTS:
+                        raise
+                time.sleep(random.uniform(0, BACKOFF_S * 2**attempt))
+        finally:
+            _in_command.reset(token)
+
+    return run  # type: ignore[return-value]
+
+
+class CommandHandlers:
+    """Base of the write side's services: each public method is one retried command."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(member):
+                setattr(cls, name, retried_on_conflict(member))
