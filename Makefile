@@ -1,8 +1,10 @@
 # The two commands a new user types: `make run` and `make test`.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test lint bench services-up services-down services-status install install-test clean
 
@@ -25,9 +27,9 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
-## Start the marketplace on the embedded profile at http://127.0.0.1:8000 (data in ./var/).
+## Start the marketplace on the embedded profile at http://$(HOST):$(PORT) (data in ./var/).
 run: install
-	$(VENV)/bin/aimarket run
+	$(VENV)/bin/aimarket run --host $(HOST) --port $(PORT)
 
 ## Install and start the real services, run the whole suite, stop what was started.
 test: install-test
@@ -38,9 +40,11 @@ test: install-test
 	$(PY) -m infra.services down --started-file var/services/started-by-test; \
 	exit $$status
 
+## ruff, mypy strict, and the import rules (import-linter contracts in pyproject.toml).
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: install-test
 	$(PY) bench/auth.py

@@ -40,6 +40,7 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
         container.start_runner()
     typer.echo(f"aimarket ({settings.profile} profile) on http://{host}:{port}")
     typer.echo(f"  API docs: http://{host}:{port}/docs   data: {settings.data_dir.resolve()}")
+    typer.echo(f"  emails (verification links): {_where_emails_go(settings)}")
     try:
         uvicorn.run(
             create_app(container),
@@ -51,6 +52,12 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
         )
     finally:
         container.close()
+
+
+def _where_emails_go(settings: Settings) -> str:
+    if settings.smtp_host:
+        return f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+    return f"{(settings.data_dir / 'outbox').resolve()}/*.eml"
 
 
 @app.command()

@@ -18,6 +18,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_for_health(base: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"aimarket run did not answer /v1/health within {timeout_s} s")
+
+
 def test_aimarket_run_serves_register_and_health(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "AIMARKET_DATA_DIR": str(tmp_path / "var")}
@@ -30,15 +41,7 @@ def test_aimarket_run_serves_register_and_health(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("aimarket run did not answer /v1/health within 30 s")
+        wait_for_health(base)
         created = httpx.post(
             f"{base}/v1/auth/register", json={"email": "run@example.com", "password": "long enough"}
         )
