@@ -106,14 +106,25 @@ def _zip_kind(path: Path) -> str:
     return "torch_pickle" if pickled else "zip"
 
 
+@dataclass(frozen=True)
+class SizeLimits:
+    """What a file may declare, checked on the wire before anything is loaded."""
+
+    max_nodes: int = 1_000_000
+    max_expanded_bytes: int = 256 * 1024 * 1024  # growth beyond the bytes the file holds
+
+
 class ArtifactValidator:
-    def __init__(self, converter: Converter | None = None) -> None:
-        self.converter = converter
+    """Runs in the process that calls it: give it only to a sandbox (infra/sandbox.py)
+    or to tests; untrusted files may make onnxruntime or torch use any memory or time."""
+
+    def __init__(self, converter: Converter | None = None, limits: SizeLimits | None = None):
+        self.converter, self.limits = converter, limits or SizeLimits()
 
     def validate(self, path: Path) -> Verdict:
         kind = sniff(path)
         if kind == "onnx":
-            return check_onnx(path)
+            return check_onnx(path, self.limits)
         if kind in _TORCH_ARCHIVES:
             return self._convert(kind, path)
         return Verdict(kind, reasons=(REASONS[kind],))
@@ -137,26 +148,24 @@ class ArtifactValidator:
             self.converter.convert(kind, path, target)
         except ConversionFailed as error:
             return Verdict(kind, reasons=(_clean(str(error), path),))
-        verdict = check_onnx(target)
+        verdict = check_onnx(target, self.limits)
         if not verdict.accepted or verdict.signature is None:
             return replace(verdict, kind=kind)
         signature = {**verdict.signature, "converted_from": kind}
         return replace(verdict, kind=kind, signature=signature, converted=target)
 
 
-def check_onnx(path: Path) -> Verdict:
-    """Checker, then onnxruntime; the signature from the loaded session."""
+def check_onnx(path: Path, limits: SizeLimits | None = None) -> Verdict:
+    """The sizes the file declares, then the checker, then onnxruntime; the signature
+    from the loaded session."""
     try:
         with path.open("rb") as f:
             header = read_header(f, path.stat().st_size)
     except WireError as error:
         return _onnx_rejected(f"the ONNX protobuf is corrupt or truncated ({error})")
-    if not header.has_graph:
-        return _onnx_rejected("the ONNX model has no graph")
-    if header.external_data:
-        return _onnx_rejected(
-            "the model keeps tensors in external data files; upload one self-contained .onnx"
-        )
+    refused = _refused_header(header, limits or SizeLimits())
+    if refused:
+        return _onnx_rejected(refused)
     onnx_checker, ort = _onnx_modules()
     try:
         onnx_checker.check_model(str(path))  # by path: the C++ checker reads the file itself
@@ -175,6 +184,28 @@ def check_onnx(path: Path) -> Verdict:
         **_header_fields(header),
     }
     return Verdict("onnx", framework="onnx", signature=signature)
+
+
+def _refused_header(header: OnnxHeader, limits: SizeLimits) -> str | None:
+    if not header.has_graph:
+        return "the ONNX model has no graph"
+    if header.external_data:
+        return "the model keeps tensors in external data files; upload one self-contained .onnx"
+    if header.nodes > limits.max_nodes:
+        return f"the model has {header.nodes} nodes; at most {limits.max_nodes} are accepted"
+    if header.expanded_bytes > limits.max_expanded_bytes:
+        name, grown = header.largest
+        return (
+            f"the model's tensors declare {header.expanded_bytes} bytes more than the file "
+            f"holds for them (sparse tensors, tensors short of their data, or constant "
+            f"shapes grow to that when loaded; {_clean_name(name)} alone by {grown}); at "
+            f"most {limits.max_expanded_bytes} are accepted"
+        )
+    return None
+
+
+def _clean_name(name: str) -> str:
+    return repr(" ".join(name.split())[:80])
 
 
 def _onnx_modules() -> tuple[Any, Any]:

@@ -13,7 +13,7 @@ from commands.access import AccessService
 from commands.accounts import AccountLookup
 from commands.api_keys import ApiKeyService
 from commands.application import Marketplace
-from commands.artifacts import ArtifactValidator, torch_converter
+from commands.artifacts import SizeLimits
 from commands.auth import AuthPolicy, AuthService
 from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.model_stats import ModelStats
@@ -33,6 +33,7 @@ from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
 from infra.readstore.sqlite import SqliteReadStore
 from infra.relay_ledger import PostgresRelayLedger
+from infra.sandbox import SandboxedValidator, SandboxLimits
 from infra.schema_lock import schema_lock
 from infra.search.sqlite_fts import SqliteSearchIndex
 from infra.settings import Settings
@@ -285,7 +286,7 @@ def _artifacts(
         registry,
         blobs,
         FilesystemStaging(settings.staging_root()),
-        ArtifactValidator(torch_converter()),
+        SandboxedValidator(_sandbox_limits(settings)),
         limits,
         clock,
     )
@@ -301,3 +302,14 @@ def _artifacts(
         ),
     )
     return uploads, downloads
+
+
+def _sandbox_limits(settings: Settings) -> SandboxLimits:
+    sizes = SizeLimits(settings.validation_max_nodes, settings.validation_max_expanded_bytes)
+    return SandboxLimits(
+        memory_bytes=settings.validation_memory_bytes,
+        memory_per_byte=settings.validation_memory_per_byte,
+        cpu_s=settings.validation_cpu_s,
+        timeout_s=settings.validation_timeout_s,
+        sizes=sizes,
+    )

@@ -68,6 +68,21 @@ class Settings(BaseSettings):
     upload_ttl_s: int = Field(default=24 * 3600, gt=0, description="an unfinished upload's life")
     blob_dir: Path | None = Field(default=None, description="default <data_dir>/blobs")
     download_url_ttl_s: int = Field(default=600, gt=0, description="life of a signed URL")
+    # Validation and conversion of uploads, in a child process (infra/sandbox.py)
+    validation_memory_bytes: int = Field(
+        default=2 * GiB, ge=64 * MiB, description="a validator's address space, plus per byte"
+    )
+    validation_memory_per_byte: int = Field(
+        default=4, ge=0, description="more address space per byte of the artifact"
+    )
+    validation_cpu_s: int = Field(default=300, gt=0, description="a validator's CPU time")
+    validation_timeout_s: float = Field(default=600, gt=0, description="its wall-clock time")
+    validation_max_nodes: int = Field(default=1_000_000, gt=0, description="nodes in a model")
+    validation_max_expanded_bytes: int = Field(
+        default=256 * MiB,
+        ge=0,
+        description="bytes a model's tensors may declare beyond those the file holds",
+    )
 
     @model_validator(mode="after")
     def _cluster_needs_real_settings(self) -> Settings:

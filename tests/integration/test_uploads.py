@@ -7,7 +7,10 @@ import asyncio
 import base64
 import hashlib
 import pickle
+import resource
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -18,10 +21,12 @@ import pytest
 from fastapi.testclient import TestClient
 from onnx import TensorProto, helper, numpy_helper
 
+from infra.api import create_app
 from infra.blobs import FilesystemBlobStore
-from infra.bootstrap import Container
+from infra.bootstrap import Container, build_container
+from infra.settings import Settings
 from infra.staging import FilesystemStaging
-from tests.support import Account, MovableClock, verified_account
+from tests.support import Account, ConsistentClient, MovableClock, verified_account
 
 PART = 1024  # the smallest part size the default settings allow
 
@@ -35,6 +40,38 @@ def model_bytes(weights: int = 256) -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 9
     return bytes(model.SerializeToString())
+
+
+def hostile_model(variant: str, n: int) -> bytes:
+    """A few hundred bytes that ask for n*n floats once loaded (or once optimised)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["a", "b"])
+    add = helper.make_node("Add", ["x", "S"], ["y"])
+    empty = helper.make_tensor("S", TensorProto.FLOAT, [0], [])
+    sparse = helper.make_sparse_tensor(
+        empty, helper.make_tensor("i", TensorProto.INT64, [0], []), [n, n]
+    )
+    nodes, initializers, sparse_initializers = [add], list[TensorProto](), []
+    if variant == "sparse_initializer":  # huge dims: onnxruntime makes it dense
+        sparse_initializers.append(sparse)
+    elif variant == "short_initializer":  # a huge declared size, four bytes of data
+        short = TensorProto(name="S", data_type=TensorProto.FLOAT, dims=[n, n], raw_data=b"1234")
+        initializers.append(short)
+    elif variant == "sparse_constant":  # a node whose output is huge
+        nodes.insert(0, helper.make_node("Constant", [], ["S"], sparse_value=sparse))
+    elif variant == "constant_of_shape":  # huge once folded for serving
+        initializers.append(helper.make_tensor("shape", TensorProto.INT64, [2], [n, n]))
+        nodes.insert(0, helper.make_node("ConstantOfShape", ["shape"], ["S"]))
+    graph = helper.make_graph(
+        nodes, "g", [x], [y], initializers, sparse_initializer=sparse_initializers
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    return bytes(model.SerializeToString())
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def sha256(content: bytes) -> str:
@@ -121,6 +158,21 @@ def staging(container: Container) -> FilesystemStaging:
 @pytest.fixture
 def publisher(client: TestClient, outbox: Path) -> Account:
     return verified_account(client, outbox, role="publisher")
+
+
+@pytest.fixture
+def limited(settings: Settings, clock: MovableClock) -> Iterator[Callable[..., TestClient]]:
+    """A client of an app whose settings differ from the profile's by the given ones."""
+    with ExitStack() as stack:
+
+        def make(**changes: Any) -> TestClient:
+            built = build_container(settings.model_copy(update=changes), clock=clock)
+            stack.callback(built.close)
+            built.start_runner()
+            app = create_app(built)
+            return stack.enter_context(ConsistentClient(app, raise_server_exceptions=False))
+
+        yield make
 
 
 def test_parts_sent_out_of_order_with_one_sent_again_make_a_validated_version(
@@ -307,6 +359,55 @@ def test_a_pickle_becomes_a_rejected_version_with_a_reason_and_is_not_kept(
     assert (no_url.status_code, code(no_url)) == (409, "version_status")
     # A rejected version number may be uploaded again, this time with a real model.
     assert upload(client, publisher, model_id, model_bytes())["status"] == "validated"
+
+
+@pytest.mark.parametrize(
+    "variant", ["sparse_initializer", "short_initializer", "sparse_constant", "constant_of_shape"]
+)
+def test_a_small_file_that_declares_huge_tensors_is_rejected_without_the_api_growing(
+    client: TestClient, publisher: Account, variant: str
+) -> None:
+    content = hostile_model(variant, 12_000)  # 576 MB of floats, 1.1 GB loaded the old way
+    assert len(content) < 1024 * 1024
+    model_id = create_model(client, publisher)
+    before = peak_rss_mb()
+    version = upload(client, publisher, model_id, content)
+    assert peak_rss_mb() - before < 100
+    assert version["status"] == "rejected" and version["signature"] is None
+    assert "more than the file holds for them" in version["reasons"][0]
+
+
+def test_a_validator_past_its_memory_limit_is_killed_and_the_version_rejected(
+    limited: Callable[..., TestClient], outbox: Path
+) -> None:
+    # The wire check lets it through; the child's address space does not.
+    client = limited(
+        validation_memory_bytes=320 * 1024 * 1024,
+        validation_memory_per_byte=0,
+        validation_max_expanded_bytes=2**40,
+    )
+    owner = verified_account(client, outbox, role="publisher")
+    model_id = create_model(client, owner)
+    version = upload(client, owner, model_id, hostile_model("sparse_initializer", 12_000))
+    assert version["status"] == "rejected"
+    assert version["reasons"] == ["validation needed more than 320 MiB of memory and was stopped"]
+
+
+def test_a_validator_past_its_time_limit_is_killed_and_the_upload_ends_rejected(
+    limited: Callable[..., TestClient], outbox: Path
+) -> None:
+    client = limited(validation_timeout_s=0.05)
+    owner = verified_account(client, outbox, role="publisher")
+    model_id = create_model(client, owner)
+    started = start(client, owner, model_id, model_bytes())
+    upload_id = started.json()["upload_id"]
+    for n, data in enumerate(split(model_bytes()), start=1):
+        put(client, owner, upload_id, n, data)
+    version = complete(client, owner, upload_id).json()
+    assert version["status"] == "rejected"
+    assert version["reasons"] == ["validation took longer than 0.05 s and was stopped"]
+    status = client.get(f"/v1/uploads/{upload_id}", headers=owner.headers).json()
+    assert status["status"] == "completed"  # not left open, not stuck
 
 
 def test_a_published_free_model_downloads_as_the_same_bytes_for_anyone_who_sees_it(

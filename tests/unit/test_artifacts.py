@@ -28,7 +28,13 @@ from fastapi.testclient import TestClient
 from onnx import TensorProto, helper, numpy_helper
 from pydantic import ValidationError
 
-from commands.artifacts import ArtifactValidator, ConversionFailed, check_onnx, sniff
+from commands.artifacts import (
+    ArtifactValidator,
+    ConversionFailed,
+    SizeLimits,
+    check_onnx,
+    sniff,
+)
 from commands.http.upload_routes import _pipe
 from commands.http.upload_schemas import requested_sha256
 from commands.onnx_wire import WireError, read_header
@@ -43,6 +49,7 @@ from domain.errors import InvalidInput
 from domain.upload import MAX_PARTS, PartOutOfRange, TooManyParts, Upload, UploadNotFound
 from infra.blobs import FilesystemBlobStore
 from infra.http.middleware import BodyLimit, RequestContextMiddleware
+from infra.sandbox import SandboxedValidator, SandboxLimits
 from infra.settings import Settings
 from infra.staging import FilesystemStaging
 
@@ -167,6 +174,82 @@ def test_external_data_hidden_in_a_subgraph_is_found(tmp_path: Path) -> None:
 def test_the_wire_reader_refuses_garbage() -> None:
     with pytest.raises(WireError):
         read_header(io.BytesIO(b"\x08\x09\x3a\x7f\x00"), 5)  # graph claims 127 bytes of 1
+
+
+def shaped(shape: list[int], through_constant_node: bool) -> onnx.ModelProto:
+    """y = ConstantOfShape(shape) inside an If branch, the shape an initializer or a
+    Constant node."""
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["a", "b"])
+    value = helper.make_tensor("shape", TensorProto.INT64, [len(shape)], shape)
+    fill = helper.make_node("ConstantOfShape", ["shape"], ["y"])
+    nodes, inits = [fill], [value]
+    if through_constant_node:
+        nodes, inits = [helper.make_node("Constant", [], ["shape"], value=value), fill], []
+    branch = helper.make_graph(nodes, "b", [], [out], inits)
+    cond = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
+    node = helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=branch)
+    model = helper.make_model(helper.make_graph([node], "g", [cond], [out]))
+    model.ir_version = 9
+    return model
+
+
+@pytest.mark.parametrize("through_constant_node", [False, True])
+def test_a_constant_shape_too_large_to_fold_is_refused_a_small_one_is_not(
+    tmp_path: Path, through_constant_node: bool
+) -> None:
+    small = check_onnx(saved(tmp_path, "s.onnx", shaped([2, 3], through_constant_node)))
+    assert small.accepted, small.reasons
+    huge = check_onnx(saved(tmp_path, "h.onnx", shaped([10**6, 10**6], through_constant_node)))
+    assert "more than the file holds" in huge.reasons[0]
+    assert "'ConstantOfShape(shape)' alone by 8000000000000" in huge.reasons[0]
+
+
+def test_a_sparse_tensor_deep_in_a_subgraph_counts_at_its_dense_size(tmp_path: Path) -> None:
+    empty = helper.make_tensor("big", TensorProto.DOUBLE, [0], [])
+    index = helper.make_tensor("i", TensorProto.INT64, [0], [])
+    sparse = helper.make_sparse_tensor(empty, index, [4096, 4096])  # 128 MiB of doubles
+    out = helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)
+    constant = helper.make_node("Constant", [], ["y"], sparse_value=sparse)
+    branch = helper.make_graph([constant], "b", [], [out])
+    cond = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
+    node = helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=branch)
+    path = saved(
+        tmp_path, "m.onnx", helper.make_model(helper.make_graph([node], "g", [cond], [out]))
+    )
+    with path.open("rb") as f:
+        header = read_header(f, path.stat().st_size)
+    assert header.expanded_bytes == 2 * 128 * 1024 * 1024 and header.largest[0] == "big"
+    verdict = check_onnx(path, SizeLimits(max_expanded_bytes=255 * 1024 * 1024))
+    assert "'big' alone by 134217728" in verdict.reasons[0]
+
+
+def test_a_model_with_more_nodes_than_allowed_is_refused(tmp_path: Path) -> None:
+    path = saved(tmp_path, "m.onnx", tiny_model())
+    assert ArtifactValidator(limits=SizeLimits(max_nodes=1)).validate(path).accepted
+    verdict = ArtifactValidator(limits=SizeLimits(max_nodes=0)).validate(path)
+    assert verdict.reasons == ("the model has 1 nodes; at most 0 are accepted",)
+
+
+@pytest.mark.parametrize(
+    ("dims", "words"), [([-1, 4], "negative dimension"), ([1] * 65, "more than 64 dimensions")]
+)
+def test_a_tensor_with_impossible_dims_is_corrupt(
+    tmp_path: Path, dims: list[int], words: str
+) -> None:
+    model = tiny_model()
+    model.graph.initializer[0].ClearField("dims")
+    model.graph.initializer[0].dims.extend(dims)
+    verdict = check_onnx(saved(tmp_path, "m.onnx", model))
+    assert "corrupt" in verdict.reasons[0] and words in verdict.reasons[0]
+
+
+def test_the_sandbox_gives_the_same_verdict_as_validating_in_process(tmp_path: Path) -> None:
+    path = saved(tmp_path, "model.bin", tiny_model())
+    sandbox = SandboxedValidator(SandboxLimits(2 * 1024**3, 4, 60, 60, SizeLimits()))
+    assert sandbox.validate(path) == ArtifactValidator().validate(path)
+    refused = sandbox.validate(saved(tmp_path, "pickle.bin", pickle.dumps({"w": 1})))
+    assert refused.kind == "pickle" and "arbitrary code" in refused.reasons[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.bin", "pickle.bin"]
 
 
 def test_a_raw_pickle_is_refused_as_unsafe(tmp_path: Path) -> None:
