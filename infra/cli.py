@@ -35,12 +35,15 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
     from infra.logs import configure_logging
 
     configure_logging(settings.log_level)
+    settings = settings.serving_on(host, port)
     container = build_container(settings)
     if with_runner:
         container.start_runner()
     typer.echo(f"aimarket ({settings.profile} profile) on http://{host}:{port}")
     typer.echo(f"  API docs: http://{host}:{port}/docs   data: {settings.data_dir.resolve()}")
     typer.echo(f"  emails (verification links): {_where_emails_go(settings)}")
+    typer.echo(f"  links name: {settings.public_base_url}")
+    trusted = settings.trusted_proxies.strip()
     try:
         uvicorn.run(
             create_app(container),
@@ -49,6 +52,10 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
             http=LeanBodyProtocol,
             log_config=None,
             access_log=False,
+            # X-Forwarded-For is believed only from the proxies the settings name (uvicorn
+            # would otherwise trust it from 127.0.0.1, and the login limits key on it).
+            proxy_headers=bool(trusted),
+            forwarded_allow_ips=trusted or None,
         )
     finally:
         container.close()
