@@ -82,12 +82,12 @@ def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 @users.command("set-role")
 def set_role(email: str, role: str) -> None:
     """Give the account with EMAIL a ROLE (publisher, consumer, admin), e.g. the first admin."""
-    from domain.user import normalise_email, parse_role
+    from domain.user import parse_role
     from infra.bootstrap import build_container
 
     container = build_container(load_settings())
     try:
-        user = container.app.find_user_by_email(normalise_email(email))
+        user = container.app.find_user_by_email(email)  # normalised there, for every caller
         if user is None:
             raise typer.BadParameter(f"no account with email {email}; register it first")
         container.auth.change_role(user.id, parse_role(role))

@@ -35,8 +35,9 @@ def _pair(pair: IssuedPair) -> schemas.TokenPair:
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=schemas.Registered)
 def register(body: schemas.UserCreate, auth: Auth) -> schemas.Registered:
     """Create an account; a verification token is emailed to the address."""
+    # As typed: the service normalises it, and looks for an account made before NFKC too.
+    written = auth.register(body.email, body.password, Role(body.role), body.display_name or "")
     email = normalise_email(body.email)
-    written = auth.register(email, body.password, Role(body.role), body.display_name or "")
     return schemas.Registered(id=written.id, position=written.position, email=email, role=body.role)
 
 
