@@ -140,33 +140,41 @@ class Marketplace(Application[UUID]):
         if role is not Role.ADMIN:
             check_not_self(by, user_id)
         user, roster = self._admin_action(user_id, by)
+        was_admin = user.role == Role.ADMIN
         user.change_role(role, by)
-        return self._save_standing(user, roster)
+        return self._save_standing(user, roster, was_admin)
 
     def deactivate_user(self, user_id: UUID, by: UUID | None = None) -> Written:
         check_not_self(by, user_id)
         user, roster = self._admin_action(user_id, by)
         user.deactivate(by)
-        return self._save_standing(user, roster)
+        return self._save_standing(user, roster, user.role == Role.ADMIN)
 
     def reactivate_user(self, user_id: UUID, by: UUID | None = None) -> Written:
         user, roster = self._admin_action(user_id, by)
         user.reactivate(by)
-        return self._save_standing(user, roster)
+        return self._save_standing(user, roster, user.role == Role.ADMIN)
 
-    def _admin_action(self, user_id: UUID, by: UUID | None) -> tuple[User, AdminRoster]:
-        roster = self.admin_roster()
+    def _admin_action(self, user_id: UUID, by: UUID | None) -> tuple[User, AdminRoster | None]:
+        """The account, and the roster when an admin acts: they must be one now."""
+        roster = None
         if by is not None:
+            roster = self.admin_roster()
             roster.check_acting(by)
         return self.load(User, user_id), roster
 
-    def _save_standing(self, user: User, roster: AdminRoster) -> Written:
-        """Save the account with the roster brought in line with it, in one save."""
-        if user.role == Role.ADMIN and not user.deactivated:
-            roster.admit(user.id)
-        else:
-            roster.dismiss(user.id)  # refused for the last admin
-        if not roster.pending_events:
+    def _save_standing(self, user: User, roster: AdminRoster | None, was_admin: bool) -> Written:
+        """Save the account with the roster brought in line with it, in one save. A change
+        that makes or unmakes no admin, by the operator, leaves the roster alone."""
+        is_admin = user.role == Role.ADMIN and not user.deactivated
+        if roster is None and (was_admin or is_admin):
+            roster = self.admin_roster()
+        if roster is not None:
+            if is_admin:
+                roster.admit(user.id)
+            else:
+                roster.dismiss(user.id)  # refused for the last admin
+        if roster is None or not roster.pending_events:
             return self._save(user)
         try:
             return self._save(user, roster)
