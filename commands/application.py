@@ -16,13 +16,15 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import get_topic
 
 from commands.conflicts import ConcurrentUpdate
+from domain.admin_roster import AdminRoster, check_not_self
 from domain.api_key import ApiKey, check_scopes
 from domain.errors import Conflict, NotFound
 from domain.login_session import LoginSession, RefreshTokenInvalid, RefreshTokenReused
 from domain.model import Model
-from domain.user import Role, User
+from domain.user import Role, User, check_display_name, normalise_email
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -37,7 +39,12 @@ class Written:
 
 class Marketplace(Application[UUID]):
     name = "Marketplace"
-    snapshotting_intervals = {User: 100, ApiKey: 100, Model: 100}  # noqa: RUF012 (library API)
+    snapshotting_intervals = {  # noqa: RUF012 (library API)
+        User: 100,
+        ApiKey: 100,
+        Model: 100,
+        AdminRoster: 100,
+    }
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
@@ -87,8 +94,16 @@ class Marketplace(Application[UUID]):
     def register_user(
         self, email: str, password_hash: str, role: Role, display_name: str = ""
     ) -> Written:
+        if display_name:
+            check_display_name(display_name)
+        # An account made before NFKC normalisation may sit at its older id.
+        if self.find_user_by_email(email) is not None:
+            raise Conflict("an account with this email already exists", code="email_taken")
         user = User(
-            email=email, password_hash=password_hash, role=role.value, display_name=display_name
+            email=normalise_email(email),
+            password_hash=password_hash,
+            role=role.value,
+            display_name=display_name,
         )
         try:
             return self._save(user)
@@ -98,10 +113,11 @@ class Marketplace(Application[UUID]):
             ) from None
 
     def find_user_by_email(self, email: str) -> User | None:
-        try:
-            return self.load(User, User.create_id(email))
-        except NotFound:
-            return None
+        """The account of an email however it is typed (normalised here, for every caller)."""
+        for user_id in User.ids_for_email(email):
+            with contextlib.suppress(NotFound):
+                return self.load(User, user_id)
+        return None
 
     def verify_email(self, user_id: UUID) -> Written:
         user = self.load(User, user_id)
@@ -113,20 +129,76 @@ class Marketplace(Application[UUID]):
         user.change_password(password_hash)
         return self._save(user)
 
-    def change_role(self, user_id: UUID, role: Role) -> Written:
-        user = self.load(User, user_id)
-        user.change_role(role)
-        return self._save(user)
-
     def rename_user(self, user_id: UUID, display_name: str) -> Written:
         user = self.load(User, user_id)
         user.rename(display_name)
         return self._save(user)
 
-    def deactivate_user(self, user_id: UUID) -> Written:
-        user = self.load(User, user_id)
-        user.deactivate()
-        return self._save(user)
+    # Admin actions: `by` is the acting admin, None the operator's command line.
+
+    def change_role(self, user_id: UUID, role: Role, by: UUID | None = None) -> Written:
+        if role is not Role.ADMIN:
+            check_not_self(by, user_id)
+        user, roster = self._admin_action(user_id, by)
+        was_admin = user.role == Role.ADMIN
+        user.change_role(role, by)
+        return self._save_standing(user, roster, was_admin)
+
+    def deactivate_user(self, user_id: UUID, by: UUID | None = None) -> Written:
+        check_not_self(by, user_id)
+        user, roster = self._admin_action(user_id, by)
+        user.deactivate(by)
+        return self._save_standing(user, roster, user.role == Role.ADMIN)
+
+    def reactivate_user(self, user_id: UUID, by: UUID | None = None) -> Written:
+        user, roster = self._admin_action(user_id, by)
+        user.reactivate(by)
+        return self._save_standing(user, roster, user.role == Role.ADMIN)
+
+    def _admin_action(self, user_id: UUID, by: UUID | None) -> tuple[User, AdminRoster | None]:
+        """The account, and the roster when an admin acts: they must be one now."""
+        roster = None
+        if by is not None:
+            roster = self.admin_roster()
+            roster.check_acting(by)
+        return self.load(User, user_id), roster
+
+    def _save_standing(self, user: User, roster: AdminRoster | None, was_admin: bool) -> Written:
+        """Save the account with the roster brought in line with it, in one save. A change
+        that makes or unmakes no admin, by the operator, leaves the roster alone."""
+        is_admin = user.role == Role.ADMIN and not user.deactivated
+        if roster is None and (was_admin or is_admin):
+            roster = self.admin_roster()
+        if roster is not None:
+            if is_admin:
+                roster.admit(user.id)
+            else:
+                roster.dismiss(user.id)  # refused for the last admin
+        if roster is None or not roster.pending_events:
+            return self._save(user)
+        try:
+            return self._save(user, roster)
+        except IntegrityError:
+            # Left over by `_save`: only a roster started by someone else at the same moment.
+            raise ConcurrentUpdate("the admin roster was just started; try again") from None
+
+    def admin_roster(self) -> AdminRoster:
+        """The roster; on first need, started from the admins already stored."""
+        try:
+            return self.load(AdminRoster, AdminRoster.create_id())
+        except NotFound:
+            return AdminRoster(admin_ids=self._stored_admins())
+
+    def _stored_admins(self) -> list[UUID]:
+        """Scans the accounts whose role ever changed: admins are only made that way."""
+        topics = [get_topic(User.RoleChanged)]
+        candidates: set[UUID] = set()
+        start: int | None = None
+        while page := self.recorder.select_notifications(start, 500, topics=topics):
+            candidates.update(UUID(str(n.originator_id)) for n in page)
+            start = page[-1].id + 1
+        users = (self.load(User, user_id) for user_id in candidates)
+        return [u.id for u in users if u.role == Role.ADMIN and not u.deactivated]
 
     # API keys
 

@@ -15,7 +15,8 @@ from commands.secrets import hash_secret, new_refresh_token, refresh_token_sessi
 from commands.tokens import InvalidToken, TokenCodec
 from domain.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from domain.login_session import LoginSession, RefreshTokenInvalid, RefreshTokenReused
-from domain.user import AccountDeactivated, Role
+from domain.passwords import check_new_password
+from domain.user import AccountDeactivated, Role, User, normalise_email
 
 
 class InvalidCredentials(Unauthorized):
@@ -27,6 +28,10 @@ class AuthPolicy:
     refresh_ttl_s: int
     login_attempts_per_minute: int
     public_base_url: str
+    # Per client address, beside the per-email limit: one client spraying many emails.
+    login_attempts_per_client_per_minute: int = 30
+    # Lower-cased, NFKC-normalised common and breached passwords (NIST SP 800-63B).
+    common_passwords: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,9 @@ class AuthService(CommandHandlers):
     def register(self, email: str, password: str, role: Role, display_name: str = "") -> Written:
         if role is Role.ADMIN:
             raise Forbidden("admins are appointed, not registered", code="role_not_allowed")
+        check_new_password(password, self.policy.common_passwords)
         written = self.app.register_user(email, self.passwords.hash(password), role, display_name)
-        self.send_verification(written.id, email)
+        self.send_verification(written.id, normalise_email(email))
         return written
 
     def send_verification(self, user_id: UUID, email: str) -> None:
@@ -90,10 +96,11 @@ class AuthService(CommandHandlers):
         return written
 
     def change_password(self, principal: Principal, current: str, new: str) -> Written:
-        account = self.require_account(principal.user_id)
-        user = self.app.find_user_by_email(account.email)
-        if user is None or not self.passwords.verify(user.password_hash, current):
+        self.require_account(principal.user_id)
+        user = self.app.load(User, principal.user_id)
+        if not self.passwords.verify(user.password_hash, current):
             raise InvalidCredentials("the current password is incorrect")
+        check_new_password(new, self.policy.common_passwords)
         return self.app.change_password(user.id, self.passwords.hash(new))
 
     def rename(self, principal: Principal, display_name: str) -> Written:
@@ -103,10 +110,8 @@ class AuthService(CommandHandlers):
 
     # Sessions
 
-    def login(self, email: str, password: str) -> TokenPair:
-        wait = self.limiter.hit(f"login:{email}", self.policy.login_attempts_per_minute, 60)
-        if wait:
-            raise RateLimited("too many login attempts; try again later", retry_after_s=wait)
+    def login(self, email: str, password: str, client: str | None = None) -> TokenPair:
+        self._check_login_rate(normalise_email(email), client)
         user = self.app.find_user_by_email(email)
         stored = user.password_hash if user else self._decoy_hash
         ok = self.passwords.verify(stored, password)
@@ -127,6 +132,17 @@ class AuthService(CommandHandlers):
             access.expires_at,
         )
         return TokenPair(access.token, refresh, self._seconds_until(access.expires_at), session_id)
+
+    def _check_login_rate(self, email: str, client: str | None) -> None:
+        """Both limits are counted before any password hash is verified."""
+        per_client = self.policy.login_attempts_per_client_per_minute
+        limits = [(f"login:{email}", self.policy.login_attempts_per_minute)]
+        if client:
+            limits.insert(0, (f"login-client:{client}", per_client))
+        for key, limit in limits:
+            wait = self.limiter.hit(key, limit, 60)
+            if wait:
+                raise RateLimited("too many login attempts; try again later", retry_after_s=wait)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         session_id = refresh_token_session(refresh_token)
@@ -194,12 +210,19 @@ class AuthService(CommandHandlers):
 
     # Administration
 
-    def change_role(self, user_id: UUID, role: Role) -> Written:
-        written = self.app.change_role(user_id, role)
+    # Administration: `by` is the acting admin; None is the operator's command line.
+
+    def change_role(self, user_id: UUID, role: Role, by: UUID | None = None) -> Written:
+        written = self.app.change_role(user_id, role, by)
         self.accounts.forget(user_id)
         return written
 
-    def deactivate(self, user_id: UUID) -> Written:
-        written = self.app.deactivate_user(user_id)
+    def deactivate(self, user_id: UUID, by: UUID | None = None) -> Written:
+        written = self.app.deactivate_user(user_id, by)
+        self.accounts.forget(user_id)
+        return written
+
+    def reactivate(self, user_id: UUID, by: UUID | None = None) -> Written:
+        written = self.app.reactivate_user(user_id, by)
         self.accounts.forget(user_id)
         return written

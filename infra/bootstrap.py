@@ -28,7 +28,7 @@ from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
-from infra.passwords import Argon2Passwords
+from infra.passwords import Argon2Passwords, common_passwords
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
 from infra.readstore.sqlite import SqliteReadStore
@@ -224,6 +224,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
             refresh_ttl_s=settings.refresh_token_ttl_s,
             login_attempts_per_minute=settings.login_attempts_per_minute,
             public_base_url=settings.public_base_url,
+            login_attempts_per_client_per_minute=settings.login_attempts_per_client_per_minute,
+            common_passwords=common_passwords(),
         ),
     )
     registry = ModelCommands(app, clock)  # gated access and reviews apply its visibility rules

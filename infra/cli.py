@@ -35,12 +35,15 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
     from infra.logs import configure_logging
 
     configure_logging(settings.log_level)
+    settings = settings.serving_on(host, port)
     container = build_container(settings)
     if with_runner:
         container.start_runner()
     typer.echo(f"aimarket ({settings.profile} profile) on http://{host}:{port}")
     typer.echo(f"  API docs: http://{host}:{port}/docs   data: {settings.data_dir.resolve()}")
     typer.echo(f"  emails (verification links): {_where_emails_go(settings)}")
+    typer.echo(f"  links name: {settings.public_base_url}")
+    trusted = settings.trusted_proxies.strip()
     try:
         uvicorn.run(
             create_app(container),
@@ -49,6 +52,10 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
             http=LeanBodyProtocol,
             log_config=None,
             access_log=False,
+            # X-Forwarded-For is believed only from the proxies the settings name (uvicorn
+            # would otherwise trust it from 127.0.0.1, and the login limits key on it).
+            proxy_headers=bool(trusted),
+            forwarded_allow_ips=trusted or None,
         )
     finally:
         container.close()
@@ -75,12 +82,12 @@ def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 @users.command("set-role")
 def set_role(email: str, role: str) -> None:
     """Give the account with EMAIL a ROLE (publisher, consumer, admin), e.g. the first admin."""
-    from domain.user import normalise_email, parse_role
+    from domain.user import parse_role
     from infra.bootstrap import build_container
 
     container = build_container(load_settings())
     try:
-        user = container.app.find_user_by_email(normalise_email(email))
+        user = container.app.find_user_by_email(email)  # normalised there, for every caller
         if user is None:
             raise typer.BadParameter(f"no account with email {email}; register it first")
         container.auth.change_role(user.id, parse_role(role))

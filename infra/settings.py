@@ -6,13 +6,14 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.upload import MAX_PARTS
 
 MIN_SECRET_LENGTH = 32
 MiB, GiB = 1024 * 1024, 1024 * 1024 * 1024
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 class SettingsError(ValueError):
@@ -42,10 +43,24 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = Field(default=900, gt=0)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
     verify_email_ttl_s: int = Field(default=24 * 3600, gt=0)
-    login_attempts_per_minute: int = Field(default=10, gt=0)
+    login_attempts_per_minute: int = Field(
+        default=10, gt=0, description="login attempts per email per minute"
+    )
+    login_attempts_per_client_per_minute: int = Field(
+        default=30, gt=0, description="login attempts per client address per minute, any email"
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated proxy addresses whose X-Forwarded-For is believed; "
+        "empty: the client address is the connection's own",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     auth_cache_ttl_s: float = Field(default=2.0, ge=0)
-    public_base_url: str = "http://127.0.0.1:8000"
+    public_base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        description="the scheme, host and port links in emails and download URLs name; "
+        "unset, `aimarket run`/`aimarket api` use the address they listen on",
+    )
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     smtp_host: str | None = None
@@ -116,6 +131,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def serving_on(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on host:port: links name that address,
+        unless AIMARKET_PUBLIC_BASE_URL says otherwise."""
+        if "public_base_url" in self.model_fields_set:
+            return self
+        return self.model_copy(update={"public_base_url": link_base_url(host, port)})
+
     def blob_root(self) -> Path:
         return self.blob_dir or self.data_dir / "blobs"
 
@@ -151,3 +178,14 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def link_base_url(host: str, port: int) -> str:
+    """`http://host:port` as a link can use: a wildcard address names this machine."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "[::1]"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"

@@ -44,6 +44,11 @@ def _deactivated(doc: Document, data: dict[str, Any], envelope: Envelope) -> Doc
     return _touch(doc, envelope, status="deactivated")
 
 
+@users.on("User.Reactivated")
+def _reactivated(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
+    return _touch(doc, envelope, status="active")
+
+
 @users.on("User.PasswordChanged")
 def _password_changed(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
     return _touch(doc, envelope)

@@ -162,7 +162,10 @@ MAPPINGS: dict[str, PublicType] = {
     "User.Registered": _account("account.registered", "An account was opened.", ROLE),
     "User.EmailVerified": _account("account.verified", "The account's owner was verified."),
     "User.RoleChanged": _account("account.role_changed", "The account's role changed.", ROLE),
-    "User.Deactivated": _account("account.deactivated", "The account was closed for good."),
+    "User.Deactivated": _account(
+        "account.deactivated", "The account was closed (an admin may reopen it later)."
+    ),
+    "User.Reactivated": _account("account.reactivated", "A closed account was reopened."),
     "ApiKey.Created": _api_key(
         "api_key.created",
         "An account created an API key.",
@@ -183,6 +186,10 @@ DROPPED: dict[str, str] = {
     "LoginSession.Rotated": "sessions are security internals: token hashes, token ids",
     "LoginSession.Revoked": "sessions are security internals: token hashes, token ids",
     "User.Renamed": "a display name is personal data partners do not need",
+    # Who administers the platform: an internal index; role changes are public already.
+    "AdminRoster.Started": "internal index of the active admins",
+    "AdminRoster.Admitted": "internal index of the active admins",
+    "AdminRoster.Dismissed": "internal index of the active admins",
 }
 # The registry's events say nothing about visibility on their own (a version of a private
 # model is published like any other), so none leaves until a catalogue feed can tell.

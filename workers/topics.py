@@ -19,6 +19,7 @@ AGGREGATES = (
     "accessrequest",
     "review",
     "usage",
+    "adminroster",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from commands.api_keys import IssuedKey
 from commands.auth import TokenPair as IssuedPair
@@ -35,8 +35,9 @@ def _pair(pair: IssuedPair) -> schemas.TokenPair:
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=schemas.Registered)
 def register(body: schemas.UserCreate, auth: Auth) -> schemas.Registered:
     """Create an account; a verification token is emailed to the address."""
+    # As typed: the service normalises it, and looks for an account made before NFKC too.
+    written = auth.register(body.email, body.password, Role(body.role), body.display_name or "")
     email = normalise_email(body.email)
-    written = auth.register(email, body.password, Role(body.role), body.display_name or "")
     return schemas.Registered(id=written.id, position=written.position, email=email, role=body.role)
 
 
@@ -69,9 +70,13 @@ def change_password(body: schemas.PasswordChange, user: CurrentUser, auth: Auth)
 
 
 @router.post("/login", response_model=schemas.TokenPair)
-def login(body: schemas.Login, auth: Auth) -> schemas.TokenPair:
-    """Exchange email and password for an access token and a refresh token."""
-    return _pair(auth.login(normalise_email(body.email), body.password))
+def login(body: schemas.Login, request: Request, auth: Auth) -> schemas.TokenPair:
+    """Exchange email and password for an access token and a refresh token. Attempts are
+    limited per email and per client address (429 `rate_limited`, with Retry-After)."""
+    # The connection's address; a proxy's X-Forwarded-For only when the server trusts it
+    # (AIMARKET_TRUSTED_PROXIES, applied by uvicorn before this runs).
+    client = request.client.host if request.client else None
+    return _pair(auth.login(body.email, body.password, client))
 
 
 @router.post("/refresh", response_model=schemas.TokenPair)

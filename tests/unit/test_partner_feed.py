@@ -19,6 +19,7 @@ from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
 import domain
 from domain.access_request import AccessRequest
+from domain.admin_roster import AdminRoster
 from domain.api_key import ApiKey
 from domain.envelope import envelope
 from domain.login_session import LoginSession
@@ -90,9 +91,15 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
     usage.record("2026-11-26", 2, 1)
     access, review = access_and_review_history(user.id, model.id, name)
     uploads = upload_history(user.id, model.id)
-    user.deactivate()
+    user.deactivate(by=user.id)
+    user.reactivate(by=user.id)
+    user.deactivate(by=user.id)
+    roster = AdminRoster(admin_ids=[user.id])
+    roster.admit(key.id)
+    roster.dismiss(user.id)
     events = [
         *user.collect_events(),
+        *roster.collect_events(),
         *key.collect_events(),
         *session.collect_events(),
         *model.collect_events(),
@@ -200,7 +207,12 @@ def private_text(**kwargs: Any) -> st.SearchStrategy[str]:
 
 @given(
     email=st.emails(),
-    name=private_text(min_size=12),
+    # A display name: printable, no spaces at its ends, at most 60 (domain.user rules).
+    name=private_text(
+        min_size=12,
+        max_size=60,
+        alphabet=st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Z")),
+    ),
     secret=private_text(alphabet=st.characters(codec="ascii"), min_size=16),
     extra=private_text(min_size=12),
 )
