@@ -51,6 +51,10 @@ class ReadYourWrites:
         self._timeout_s, self._per_caller = min(timeout_s, MAX_WAIT_S), per_caller
         self._pending: dict[str, int] = {}  # touched on the event loop only
 
+    def pending(self) -> int:
+        """How many waits are pending now, all callers together."""
+        return sum(self._pending.values())
+
     async def wait(self, caller: str, position: int | None) -> None:
         """Return once `position` is reflected; PositionBeyondHead (422) when no event
         has it yet, RateLimited (429) past the caller's pending waits, ProjectionBehind
