@@ -30,6 +30,7 @@ from commands.application import Marketplace
 from commands.ports import Clock
 from domain.errors import NotFound
 from domain.model import Model
+from projections.cursor import Cursor
 from projections.ports import Document, ReadStore
 
 log = logging.getLogger("aimarket.stats")
@@ -107,7 +108,7 @@ def rating_stats(docs: Iterable[Document]) -> dict[str, int]:
 
 def pages(store: ReadStore, collection: str, where: dict[str, Any]) -> Iterator[Document]:
     """Every matching document, a page at a time (a popular model has many)."""
-    cursor: str | None = None
+    cursor: Cursor | None = None
     while True:
         page = store.find(collection, where, limit=PAGE, cursor=cursor)
         yield from page.items

@@ -16,6 +16,7 @@ from queries.http import model_routes as catalogue_routes
 from queries.http import recommendation_routes
 from queries.http import review_routes as review_queries
 from queries.http import routes as query_routes
+from queries.progress import ReadYourWrites
 
 DESCRIPTION = """An open AI model marketplace.
 
@@ -42,7 +43,9 @@ def create_app(container: Container) -> FastAPI:
     app.state.uploads = container.uploads
     app.state.downloads = container.downloads
     app.state.readiness = container.readiness
-    app.state.progress = container.read.progress
+    app.state.read_your_writes = ReadYourWrites(
+        container.read.progress, lambda: container.app.recorder.max_notification_id() or 0
+    )
     routers = (
         auth_routes.router,
         admin_routes.router,

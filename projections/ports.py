@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from projections.cursor import Cursor
+
 Document = dict[str, Any]
 
 
@@ -34,7 +36,7 @@ class Position:
 @dataclass(frozen=True)
 class Page:
     items: list[Document]
-    next_cursor: str | None
+    next_cursor: Cursor | None
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Browse:
     sort: tuple[tuple[str, int], ...] = ()  # (field, 1 | -1); empty = relevance, else doc_id
     facets: tuple[str, ...] = ()  # keyword fields whose values are counted
     limit: int = 20  # 0..200
-    cursor: str | None = None  # opaque, from BrowseResult.next_cursor
+    cursor: Cursor | None = None  # from BrowseResult.next_cursor
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class BrowseResult:
     hits: list[SearchHit]
     total: int  # documents matching text, filters and ranges
     facets: dict[str, dict[str, int]]  # field -> value -> count
-    next_cursor: str | None  # None on the last page
+    next_cursor: Cursor | None  # None on the last page
 
 
 class ReadStore(Protocol):
@@ -103,7 +105,7 @@ class ReadStore(Protocol):
         where: dict[str, Any] | None = None,
         sort: list[tuple[str, int]] | None = None,
         limit: int = 50,
-        cursor: str | None = None,
+        cursor: Cursor | None = None,
     ) -> Page:
         """Documents whose top-level fields equal `where`'s values (a list value means
         "any of"), ordered by `sort` ([(field, 1 | -1)], `_id` breaks ties), in pages:

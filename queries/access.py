@@ -14,9 +14,10 @@ from uuid import UUID
 
 from commands.ports import Clock
 from commands.principal import Principal
-from domain.errors import InvalidInput, NotFound
+from domain.errors import NotFound
 from domain.model import Model
 from domain.user import Role
+from projections.cursor import Cursor
 from projections.ports import Document, Page, ReadStore
 
 COLLECTION = "access_requests"
@@ -34,14 +35,10 @@ def find_page(
     where: dict[str, Any],
     sort: list[tuple[str, int]],
     limit: int,
-    cursor: str | None,
+    cursor: Cursor | None,
 ) -> Page:
-    try:
-        return store.find(collection, where, sort=sort, limit=limit, cursor=cursor)
-    except ValueError:  # the adapters refuse a cursor that is not theirs
-        raise InvalidInput(
-            "this cursor is not one this listing gave", code="invalid_cursor"
-        ) from None
+    # A cursor of another listing is InvalidCursor (422) from the store's check.
+    return store.find(collection, where, sort=sort, limit=limit, cursor=cursor)
 
 
 def is_admin(caller: Principal | None) -> bool:
@@ -58,7 +55,7 @@ class AccessQueries:
         model_id: UUID,
         status: str | None,
         limit: int,
-        cursor: str | None,
+        cursor: Cursor | None,
     ) -> Page:
         """Every request of the model for its publisher and admins; the caller's own else."""
         model = self._models.load_visible(model_id, caller)
@@ -73,7 +70,7 @@ class AccessQueries:
         side: Side,
         status: str | None,
         limit: int,
-        cursor: str | None,
+        cursor: Cursor | None,
     ) -> Page:
         """Requests the caller made (`consumer`), or made to the caller's models (`publisher`)."""
         owner = "consumer_id" if side == "consumer" else "publisher_id"
@@ -87,7 +84,7 @@ class AccessQueries:
         return self._public(doc, self._clock.now())
 
     def _page(
-        self, where: dict[str, Any], status: str | None, limit: int, cursor: str | None
+        self, where: dict[str, Any], status: str | None, limit: int, cursor: Cursor | None
     ) -> Page:
         if status is not None:
             where["status"] = status

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import NotFound
+from projections.cursor import Cursor
 from projections.ports import Document, Page, ReadStore, SearchIndex
 
 
@@ -26,7 +27,7 @@ class AccountQueries:
         return public(doc)
 
     def api_keys(
-        self, owner_id: UUID, include_revoked: bool, limit: int, cursor: str | None
+        self, owner_id: UUID, include_revoked: bool, limit: int, cursor: Cursor | None
     ) -> Page:
         where: dict[str, Any] = {"owner_id": str(owner_id)}
         if not include_revoked:
@@ -36,7 +37,7 @@ class AccountQueries:
         )
         return Page([public(d) for d in page.items], page.next_cursor)
 
-    def users(self, filters: dict[str, Any], limit: int, cursor: str | None) -> Page:
+    def users(self, filters: dict[str, Any], limit: int, cursor: Cursor | None) -> Page:
         page = self._store.find(
             "users", filters, sort=[("created_at", -1)], limit=limit, cursor=cursor
         )

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from domain.errors import InvalidInput, Unauthorized
 from domain.model import ModelNotFound
+from projections.cursor import Cursor
 from projections.models import is_free, pending_at, pricing_at, rating_average, stat
 from projections.ports import Browse, Document, NumberRange, ReadStore, SearchIndex
 
@@ -42,10 +43,6 @@ _WORD = re.compile(r"[^\W_]")  # a query with no letter or digit matches everyth
 
 class InvalidSort(InvalidInput):
     code = "invalid_sort"
-
-
-class InvalidCursor(InvalidInput):
-    code = "invalid_cursor"
 
 
 class InvalidPriceFilter(InvalidInput):
@@ -79,7 +76,7 @@ class BrowseParams:
     price_min: int | None = None  # per-request price, minor units, inclusive
     price_max: int | None = None
     sort: str | None = None  # default: relevance with words in q, else popular
-    cursor: str | None = None
+    cursor: Cursor | None = None
     limit: int = 20
     mine: bool = False
 
@@ -106,12 +103,7 @@ class ModelQueries:
         )
         if refresh:
             self._search.refresh(INDEX)
-        try:
-            result = self._search.browse(INDEX, query)
-        except ValueError as error:
-            if params.cursor is None or "cursor" not in str(error):
-                raise  # a bug of ours, not the caller's
-            raise InvalidCursor(f"{error}; start again without a cursor") from None
+        result = self._search.browse(INDEX, query)  # a foreign cursor: InvalidCursor
         when = self._when()
         items = [
             {**summary(hit.doc_id, hit.doc, when), "score": hit.score,

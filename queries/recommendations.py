@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from projections.cursor import Cursor
 from projections.ports import Browse, Document, ReadStore, SearchIndex
 from queries.models import Viewer, visible_model
 
@@ -66,7 +67,7 @@ class UsageCoOccurrence:
 
     def _usage_of(self, consumers: list[str], budget: int) -> Iterator[Document]:
         """The consumers' usage documents, page by page, stopping after about `budget`."""
-        cursor: str | None = None
+        cursor: Cursor | None = None
         while budget > 0:
             page = self.store.find("usage", {"consumer_id": consumers}, limit=500, cursor=cursor)
             yield from page.items

@@ -13,6 +13,7 @@ from uuid import UUID
 from commands.principal import Principal
 from domain.review import MAX_RATING, MIN_RATING
 from domain.semver import canonical
+from projections.cursor import Cursor
 from projections.ports import Document, Page, ReadStore
 from queries.access import VisibleModels, find_page, is_admin
 
@@ -30,7 +31,7 @@ class ReviewQueries:
         model_id: UUID,
         version: str | None,
         limit: int,
-        cursor: str | None,
+        cursor: Cursor | None,
     ) -> tuple[Page, dict[str, Any]]:
         """A page of the model's reviews (hidden ones only for admins) and its summary."""
         self._models.load_visible(model_id, caller)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projections.catalog import READ_MODELS
+from projections.cursor import Cursor
 from projections.ports import ReadStore, SearchIndex
 from workers.notifications import last_position, read_after
 from workers.projector import Projector
@@ -72,7 +73,7 @@ def rebuild(
 
 def all_documents(store: ReadStore, collection: str) -> dict[str, dict[str, Any]]:
     docs: dict[str, dict[str, Any]] = {}
-    cursor: str | None = None
+    cursor: Cursor | None = None
     while True:
         page = store.find(collection, limit=500, cursor=cursor)
         docs.update({str(d["_id"]): d for d in page.items})

@@ -10,6 +10,7 @@ from commands.http.schemas import Strict, Written
 from domain.access_request import MAX_ANSWER, MAX_REASON
 from domain.model_details import MAX_QUESTIONS
 from domain.review import MAX_BODY, MAX_REPLY, MAX_TITLE
+from projections.cursor import MAX_INT64
 
 Answer = Annotated[str, Field(min_length=1, max_length=MAX_ANSWER)]
 
@@ -27,7 +28,7 @@ class AccessApproval(Strict):
         default=None, description="When access ends; none: until revoked"
     )
     monthly_call_cap: StrictInt | None = Field(
-        default=None, ge=1, description="Most calls a calendar month; none: no cap"
+        default=None, ge=1, le=MAX_INT64, description="Most calls a calendar month; none: no cap"
     )
 
 

@@ -105,6 +105,15 @@ current_user = _UserAuth(
 current_principal_from_api_key = _ApiKeyAuth(or_user=None)
 current_principal = _ApiKeyAuth(or_user=current_user)
 
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller if they sent credentials (which must then be valid), else None: for
+    routes anyone may read, where a caller may see more of their own."""
+    if not request.headers.get("authorization") and not request.headers.get("x-api-key"):
+        return None
+    return await current_principal(request)
+
+
 CurrentUser = Annotated[Principal, Depends(current_user)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 ApiKeyPrincipal = Annotated[Principal, Depends(current_principal_from_api_key)]
@@ -134,7 +143,13 @@ async def require_verified(principal: CurrentUser) -> Principal:
 
 
 VerifiedUser = Annotated[Principal, Depends(require_verified)]
+# Each made once: a route's `wait_for` depends on the very same callable (see
+# queries.http.params.fresh_for), so FastAPI resolves the caller once, before the wait.
 # The registry's two sides: a person's access token, or an API key holding the scope.
-ModelReader = Annotated[Principal, Depends(require_scope("models:read"))]
-ModelWriter = Annotated[Principal, Depends(require_scope("models:write"))]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
+models_read = require_scope("models:read")
+models_write = require_scope("models:write")
+admin_only = require_role("admin")
+ModelReader = Annotated[Principal, Depends(models_read)]
+ModelWriter = Annotated[Principal, Depends(models_write)]
+Admin = Annotated[Principal, Depends(admin_only)]
+MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]

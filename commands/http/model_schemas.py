@@ -11,19 +11,24 @@ from typing import Any
 from pydantic import Field, StrictBool, StrictInt
 
 from commands.http.schemas import Strict, Written
+from projections.cursor import MAX_INT64
 
 
 class PlanIn(Strict):
     name: str = Field(min_length=1, max_length=40)
-    monthly_price: StrictInt = Field(ge=0, description="Minor units, e.g. 1900 for 19.00")
-    included_requests: StrictInt = Field(ge=0)
+    monthly_price: StrictInt = Field(
+        ge=0, le=MAX_INT64, description="Minor units, e.g. 1900 for 19.00"
+    )
+    included_requests: StrictInt = Field(ge=0, le=MAX_INT64)
 
 
 class PricingIn(Strict):
     currency: str = Field(min_length=3, max_length=3, examples=["EUR"])
-    free_requests_per_month: StrictInt = Field(default=0, ge=0)
-    price_per_request: StrictInt = Field(default=0, ge=0, description="Minor units")
-    purchase_price: StrictInt | None = Field(default=None, ge=0, description="Minor units")
+    free_requests_per_month: StrictInt = Field(default=0, ge=0, le=MAX_INT64)
+    price_per_request: StrictInt = Field(default=0, ge=0, le=MAX_INT64, description="Minor units")
+    purchase_price: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_INT64, description="Minor units"
+    )
     plans: list[PlanIn] = Field(default_factory=list, max_length=10)
 
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, BinaryIO, TypeVar, cast
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -17,6 +17,7 @@ from commands.http import upload_schemas as schemas
 from commands.http.deps import ModelReader, ModelWriter
 from commands.upload_parts import CHUNK
 from commands.uploads import UploadService
+from projections.cursor import MAX_INT64, MIN_INT64
 
 # The one route whose body is not small JSON; infra/api.py gives it a limit of its own.
 PART_PATH = re.compile(r"/v1/uploads/[^/]+/parts/[^/]+")
@@ -106,7 +107,7 @@ def upload_status(upload_id: UUID, caller: ModelWriter, uploads: Uploads) -> sch
 )
 async def put_part(
     upload_id: UUID,
-    part: int,
+    part: Annotated[int, Path(ge=MIN_INT64, le=MAX_INT64, description="From 1")],
     request: Request,
     caller: ModelWriter,
     uploads: Uploads,
@@ -209,7 +210,7 @@ def download(
     signature: OptionalText = "",
 ) -> StreamingResponse:
     """The artifact itself, by a URL from download-url: the signature is the credential."""
-    if not expires.isdigit():
+    if not (expires.isascii() and expires.isdigit()):  # int() takes other digits too
         raise InvalidSignature("this download link is not valid")
     grant = Grant(f"sha256:{hex_digest}", model, version, user, int(expires))
     found = downloads.open(grant, signature)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, StrictInt
 
 from commands.http.schemas import Strict
 from domain.errors import InvalidInput
+from projections.cursor import MAX_INT64
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -23,13 +24,14 @@ class InvalidPartDigest(InvalidInput):
 
 class UploadCreate(Strict):
     version: str = Field(min_length=1, max_length=64, examples=["1.0.0"])
-    size: StrictInt = Field(gt=0, description="The artifact's exact size in bytes")
+    size: StrictInt = Field(gt=0, le=MAX_INT64, description="The artifact's exact size in bytes")
     sha256: str = Field(
         pattern=r"^(sha256:)?[0-9a-fA-F]{64}$", description="Hex SHA-256 of the whole artifact"
     )
     part_size: StrictInt | None = Field(
         default=None,
         gt=0,
+        le=MAX_INT64,
         description="Bytes per part (every part but the last); default and maximum "
         "AIMARKET_UPLOAD_PART_BYTES, minimum AIMARKET_UPLOAD_MIN_PART_BYTES",
     )

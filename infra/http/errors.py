@@ -97,14 +97,17 @@ async def _index_missing(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"request_id": _request_id(request)})
-    body = error_body(
-        _request_id(request),
+def internal_error_body(request_id: str) -> dict[str, Any]:
+    """The 500 body; RequestContextMiddleware answers it and logs the error, once.
+
+    Not an exception handler for `Exception`: Starlette calls that one from its outermost
+    middleware and then raises the error again, so uvicorn logged it a second time and
+    closed the connection."""
+    return error_body(
+        request_id,
         "internal_error",
         "something went wrong on our side; quote the request_id if you report it",
     )
-    return JSONResponse(body, status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -112,4 +115,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IndexNotFound, _index_missing)
-    app.add_exception_handler(Exception, _unexpected)

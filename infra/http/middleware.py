@@ -1,4 +1,5 @@
-"""One pure-ASGI middleware: request id, body size limit, and a JSON access log line.
+"""One pure-ASGI middleware: request id, body size limit, the answer to an unexpected
+error (500, logged once with the request id) and a JSON access log line.
 
 Pure ASGI rather than BaseHTTPMiddleware, which costs a task and a copy per request.
 Bodies are small JSON everywhere (`max_body_bytes`) except on the routes a `BodyLimit`
@@ -19,9 +20,10 @@ from typing import Any
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infra.http.errors import error_body
+from infra.http.errors import error_body, internal_error_body
 
 access_log = logging.getLogger("aimarket.access")
+error_log = logging.getLogger("aimarket.errors")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -82,6 +84,12 @@ class RequestContextMiddleware:
             if status["sent"]:
                 raise
             await self._too_large(request_id, send_with_id, limit)
+        except Exception:
+            # The one place an unexpected error is logged; not raised on, so the server
+            # neither logs it again nor drops the connection (unless the answer had begun).
+            error_log.exception("unhandled error", extra={"request_id": request_id})
+            if not status["sent"]:
+                await self._send_json(send_with_id, 500, internal_error_body(request_id))
         finally:
             self._log(scope, request_id, int(status["code"]), started)
 
@@ -114,15 +122,18 @@ class RequestContextMiddleware:
 
         return limited_receive
 
+    @classmethod
+    async def _too_large(cls, request_id: str, send: Send, limit: int) -> None:
+        message = f"the body is larger than {limit} bytes"
+        await cls._send_json(send, 413, error_body(request_id, "payload_too_large", message))
+
     @staticmethod
-    async def _too_large(request_id: str, send: Send, limit: int) -> None:
-        body = json.dumps(
-            error_body(request_id, "payload_too_large", f"the body is larger than {limit} bytes")
-        ).encode()
+    async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
+        body = json.dumps(content).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

@@ -8,13 +8,12 @@ last descending in both SQLite and MongoDB, so the branches encode that order.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from projections.cursor import Cursor, InvalidCursor, sort_signature
 from projections.ports import DocChange, Document
 
 _COLLECTION = re.compile(r"[a-z0-9][a-z0-9_]{0,62}")
@@ -96,20 +95,15 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def encode_cursor(order: list[tuple[str, int]], last: Document) -> str:
-    values = [last.get(field) for field, _ in order]
-    raw = json.dumps(values, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(order: list[tuple[str, int]], last: Document) -> Cursor:
+    return Cursor(sort_signature(order), tuple(last.get(field) for field, _ in order))
 
 
-def decode_cursor(order: list[tuple[str, int]], cursor: str) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("invalid cursor") from exc
-    if not isinstance(values, list) or len(values) != len(order):
-        raise ValueError("invalid cursor: it does not belong to this sort")
+def decode_cursor(order: list[tuple[str, int]], cursor: Cursor) -> list[Any]:
+    """The cursor's values, checked against `order`: the last one is an `_id`."""
+    values = cursor.values_for(sort_signature(order), len(order))
+    if not isinstance(values[-1], str):
+        raise InvalidCursor("this cursor is not one this listing gave; start without one")
     return values
 
 

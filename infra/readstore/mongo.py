@@ -31,6 +31,7 @@ from infra.readstore.common import (
     where_items,
 )
 from infra.readstore.mongo_writes import write_changes
+from projections.cursor import Cursor
 from projections.ports import DocChange, Document, Page, Position
 
 POSITIONS = "_positions"  # a leading "_" is never a valid read-model name
@@ -79,7 +80,7 @@ class MongoReadStore:
         where: dict[str, Any] | None = None,
         sort: list[tuple[str, int]] | None = None,
         limit: int = 50,
-        cursor: str | None = None,
+        cursor: Cursor | None = None,
     ) -> Page:
         order = sort_order(sort)
         query = _filter(where)

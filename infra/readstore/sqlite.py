@@ -30,6 +30,7 @@ from infra.readstore.common import (
     stored_doc,
 )
 from infra.readstore.sqlite_sql import expr, keyset_sql, where_sql
+from projections.cursor import Cursor
 from projections.ports import DocChange, Document, Page, Position
 
 _PREFIX = "docs_"
@@ -104,7 +105,7 @@ class SqliteReadStore:
         where: dict[str, Any] | None = None,
         sort: list[tuple[str, int]] | None = None,
         limit: int = 50,
-        cursor: str | None = None,
+        cursor: Cursor | None = None,
     ) -> Page:
         table, order = _table(collection), sort_order(sort)
         clauses, params = where_sql(where)

@@ -1,25 +1,22 @@
 """What both adapters' `browse` (see projections.ports.Browse) share.
 
-`plan_browse` checks the query here, so both refuse the same mistakes with ValueError,
-and both use one cursor format: the sort values of the page's last hit, then its
-doc_id (keyset pagination, relevance included).
+`plan_browse` checks the query here, so both refuse the same mistakes (ValueError; a
+cursor of another sort or shape is InvalidCursor, the caller's mistake),
+and both use one cursor (projections.cursor): the sort values of the page's last hit,
+then its doc_id (keyset pagination, relevance included).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from infra.search import Fields, number_value, query_terms
+from projections.cursor import Cursor, InvalidCursor, sort_signature
 from projections.ports import Browse
 
 MAX_LIMIT = 200  # one browse page
 MAX_FACET_VALUES = 50  # per facet, biggest counts first
-_MAX_CURSOR = 4096  # characters; a real cursor is far shorter
 
 
 @dataclass(frozen=True)
@@ -78,30 +75,18 @@ def _sort_keys(sort: tuple[tuple[str, int], ...], fields: Fields) -> list[SortKe
 
 
 def _signature(keys: list[SortKey]) -> str:
-    # A cursor only continues the sort it came from: its values mean nothing in another.
-    spec = ",".join(f"{key.field}:{key.order}" for key in keys)
-    return hashlib.sha256(spec.encode()).hexdigest()[:8]
+    return sort_signature((key.field, key.order) for key in keys)
 
 
-def encode_cursor(keys: list[SortKey], values: list[Any]) -> str:
+def encode_cursor(keys: list[SortKey], values: list[Any]) -> Cursor:
     """The cursor after a hit with these sort values (None: missing), then its doc_id."""
-    raw = json.dumps([_signature(keys), *values], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return Cursor(_signature(keys), tuple(values))
 
 
-def decode_cursor(cursor: str, keys: list[SortKey]) -> list[Any]:
-    try:
-        if len(cursor) > _MAX_CURSOR:
-            raise ValueError
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        decoded = json.loads(raw)
-        signature, values = decoded[0], list(decoded[1:])
-    except (ValueError, TypeError, KeyError, IndexError, binascii.Error):
-        raise ValueError("malformed cursor") from None
-    if signature != _signature(keys):
-        raise ValueError("the cursor belongs to another sort order")
-    if len(values) != len(keys) + 1 or not all(map(_fits, [*keys, None], values)):
-        raise ValueError("malformed cursor")
+def decode_cursor(cursor: Cursor, keys: list[SortKey]) -> list[Any]:
+    values = cursor.values_for(_signature(keys), len(keys) + 1)
+    if not all(map(_fits, [*keys, None], values)):
+        raise InvalidCursor("this cursor is not one this listing gave; start without one")
     return values
 
 

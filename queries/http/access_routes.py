@@ -9,9 +9,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from commands.http.deps import ModelReader
+from commands.http.deps import ModelReader, models_read
+from projections.cursor import Cursor
 from queries.access import AccessQueries
-from queries.http.routes import Fresh, Limit
+from queries.http.params import Limit, NextCursor, PageCursor, fresh_for
 
 Status = Literal["pending", "approved", "rejected", "revoked"]
 
@@ -48,7 +49,7 @@ class AccessRequestPublic(BaseModel):
 
 class AccessRequestsPage(BaseModel):
     items: list[AccessRequestPublic]
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 def get_access_queries(request: Request) -> AccessQueries:
@@ -57,10 +58,10 @@ def get_access_queries(request: Request) -> AccessQueries:
 
 AccessReads = Annotated[AccessQueries, Depends(get_access_queries)]
 
-router = APIRouter(prefix="/v1", tags=["access"], dependencies=[Fresh])
+router = APIRouter(prefix="/v1", tags=["access"], dependencies=[fresh_for(models_read)])
 
 
-def _page(items: list[dict[str, Any]], next_cursor: str | None) -> AccessRequestsPage:
+def _page(items: list[dict[str, Any]], next_cursor: Cursor | None) -> AccessRequestsPage:
     return AccessRequestsPage.model_validate({"items": items, "next_cursor": next_cursor})
 
 
@@ -69,9 +70,9 @@ def model_requests(
     model_id: UUID,
     caller: ModelReader,
     queries: AccessReads,
+    cursor: PageCursor,
     status: Status | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
 ) -> AccessRequestsPage:
     """The model's access requests, latest activity first: all of them for its publisher
     and admins, only the caller's own for anyone else."""
@@ -83,13 +84,13 @@ def model_requests(
 def my_requests(
     caller: ModelReader,
     queries: AccessReads,
+    cursor: PageCursor,
     side: Annotated[
         Literal["consumer", "publisher"],
         Query(description="consumer: requests you made; publisher: requests to your models"),
     ] = "consumer",
     status: Status | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
 ) -> AccessRequestsPage:
     """The caller's access requests across models, latest activity first."""
     page = queries.mine(caller, side, status, limit, cursor)

@@ -9,14 +9,13 @@ from typing import Annotated, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
-from commands.http.deps import current_principal
+from commands.http.deps import MaybeCaller, optional_principal
 from commands.principal import Principal
 from domain.errors import Forbidden
 from domain.user import Role
 from queries.http import model_schemas as schemas
-from queries.http.routes import WaitFor, read_after_writes
+from queries.http.params import decoded, fresh_for
 from queries.models import ANONYMOUS, BrowseParams, ModelQueries, Viewer
 
 # A key needs one of these to see its owner's private models; a person's token has all.
@@ -30,30 +29,16 @@ async def get_model_queries(request: Request) -> ModelQueries:
     return cast(ModelQueries, request.app.state.model_queries)
 
 
-async def optional_principal(request: Request) -> Principal | None:
-    """The caller if they sent credentials (which must then be valid), else None."""
-    if not request.headers.get("authorization") and not request.headers.get("x-api-key"):
-        return None
-    return await current_principal(request)
-
-
 def viewer_of(principal: Principal | None) -> Viewer:
     if principal is None or not principal.scopes & PRIVATE_SCOPES:
         return ANONYMOUS
     return Viewer(principal.user_id, principal.role == Role.ADMIN.value)
 
 
-async def fresh_search(request: Request, wait_for_position: WaitFor = None) -> bool:
-    """`Fresh`, and whether a position was given (the search index is refreshed then)."""
-    if wait_for_position is None:
-        return False
-    await run_in_threadpool(read_after_writes, request, wait_for_position)
-    return True
-
-
 Models = Annotated[ModelQueries, Depends(get_model_queries)]
-Caller = Annotated[Principal | None, Depends(optional_principal)]
-FreshSearch = Annotated[bool, Depends(fresh_search)]
+Caller = MaybeCaller
+# Whether `wait_for` was given: the search index is refreshed then.
+FreshSearch = Annotated[bool, fresh_for(optional_principal)]
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
 
@@ -69,8 +54,9 @@ def browse_models(
     viewer = viewer_of(caller)
     if query.mine and caller is not None and viewer is ANONYMOUS:
         raise Forbidden("this needs the scope 'models:read'", code="insufficient_scope")
-    given = query.model_dump(exclude={"publisher"})
-    params = BrowseParams(**given, publisher=[str(p) for p in query.publisher])
+    given = query.model_dump(exclude={"publisher", "cursor"})
+    publishers = [str(p) for p in query.publisher]
+    params = BrowseParams(**given, publisher=publishers, cursor=decoded(query.cursor))
     page = schemas.ModelsPage.model_validate(models.browse(params, viewer, refresh=fresh))
     # Serialised once, here: returning the model would have FastAPI validate it again.
     return Response(page.model_dump_json(), media_type="application/json")

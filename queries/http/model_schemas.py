@@ -8,6 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from projections.cursor import MAX_INT64
+from queries.http.params import NextCursor
+
 Values = Annotated[list[str], Field(default_factory=list, max_length=20)]
 
 
@@ -31,15 +34,18 @@ class ModelsQuery(BaseModel):
     price_min: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_INT64,
         description="Per-request price, minor units, inclusive, in the model's own currency",
     )
-    price_max: int | None = Field(default=None, ge=0)
+    price_max: int | None = Field(default=None, ge=0, le=MAX_INT64)
     sort: str | None = Field(
         default=None,
         description="relevance (default with words in q), "
         "popular (default without), trending, recent, rating or name",
     )
-    cursor: str | None = Field(default=None, max_length=4096)
+    cursor: str | None = Field(
+        default=None, description="`next_cursor` of the previous page; none: the first"
+    )
     limit: int = Field(default=20, ge=1, le=100)
     mine: bool = Field(default=False, description="Only your own models, in any state")
 
@@ -140,7 +146,7 @@ class ModelsPage(BaseModel):
         "A field's counts ignore that field's own filter."
     )
     total: int
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 class ModelPublic(ModelSummary):

@@ -9,9 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from commands.http.deps import current_principal
-from commands.principal import Principal
-from queries.http.routes import Fresh, Limit
+from commands.http.deps import MaybeCaller, optional_principal
+from queries.http.params import Limit, NextCursor, PageCursor, fresh_for
 from queries.reviews import ReviewQueries
 
 
@@ -45,7 +44,7 @@ class RatingSummary(BaseModel):
 
 class ReviewsPage(BaseModel):
     items: list[ReviewPublic]
-    next_cursor: str | None
+    next_cursor: NextCursor
     summary: RatingSummary
 
 
@@ -53,18 +52,10 @@ def get_review_queries(request: Request) -> ReviewQueries:
     return cast(ReviewQueries, request.app.state.review_queries)
 
 
-async def optional_principal(request: Request) -> Principal | None:
-    """Reviews of a public model are public: a caller is resolved only if they send
-    credentials (then bad ones are refused, not ignored)."""
-    if not (request.headers.get("authorization") or request.headers.get("x-api-key")):
-        return None
-    return await current_principal(request)
-
-
 ReviewReads = Annotated[ReviewQueries, Depends(get_review_queries)]
-MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
 
-router = APIRouter(prefix="/v1", tags=["reviews"], dependencies=[Fresh])
+# Reviews of a public model are public: a caller is resolved only if they send credentials.
+router = APIRouter(prefix="/v1", tags=["reviews"], dependencies=[fresh_for(optional_principal)])
 
 
 @router.get("/models/{model_id}/reviews", response_model=ReviewsPage)
@@ -72,9 +63,9 @@ def model_reviews(
     model_id: UUID,
     caller: MaybeCaller,
     queries: ReviewReads,
+    cursor: PageCursor,
     version: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 20,
-    cursor: str | None = None,
 ) -> ReviewsPage:
     """The model's reviews, newest first, and its rating summary (average, count,
     histogram); `version` narrows both. Hidden reviews are listed for admins only and

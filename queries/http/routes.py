@@ -7,12 +7,20 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from commands.http.deps import Admin, CurrentPrincipal, CurrentUser
+from commands.http.deps import (
+    Admin,
+    CurrentPrincipal,
+    CurrentUser,
+    admin_only,
+    current_principal,
+    current_user,
+)
+from projections.cursor import MAX_INT64
 from queries.accounts import AccountQueries
 from queries.audit import AuditQueries
 from queries.health import Readiness
 from queries.http import schemas
-from queries.progress import ProjectionProgress, wait_for
+from queries.http.params import Limit, PageCursor, Version, fresh_for
 
 
 def get_accounts(request: Request) -> AccountQueries:
@@ -27,25 +35,10 @@ def get_readiness(request: Request) -> Readiness:
     return cast(Readiness, request.app.state.readiness)
 
 
-WaitFor = Annotated[
-    int | None,
-    Query(
-        alias="wait_for",
-        ge=1,
-        description="Wait (up to 10 s) until the read models reflect this position, "
-        "the `position` a command returned",
-    ),
-]
-
-
-def read_after_writes(request: Request, wait_for_position: WaitFor = None) -> None:
-    """Read-your-writes for every query route that declares it."""
-    progress = cast(ProjectionProgress, request.app.state.progress)
-    wait_for(progress, wait_for_position, timeout_s=10.0)
-
-
-Fresh = Depends(read_after_writes)
-Limit = Annotated[int, Query(ge=1, le=200)]
+# Each route's `wait_for` waits for the route's own caller, once they are authenticated.
+FreshPrincipal = fresh_for(current_principal)
+FreshUser = fresh_for(current_user)
+FreshAdmin = fresh_for(admin_only)
 
 
 Accounts = Annotated[AccountQueries, Depends(get_accounts)]
@@ -54,21 +47,23 @@ Audit = Annotated[AuditQueries, Depends(get_audit)]
 router = APIRouter(prefix="/v1")
 
 
-@router.get("/auth/me", response_model=schemas.UserPublic, tags=["auth"], dependencies=[Fresh])
+@router.get(
+    "/auth/me", response_model=schemas.UserPublic, tags=["auth"], dependencies=[FreshPrincipal]
+)
 def me(principal: CurrentPrincipal, accounts: Accounts) -> schemas.UserPublic:
     """The caller's own account."""
     return schemas.UserPublic.model_validate(accounts.me(principal.user_id))
 
 
 @router.get(
-    "/auth/api-keys", response_model=schemas.ApiKeysPage, tags=["auth"], dependencies=[Fresh]
+    "/auth/api-keys", response_model=schemas.ApiKeysPage, tags=["auth"], dependencies=[FreshUser]
 )
 def list_api_keys(
     user: CurrentUser,
     accounts: Accounts,
+    cursor: PageCursor,
     include_revoked: bool = False,
     limit: Limit = 50,
-    cursor: str | None = None,
 ) -> schemas.ApiKeysPage:
     """The caller's API keys, newest first, without the keys themselves."""
     page = accounts.api_keys(user.user_id, include_revoked, limit, cursor)
@@ -77,14 +72,16 @@ def list_api_keys(
     )
 
 
-@router.get("/admin/users", response_model=schemas.UsersPage, tags=["admin"], dependencies=[Fresh])
+@router.get(
+    "/admin/users", response_model=schemas.UsersPage, tags=["admin"], dependencies=[FreshAdmin]
+)
 def list_users(
     admin: Admin,
     accounts: Accounts,
+    cursor: PageCursor,
     role: str | None = None,
     status: str | None = None,
     limit: Limit = 50,
-    cursor: str | None = None,
 ) -> schemas.UsersPage:
     """Accounts, newest first, filtered by role and status (admin)."""
     filters = {k: v for k, v in {"role": role, "status": status}.items() if v is not None}
@@ -93,7 +90,10 @@ def list_users(
 
 
 @router.get(
-    "/admin/users/search", response_model=schemas.UserHits, tags=["admin"], dependencies=[Fresh]
+    "/admin/users/search",
+    response_model=schemas.UserHits,
+    tags=["admin"],
+    dependencies=[FreshAdmin],
 )
 def search_users(
     admin: Admin,
@@ -114,7 +114,7 @@ def aggregate_events(
     aggregate_id: UUID,
     admin: Admin,
     audit: Audit,
-    after_version: Annotated[int, Query(ge=0)] = 0,
+    after_version: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> schemas.EventsPage:
     """Every event of one aggregate, oldest first, secrets masked (admin)."""
@@ -132,7 +132,7 @@ def aggregate_state(
     aggregate_id: UUID,
     admin: Admin,
     audit: Audit,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Version | None = None,
 ) -> schemas.AggregateState:
     """An aggregate's state now, or as it was at `version` (admin)."""
     return schemas.AggregateState.model_validate(audit.state(aggregate_id, version))

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from queries.http.params import NextCursor
+
 
 class UserPublic(BaseModel):
     id: UUID
@@ -23,7 +25,7 @@ class UserPublic(BaseModel):
 
 class UsersPage(BaseModel):
     items: list[UserPublic]
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 class UserHit(BaseModel):
@@ -49,7 +51,7 @@ class ApiKeyPublic(BaseModel):
 
 class ApiKeysPage(BaseModel):
     items: list[ApiKeyPublic]
-    next_cursor: str | None
+    next_cursor: NextCursor
 
 
 class EventsPage(BaseModel):

@@ -16,6 +16,7 @@ from pymongo import MongoClient
 
 from infra.readstore.mongo import MongoReadStore
 from infra.readstore.sqlite import SqliteReadStore
+from projections.cursor import MAX_INT64, MIN_INT64, Cursor, InvalidCursor
 from projections.ports import DocChange, Document, Position, ReadStore
 
 C = "items"
@@ -238,8 +239,24 @@ def test_unsafe_fields_and_forged_cursors_are_refused(store: ReadStore) -> None:
         store.find(C, {"n') OR 1=1 --": 1})
     with pytest.raises(ValueError):
         store.find(C, sort=[("$where", 1)])
-    with pytest.raises(ValueError):
-        store.find(C, cursor="not a cursor!")
+    real = store.find(C, sort=[("n", 1)], limit=1).next_cursor
+    assert real is not None
+    with pytest.raises(InvalidCursor, match="another sort"):
+        store.find(C, sort=[("n", -1)], cursor=real)
+    with pytest.raises(InvalidCursor):  # the right sort, but no `_id` where one belongs
+        store.find(C, sort=[("n", 1)], cursor=Cursor(real.sort, (1, 2)))
+
+
+@pytest.mark.parametrize("value", [MIN_INT64, MAX_INT64, -1e308, 1e308, "\u0000", True, None])
+def test_any_value_a_cursor_may_hold_reaches_the_store_without_error(
+    store: ReadStore, value: object
+) -> None:
+    seed(store)
+    real = store.find(C, sort=[("n", 1)], limit=1).next_cursor
+    assert real is not None
+    forged = Cursor.decode(Cursor(real.sort, (value, "d05")).encode())
+    page = store.find(C, sort=[("n", 1)], cursor=forged)
+    assert all(isinstance(doc["n"], int) for doc in page.items)
 
 
 def test_threads_can_write_and_read_at_the_same_time(store: ReadStore) -> None:
