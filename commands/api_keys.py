@@ -13,7 +13,7 @@ from commands.conflicts import CommandHandlers
 from commands.ports import Clock
 from commands.principal import Principal
 from commands.secrets import display_prefix, hash_secret, looks_like_api_key, new_api_key
-from domain.api_key import USE_RECORDING_INTERVAL_S, ApiKey, check_scopes
+from domain.api_key import ApiKey, check_scopes, key_usable, use_is_due
 from domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 # Consumers call and browse; only publishers and admins may write models.
@@ -67,7 +67,7 @@ class KeyView:
         )
 
     def usable(self, now: datetime) -> bool:
-        return not self.revoked and (self.expires_at is None or now < self.expires_at)
+        return key_usable(self.revoked, self.expires_at, now)
 
 
 class ApiKeyService(CommandHandlers):
@@ -114,7 +114,7 @@ class ApiKeyService(CommandHandlers):
         view = self._cache.get(key_hash) or self._load(key_hash)
         now = self.clock.now()
         principal = self._principal(view, self.accounts.get(view.owner_id), now)
-        if self._use_is_due(view, now):
+        if use_is_due(view.last_used_at, now):
             self.app.record_api_key_use(view.id, now)
             self._cache.invalidate(key_hash)
         return principal
@@ -123,7 +123,7 @@ class ApiKeyService(CommandHandlers):
         """The no-I/O fast path: a principal when everything needed is cached, else None."""
         view = self._cache.get(self._hash_of(presented))
         now = self.clock.now()
-        if view is None or self._use_is_due(view, now):
+        if view is None or use_is_due(view.last_used_at, now):
             return None
         account = self.accounts.cached(view.owner_id)
         if account is None:
@@ -135,11 +135,6 @@ class ApiKeyService(CommandHandlers):
         if not looks_like_api_key(presented):
             raise InvalidApiKey("API key is malformed")
         return hash_secret(presented)
-
-    @staticmethod
-    def _use_is_due(view: KeyView, now: datetime) -> bool:
-        last = view.last_used_at
-        return last is None or (now - last).total_seconds() >= USE_RECORDING_INTERVAL_S
 
     @staticmethod
     def _principal(view: KeyView, account: Account | None, now: datetime) -> Principal:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 from urllib.parse import urlencode
 from uuid import UUID
 
+from commands.access import AccessNotGranted
 from commands.models import ModelCommands
 from commands.ports import BlobStore, Clock
 from commands.principal import Principal
@@ -44,10 +45,6 @@ class UrlExpired(Forbidden):
 
 class PurchaseRequired(Forbidden):
     code = "purchase_required"
-
-
-class AccessNotGranted(Forbidden):
-    code = "access_not_granted"
 
 
 class ArtifactMissing(NotFound):

@@ -32,6 +32,16 @@ def check_scopes(scopes: list[str]) -> list[str]:
     return sorted(set(scopes))
 
 
+def key_usable(revoked: bool, expires_at: datetime | None, now: datetime) -> bool:
+    """A key works until it is revoked or expires; the aggregate and the cached view ask this."""
+    return not revoked and (expires_at is None or now < expires_at)
+
+
+def use_is_due(last_used_at: datetime | None, now: datetime) -> bool:
+    """Whether a use at `now` is recorded: at most one per interval per key."""
+    return last_used_at is None or (now - last_used_at).total_seconds() >= USE_RECORDING_INTERVAL_S
+
+
 class ApiKey(Aggregate):
     @staticmethod
     def create_id(key_hash: str) -> UUID:
@@ -57,7 +67,7 @@ class ApiKey(Aggregate):
         self.last_used_at: datetime | None = None
 
     def is_usable(self, now: datetime) -> bool:
-        return not self.revoked and (self.expires_at is None or now < self.expires_at)
+        return key_usable(self.revoked, self.expires_at, now)
 
     def revoke(self) -> None:
         if not self.revoked:
@@ -68,8 +78,7 @@ class ApiKey(Aggregate):
         self.revoked = True
 
     def use_is_due(self, now: datetime) -> bool:
-        last = self.last_used_at
-        return last is None or (now - last).total_seconds() >= USE_RECORDING_INTERVAL_S
+        return use_is_due(self.last_used_at, now)
 
     @event("Used")
     def record_use(self, at: datetime) -> None:

@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.model_details import DEFAULT_DETAILS
-from domain.pricing import FREE, Pricing, next_period_start
+from domain.pricing import Pricing, next_period_start, price_in_force
 from domain.semver import SemVer, canonical
 
 MODEL_NAMESPACE = uuid5(NAMESPACE_URL, "https://aimarket.dev/ns/model")
@@ -60,6 +60,14 @@ class ModelNotActive(Conflict):
     code = "model_not_active"
 
 
+def is_visible(status: str, visibility: str, is_owner: bool, is_admin: bool = False) -> bool:
+    """Who may see a model: deleted ones exist for nobody, private ones only for their
+    publisher and admins. The aggregate and the read side both ask this."""
+    if status == ModelStatus.DELETED:
+        return False
+    return visibility != "private" or is_owner or is_admin
+
+
 class Model(Aggregate):
     @staticmethod
     def create_id(publisher_id: UUID, slug: str) -> UUID:
@@ -101,9 +109,8 @@ class Model(Aggregate):
 
     def check_visible(self, user_id: UUID | None, is_admin: bool = False) -> None:
         """Deleted models exist for nobody; private ones only for their owner and admins."""
-        if self.status == ModelStatus.DELETED:
-            raise ModelNotFound(f"no model {self.id}")
-        if self.visibility == "private" and not is_admin and user_id != self.publisher_id:
+        owner = user_id is not None and self.is_owned_by(user_id)
+        if not is_visible(self.status, self.visibility, owner, is_admin):
             raise ModelNotFound(f"no model {self.id}")
 
     def check_can_change(self, user_id: UUID, is_admin: bool = False) -> None:
@@ -136,12 +143,7 @@ class Model(Aggregate):
     # Pricing: a change applies from the next billing period, never to one under way
 
     def pricing_at(self, at: datetime) -> Pricing:
-        when = at.isoformat()
-        current = FREE.as_dict()
-        for effective_from, pricing in self.price_schedule:
-            if effective_from <= when:
-                current = pricing
-        return Pricing.from_dict(current)
+        return Pricing.from_dict(price_in_force(self.price_schedule, at.isoformat()))
 
     def change_pricing(self, pricing: Pricing, at: datetime) -> str:
         """Schedule `pricing`; return when it takes effect (ISO text)."""

@@ -7,6 +7,7 @@ an object the transcoder does not know; `Pricing.from_dict` validates on the way
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +64,7 @@ class Pricing:
 
     @property
     def is_free(self) -> bool:
-        return self.price_per_request == 0 and self.purchase_price is None and not self.plans
+        return is_free(self.as_dict())
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Pricing:
@@ -119,6 +120,25 @@ def _plan(raw: Any, currency: str) -> Plan:
     if not isinstance(included, int) or isinstance(included, bool) or not 0 <= included <= 10**10:
         raise InvalidPricing("included_requests must be an integer from 0 to 10^10")
     return Plan(name.strip(), Money.of(raw.get("monthly_price"), currency), included)
+
+
+def price_in_force(schedule: Iterable[tuple[str, dict[str, Any]]], when: str) -> dict[str, Any]:
+    """The price list in force at `when` (ISO text): the last entry of the schedule (oldest
+    first, as (effective from, price list)) that took effect by then; free before any."""
+    current = FREE.as_dict()
+    for effective_from, pricing in schedule:
+        if effective_from <= when:
+            current = pricing
+    return current
+
+
+def is_free(pricing: dict[str, Any]) -> bool:
+    """A price list (as stored) that asks for nothing: no per-request price, purchase or plan."""
+    return (
+        not pricing.get("price_per_request")
+        and pricing.get("purchase_price") is None
+        and not pricing.get("plans")
+    )
 
 
 def next_period_start(at: datetime) -> datetime:

@@ -16,7 +16,7 @@ from typing import Any
 
 from domain.errors import InvalidInput
 from domain.model_details import DEFAULT_DETAILS
-from domain.pricing import FREE
+from domain.pricing import is_free, price_in_force
 from domain.semver import SemVer
 from projections.base import DocumentProjection, Envelope
 from projections.ports import Document
@@ -39,29 +39,16 @@ NUMERIC_FIELDS = [
     "price_per_request", "invocations_7d", "trending", "rating_average", "rating_count",
     "published_ts",
 ]  # fmt: skip
-FREE_PRICING = FREE.as_dict()  # what a model costs before any price is set
 
 
 def pricing_at(schedule: list[dict[str, Any]], when: str) -> dict[str, Any]:
-    """The price list in force at `when` (ISO text), as the Model aggregate decides it."""
-    current = FREE_PRICING
-    for entry in schedule:
-        if entry["effective_from"] <= when:
-            current = entry["pricing"]
-    return current
+    """The price list in force at `when` (ISO text): the aggregate's rule, on the document."""
+    return price_in_force(((e["effective_from"], e["pricing"]) for e in schedule), when)
 
 
 def pending_at(schedule: list[dict[str, Any]], when: str) -> dict[str, Any] | None:
     """The next scheduled change after `when`: {effective_from, pricing}, or None."""
     return next((e for e in schedule if e["effective_from"] > when), None)
-
-
-def is_free(pricing: dict[str, Any]) -> bool:
-    return (
-        not pricing.get("price_per_request")
-        and pricing.get("purchase_price") is None
-        and not pricing.get("plans")
-    )
 
 
 def stat(stats: dict[str, Any], name: str) -> int:

@@ -2,7 +2,7 @@
 
 Browse and search read the `models` search index only (the hit's source is the whole
 read document), so a catalogue page is one round trip to the engine. A model's page reads
-the `models` read model. Who sees what mirrors `Model.check_visible`: deleted models exist
+the `models` read model. Who sees what is `domain.model.is_visible`: deleted models exist
 for nobody, private ones only for their publisher and admins; unlisted ones are reachable
 by id but never listed. Browse lists public, published models; deprecated ones leave the
 catalogue but stay reachable by id. A publisher sees all of their own with `mine`.
@@ -18,9 +18,10 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidInput, Unauthorized
-from domain.model import ModelNotFound
+from domain.model import ModelNotFound, is_visible
+from domain.pricing import is_free
 from projections.cursor import Cursor
-from projections.models import is_free, pending_at, pricing_at, rating_average, stat
+from projections.models import pending_at, pricing_at, rating_average, stat
 from projections.ports import Browse, Document, NumberRange, ReadStore, SearchIndex
 
 INDEX = "models"
@@ -146,9 +147,9 @@ def visible_model(store: ReadStore, model_id: UUID | str, viewer: Viewer) -> Doc
     """The model's document as `viewer` may see it: ModelNotFound when it is deleted (its
     document is tombstoned) or private to someone else."""
     doc = store.get(INDEX, str(model_id))
-    if doc is None or doc.get("status") == "deleted":
-        raise ModelNotFound(f"no model {model_id}")
-    if doc.get("visibility") == "private" and not (viewer.is_admin or viewer.owns(doc)):
+    if doc is None or not is_visible(
+        doc.get("status", ""), doc.get("visibility", ""), viewer.owns(doc), viewer.is_admin
+    ):
         raise ModelNotFound(f"no model {model_id}")
     return doc
 
