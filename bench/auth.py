@@ -133,7 +133,7 @@ async def main(requests: int) -> None:
     user = container.app.find_user_by_email("bench@example.com")
     assert user is not None
     container.app.verify_email(user.id)
-    from commands.principal import Principal
+    from domain.principal import Principal
 
     principal = Principal(user.id, "consumer", True, "jwt")
     key = container.api_keys.create(principal, "bench", ["inference"], None).key

@@ -16,8 +16,6 @@ from eventsourcing.persistence import IntegrityError
 from commands.application import Marketplace, Written
 from commands.conflicts import CommandHandlers
 from commands.models import ModelCommands
-from commands.ports import Clock
-from commands.principal import Principal
 from domain.access_request import (
     DEFAULT_COOLDOWN_S,
     AccessGrant,
@@ -25,8 +23,10 @@ from domain.access_request import (
     RequestPending,
     check_answers,
 )
+from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.model import Model
+from domain.principal import Principal
 from domain.user import User
 
 

@@ -10,11 +10,11 @@ from commands.accounts import Account, AccountLookup
 from commands.application import Marketplace, Written
 from commands.cache import TtlCache
 from commands.conflicts import CommandHandlers
-from commands.ports import Clock
-from commands.principal import Principal
 from commands.secrets import display_prefix, hash_secret, looks_like_api_key, new_api_key
 from domain.api_key import ApiKey, check_scopes, key_usable, use_is_due
+from domain.clock import Clock
 from domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from domain.principal import Principal
 
 # Consumers call and browse; only publishers and admins may write models.
 ROLE_SCOPES = {

@@ -89,6 +89,12 @@ class Marketplace(Application[UUID]):
     def load_any(self, aggregate_id: UUID, version: int | None = None) -> Any:
         return self.load(Aggregate, aggregate_id, version)
 
+    def history(self, aggregate_id: UUID, after_version: int = 0, limit: int = 100) -> list[Any]:
+        """Stored events of one aggregate after `after_version`, oldest first (audit)."""
+        return list(
+            self.repository.event_store.get(aggregate_id, gt=after_version or None, limit=limit)
+        )
+
     # Users
 
     def register_user(

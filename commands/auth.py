@@ -9,13 +9,14 @@ from uuid import UUID
 from commands.accounts import Account, AccountLookup
 from commands.application import Marketplace, Written
 from commands.conflicts import CommandHandlers
-from commands.ports import Clock, Mailer, OutgoingEmail, PasswordHasher, RateLimiter, TokenDenylist
-from commands.principal import Principal
+from commands.ports import Mailer, OutgoingEmail, PasswordHasher, RateLimiter, TokenDenylist
 from commands.secrets import hash_secret, new_refresh_token, refresh_token_session
 from commands.tokens import InvalidToken, TokenCodec
+from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from domain.login_session import LoginSession, RefreshTokenInvalid, RefreshTokenReused
 from domain.passwords import check_new_password
+from domain.principal import Principal
 from domain.user import AccountDeactivated, Role, User, normalise_email
 
 

@@ -22,10 +22,11 @@ from uuid import UUID
 
 from commands.access import AccessNotGranted
 from commands.models import ModelCommands
-from commands.ports import BlobStore, Clock
-from commands.principal import Principal
+from commands.ports import BlobStore
+from domain.clock import Clock
 from domain.errors import Forbidden, NotFound
 from domain.model import Model, VersionNotFound, VersionStatus, WrongVersionStatus
+from domain.principal import Principal
 from domain.user import Role
 
 # Raises a Forbidden subclass when `caller` may not download `model`.

@@ -27,7 +27,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from commands.application import Marketplace
-from commands.ports import Clock
+from domain.clock import Clock
 from domain.errors import NotFound
 from domain.model import Model
 from projections.cursor import Cursor

@@ -14,12 +14,12 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.application import Marketplace, Written
 from commands.conflicts import CommandHandlers
-from commands.ports import Clock
-from commands.principal import Principal
+from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.model import Model, ModelNotFound
 from domain.model_details import DEFAULT_DETAILS, check_slug, clean_details
 from domain.pricing import FREE, Pricing
+from domain.principal import Principal
 from domain.user import Role, User
 
 PUBLISHING_ROLES = {Role.PUBLISHER.value, Role.ADMIN.value}

@@ -42,10 +42,6 @@ class RateLimiter(Protocol):
         ...
 
 
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
 class BlobStore(Protocol):
     """Model artifacts, addressed by content: `sha256:<hex>` names the bytes."""
 

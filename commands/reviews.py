@@ -17,11 +17,11 @@ from eventsourcing.persistence import IntegrityError
 from commands.application import Marketplace, Written
 from commands.conflicts import CommandHandlers, ConcurrentUpdate
 from commands.models import ModelCommands
-from commands.ports import Clock
-from commands.principal import Principal
 from commands.usage import UsageCommands
+from domain.clock import Clock
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.model import Model, NotModelOwner, VersionStatus
+from domain.principal import Principal
 from domain.review import Review, check_content
 from domain.semver import canonical
 from domain.user import User

@@ -20,8 +20,7 @@ from commands.application import Marketplace, Written
 from commands.artifacts import Verdict
 from commands.conflicts import CommandHandlers, ConcurrentUpdate
 from commands.models import ModelCommands
-from commands.ports import BlobStore, Clock, SealedUpload, UploadStaging
-from commands.principal import Principal
+from commands.ports import BlobStore, SealedUpload, UploadStaging
 from commands.upload_parts import (
     PartSlot,
     SizeMismatch,
@@ -29,8 +28,10 @@ from commands.upload_parts import (
     UploadIncomplete,
     file_digest,
 )
+from domain.clock import Clock
 from domain.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge
 from domain.model import Model
+from domain.principal import Principal
 from domain.upload import Upload, UploadClosed, UploadNotFound, UploadStatus
 from domain.user import Role
 

@@ -18,11 +18,12 @@ from commands.auth import AuthPolicy, AuthService
 from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
-from commands.ports import Clock, Mailer, TokenDenylist
+from commands.ports import Mailer, TokenDenylist
 from commands.reviews import ReviewService
 from commands.tokens import TokenCodec
 from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
+from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist

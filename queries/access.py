@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
-from commands.ports import Clock
-from commands.principal import Principal
+from domain.clock import Clock
 from domain.errors import NotFound
 from domain.model import Model
+from domain.principal import Principal
 from domain.user import Role
 from projections.cursor import Cursor
 from projections.ports import Document, Page, ReadStore

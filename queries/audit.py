@@ -5,25 +5,32 @@ Reads the event store on purpose: the history is the source of truth.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 from uuid import UUID
 
-from commands.application import Marketplace
 from domain.envelope import envelope, public_fields, to_jsonable
 from domain.errors import InvalidInput, NotFound
 
 
+class EventHistory(Protocol):
+    """The reads audit needs of the event store (the write side's gateway provides them)."""
+
+    def history(self, aggregate_id: UUID, after_version: int, limit: int) -> Sequence[Any]:
+        """Stored domain events of one aggregate after `after_version`, oldest first."""
+        ...
+
+    def load_any(self, aggregate_id: UUID, version: int | None = None) -> Any: ...
+
+
 class AuditQueries:
-    def __init__(self, app: Marketplace) -> None:
+    def __init__(self, app: EventHistory) -> None:
         self._app = app
 
     def events(
         self, aggregate_id: UUID, after_version: int = 0, limit: int = 100
     ) -> list[dict[str, Any]]:
-        stored = self._app.repository.event_store.get(
-            aggregate_id, gt=after_version or None, limit=limit
-        )
-        found = [envelope(e) for e in stored]
+        found = [envelope(e) for e in self._app.history(aggregate_id, after_version, limit)]
         if not found and after_version == 0:
             raise NotFound(f"no aggregate {aggregate_id}")
         return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from commands.principal import Principal
+from domain.principal import Principal
 from domain.review import MAX_RATING, MIN_RATING
 from domain.semver import canonical
 from projections.cursor import Cursor

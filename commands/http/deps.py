@@ -14,9 +14,9 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 
 from commands.api_keys import ApiKeyService
 from commands.auth import AuthService
-from commands.principal import Principal
 from commands.secrets import API_KEY_PREFIX
 from domain.errors import Forbidden, Unauthorized
+from domain.principal import Principal
 
 # Dependencies that do no I/O are `async def`: FastAPI runs plain `def` ones in a thread.
 

@@ -11,8 +11,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from commands.http.deps import MaybeCaller, optional_principal
-from commands.principal import Principal
 from domain.errors import Forbidden
+from domain.principal import Principal
 from domain.user import Role
 from queries.http import model_schemas as schemas
 from queries.http.params import decoded, fresh_for

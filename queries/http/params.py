@@ -15,7 +15,7 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Query, Request
 from pydantic import BeforeValidator
 
-from commands.principal import Principal
+from domain.principal import Principal
 from projections.cursor import MAX_INT64, Cursor
 from queries.progress import ReadYourWrites
 

@@ -12,9 +12,9 @@ from fastapi import Depends
 from fastapi.testclient import TestClient
 
 from commands.http.deps import require_role, require_scope
-from commands.principal import Principal
 from commands.secrets import new_refresh_token
 from domain.api_key import ApiKey
+from domain.principal import Principal
 from domain.user import Role
 from infra.bootstrap import Container
 from tests.support import (

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from commands.conflicts import ATTEMPTS
-from commands.principal import Principal
 from domain.model import Model
+from domain.principal import Principal
 from infra.bootstrap import Container
 from tests.integration.test_model_registry import create
 from tests.support import Account, verified_account
