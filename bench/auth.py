@@ -130,9 +130,9 @@ async def main(requests: int) -> None:
         b'{"email": "bench@example.com", "password": "bench password"}',
     )
     assert await register() == 201
-    user = container.app.find_user_by_email("bench@example.com")
+    user = container.account_commands.find_user_by_email("bench@example.com")
     assert user is not None
-    container.app.verify_email(user.id)
+    container.account_commands.verify_email(user.id)
     from domain.principal import Principal
 
     principal = Principal(user.id, "consumer", True, "jwt")

@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg
 from confluent_kafka import Consumer, Producer
 
-from commands.application import Marketplace
+from commands.accounts import AccountCommands
+from commands.event_store import EventStore
 from domain.user import Role
 from infra.bootstrap import build_container, event_store_env
 from infra.cluster import build_relay
@@ -68,10 +69,11 @@ def fresh_settings() -> Settings:
     )
 
 
-def write_users(app: Marketplace, count: int) -> None:
+def write_users(app: EventStore, count: int) -> None:
+    accounts = AccountCommands(app)
     for _ in range(count):
-        user = app.register_user(f"{uuid.uuid4().hex[:12]}@example.com", "$x", Role.CONSUMER)
-        app.change_role(user.id, Role.PUBLISHER)
+        user = accounts.register_user(f"{uuid.uuid4().hex[:12]}@example.com", "$x", Role.CONSUMER)
+        accounts.change_role(user.id, Role.PUBLISHER)
 
 
 def leaders_known(producer: Producer, topic: str, timeout_s: float = 30) -> None:
@@ -132,7 +134,7 @@ def relay_rate(settings: Settings) -> float:
     return rate
 
 
-def messages_of(app: Marketplace, events: int) -> list[Message]:
+def messages_of(app: EventStore, events: int) -> list[Message]:
     """The relay's messages (key, value, headers) for the first `events` stored events."""
     batch = Encoder(app, "x.").encode(notifications_after(app, 0, events))
     return [(key, value, headers) for _, key, value, headers in batch.messages]
@@ -147,7 +149,7 @@ def fresh_relay(settings: Settings, run: int) -> Settings:
     return settings.model_copy(update={"event_topic_prefix": tag})
 
 
-def relay_rounds(settings: Settings, app: Marketplace, events: int, repeat: int) -> None:
+def relay_rounds(settings: Settings, app: EventStore, events: int, repeat: int) -> None:
     messages = messages_of(app, events)
     bootstrap, partitions = settings.kafka_bootstrap_servers, settings.event_partitions
     assert bootstrap
@@ -165,7 +167,7 @@ def relay_rounds(settings: Settings, app: Marketplace, events: int, repeat: int)
               f"range {min(found):.2f} - {max(found):.2f}")
 
 
-def caught_up(settings: Settings, app: Marketplace) -> None:
+def caught_up(settings: Settings, app: EventStore) -> None:
     container = build_container(settings)
     head = app.recorder.max_notification_id() or 0
     while not container.read.progress.reached(head):
@@ -195,9 +197,9 @@ def sustained(settings: Settings, rate: float, seconds: float) -> list[float]:
     def writer() -> None:
         interval, next_at = 2 / rate, time.perf_counter()  # two events per write
         while not stop.is_set():
-            user = container.app.register_user(f"{uuid.uuid4().hex[:12]}@e.com", "$x",
+            user = container.account_commands.register_user(f"{uuid.uuid4().hex[:12]}@e.com", "$x",
                                                Role.CONSUMER)
-            written = container.app.change_role(user.id, Role.PUBLISHER)
+            written = container.account_commands.change_role(user.id, Role.PUBLISHER)
             committed.append((written.position, time.perf_counter()))
             next_at += interval
             time.sleep(max(0.0, next_at - time.perf_counter()))
@@ -226,7 +228,7 @@ def sustained(settings: Settings, rate: float, seconds: float) -> list[float]:
 def main(events: int, rate: float, seconds: float, relay_only: bool, repeat: int) -> None:
     settings = fresh_settings()
     assert settings.kafka_bootstrap_servers
-    app = Marketplace(env=event_store_env(settings))
+    app = EventStore(env=event_store_env(settings))
     print(f"writing {events} events into a fresh event store ...", flush=True)
     write_users(app, events // 2)
     if relay_only:

@@ -13,8 +13,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from commands.application import Marketplace, Written
 from commands.conflicts import CommandHandlers
+from commands.event_store import EventStore, Written
 from commands.models import ModelCommands
 from domain.access_request import (
     DEFAULT_COOLDOWN_S,
@@ -49,7 +49,7 @@ class OwnModel(Conflict):
 class AccessService(CommandHandlers):
     def __init__(
         self,
-        app: Marketplace,
+        app: EventStore,
         models: ModelCommands,
         clock: Clock,
         cooldown_s: int = DEFAULT_COOLDOWN_S,
@@ -86,7 +86,7 @@ class AccessService(CommandHandlers):
         else:
             request.request_again(questions, answers, consumer.public_name, now)
         try:
-            return self.app._save(request)
+            return self.app.write(request)
         except IntegrityError:  # the same consumer asked twice at once: one of them counts
             raise RequestPending("your request was just made; wait for the decision") from None
 
@@ -150,4 +150,4 @@ class AccessService(CommandHandlers):
         return request
 
     def _save_decision(self, request: AccessRequest) -> Written:
-        return self.app._save(request)
+        return self.app.write(request)

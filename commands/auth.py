@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from commands.accounts import Account, AccountLookup
-from commands.application import Marketplace, Written
+from commands.accounts import Account, AccountCommands, AccountLookup
 from commands.conflicts import CommandHandlers
+from commands.event_store import EventStore, Written
 from commands.ports import Mailer, OutgoingEmail, PasswordHasher, RateLimiter, TokenDenylist
 from commands.secrets import hash_secret, new_refresh_token, refresh_token_session
+from commands.sessions import SessionCommands
 from commands.tokens import InvalidToken, TokenCodec
 from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
@@ -46,7 +47,9 @@ class TokenPair:
 class AuthService(CommandHandlers):
     def __init__(
         self,
-        app: Marketplace,
+        app: EventStore,
+        users: AccountCommands,
+        sessions: SessionCommands,
         accounts: AccountLookup,
         passwords: PasswordHasher,
         tokens: TokenCodec,
@@ -58,7 +61,7 @@ class AuthService(CommandHandlers):
     ) -> None:
         self.app, self.accounts, self.passwords, self.tokens = app, accounts, passwords, tokens
         self.denylist, self.mailer, self.limiter, self.clock = denylist, mailer, limiter, clock
-        self.policy = policy
+        self.policy, self.users, self.sessions = policy, users, sessions
         # Verified against when the email is unknown, so both paths cost the same time.
         self._decoy_hash = passwords.hash("decoy password for unknown accounts")
 
@@ -68,7 +71,7 @@ class AuthService(CommandHandlers):
         if role is Role.ADMIN:
             raise Forbidden("admins are appointed, not registered", code="role_not_allowed")
         check_new_password(password, self.policy.common_passwords)
-        written = self.app.register_user(email, self.passwords.hash(password), role, display_name)
+        written = self.users.register_user(email, self.passwords.hash(password), role, display_name)
         self.send_verification(written.id, normalise_email(email))
         return written
 
@@ -92,7 +95,7 @@ class AuthService(CommandHandlers):
         account = self.require_account(user_id)
         if account.email != email:
             raise InvalidToken("token is invalid")
-        written = self.app.verify_email(user_id)
+        written = self.users.verify_email(user_id)
         self.accounts.forget(user_id)
         return written
 
@@ -102,29 +105,29 @@ class AuthService(CommandHandlers):
         if not self.passwords.verify(user.password_hash, current):
             raise InvalidCredentials("the current password is incorrect")
         check_new_password(new, self.policy.common_passwords)
-        return self.app.change_password(user.id, self.passwords.hash(new))
+        return self.users.change_password(user.id, self.passwords.hash(new))
 
     def rename(self, principal: Principal, display_name: str) -> Written:
         """Change the public name; models published later carry it, and a model's next
         change of details picks it up."""
-        return self.app.rename_user(principal.user_id, display_name)
+        return self.users.rename_user(principal.user_id, display_name)
 
     # Sessions
 
     def login(self, email: str, password: str, client: str | None = None) -> TokenPair:
         self._check_login_rate(normalise_email(email), client)
-        user = self.app.find_user_by_email(email)
+        user = self.users.find_user_by_email(email)
         stored = user.password_hash if user else self._decoy_hash
         ok = self.passwords.verify(stored, password)
         if user is None or not ok or user.deactivated:
             raise InvalidCredentials("email or password is incorrect")
         if self.passwords.needs_rehash(user.password_hash):
-            self.app.change_password(user.id, self.passwords.hash(password))
+            self.users.change_password(user.id, self.passwords.hash(password))
         session_id = LoginSession.create_id()
         refresh = new_refresh_token(session_id)
         now = self.clock.now()
         access = self.tokens.issue_access(user.id, user.role, session_id, now)
-        self.app.start_session(
+        self.sessions.start_session(
             session_id,
             user.id,
             hash_secret(refresh),
@@ -156,7 +159,7 @@ class AuthService(CommandHandlers):
         access = self.tokens.issue_access(account.id, account.role, session_id, now)
         new_refresh = new_refresh_token(session_id)
         try:
-            self.app.rotate_session(
+            self.sessions.rotate_session(
                 session_id,
                 hash_secret(refresh_token),
                 hash_secret(new_refresh),
@@ -174,7 +177,7 @@ class AuthService(CommandHandlers):
     def logout(self, principal: Principal) -> None:
         if principal.session_id is None:
             raise Forbidden("log out with the access token of a session", code="not_a_session")
-        session = self.app.end_session(principal.session_id, "logout")
+        session = self.sessions.end_session(principal.session_id, "logout")
         self._deny_session_tokens(session)
 
     def _deny_session_tokens(self, session: LoginSession) -> None:
@@ -214,16 +217,16 @@ class AuthService(CommandHandlers):
     # Administration: `by` is the acting admin; None is the operator's command line.
 
     def change_role(self, user_id: UUID, role: Role, by: UUID | None = None) -> Written:
-        written = self.app.change_role(user_id, role, by)
+        written = self.users.change_role(user_id, role, by)
         self.accounts.forget(user_id)
         return written
 
     def deactivate(self, user_id: UUID, by: UUID | None = None) -> Written:
-        written = self.app.deactivate_user(user_id, by)
+        written = self.users.deactivate_user(user_id, by)
         self.accounts.forget(user_id)
         return written
 
     def reactivate(self, user_id: UUID, by: UUID | None = None) -> Written:
-        written = self.app.reactivate_user(user_id, by)
+        written = self.users.reactivate_user(user_id, by)
         self.accounts.forget(user_id)
         return written

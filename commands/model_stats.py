@@ -26,7 +26,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from commands.application import Marketplace
+from commands.event_store import EventStore
 from domain.clock import Clock
 from domain.errors import NotFound
 from domain.model import Model
@@ -118,7 +118,7 @@ def pages(store: ReadStore, collection: str, where: dict[str, Any]) -> Iterator[
 
 
 class ModelStats:
-    def __init__(self, app: Marketplace, store: ReadStore, clock: Clock) -> None:
+    def __init__(self, app: EventStore, store: ReadStore, clock: Clock) -> None:
         self.app, self.store, self.clock = app, store, clock
 
     def compute(self, model_id: UUID | str) -> dict[str, int]:

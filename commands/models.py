@@ -12,8 +12,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from commands.application import Marketplace, Written
 from commands.conflicts import CommandHandlers
+from commands.event_store import EventStore, Written
 from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.model import Model, ModelNotFound
@@ -30,7 +30,7 @@ class SlugTaken(Conflict):
 
 
 class ModelCommands(CommandHandlers):
-    def __init__(self, app: Marketplace, clock: Clock) -> None:
+    def __init__(self, app: EventStore, clock: Clock) -> None:
         self.app, self.clock = app, clock
 
     def load_visible(self, model_id: UUID, caller: Principal | None) -> Model:
@@ -70,7 +70,7 @@ class ModelCommands(CommandHandlers):
             pricing=price_list.as_dict(),
         )
         try:
-            return self.app._save(model)
+            return self.app.write(model)
         except IntegrityError:
             raise SlugTaken(f"you already have a model with the slug {slug!r}") from None
 
@@ -78,7 +78,7 @@ class ModelCommands(CommandHandlers):
         model = self.load_changeable(model_id, caller)
         publisher = self.app.load(User, model.publisher_id)
         model.update_details(clean_details(changes), publisher.public_name)
-        return self.app._save(model)
+        return self.app.write(model)
 
     def change_pricing(
         self, caller: Principal, model_id: UUID, pricing: dict[str, Any]
@@ -86,28 +86,28 @@ class ModelCommands(CommandHandlers):
         """Returns the write and when the new prices take effect."""
         model = self.load_changeable(model_id, caller)
         effective_from = model.change_pricing(Pricing.from_dict(pricing), self.clock.now())
-        return self.app._save(model), effective_from
+        return self.app.write(model), effective_from
 
     def publish_version(self, caller: Principal, model_id: UUID, version: str) -> Written:
         caller.check_verified()
         model = self.load_changeable(model_id, caller)
         model.publish_version(version)
-        return self.app._save(model)
+        return self.app.write(model)
 
     def set_default_version(self, caller: Principal, model_id: UUID, version: str) -> Written:
         model = self.load_changeable(model_id, caller)
         model.set_default_version(version)
-        return self.app._save(model)
+        return self.app.write(model)
 
     def deprecate(self, caller: Principal, model_id: UUID, reason: str) -> Written:
         model = self.load_changeable(model_id, caller)
         model.deprecate(reason)
-        return self.app._save(model)
+        return self.app.write(model)
 
     def delete(self, caller: Principal, model_id: UUID) -> Written:
         model = self.load_changeable(model_id, caller)
         model.delete()
-        return self.app._save(model)
+        return self.app.write(model)
 
 
 def _is_admin(caller: Principal | None) -> bool:

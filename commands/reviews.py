@@ -14,8 +14,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from commands.application import Marketplace, Written
 from commands.conflicts import CommandHandlers, ConcurrentUpdate
+from commands.event_store import EventStore, Written
 from commands.models import ModelCommands
 from commands.usage import UsageCommands
 from domain.clock import Clock
@@ -63,7 +63,7 @@ class ReviewContent:
 class ReviewService(CommandHandlers):
     def __init__(
         self,
-        app: Marketplace,
+        app: EventStore,
         models: ModelCommands,
         clock: Clock,
         evidence: Sequence[Evidence] | None = None,
@@ -133,16 +133,16 @@ class ReviewService(CommandHandlers):
                 body=content.body,
                 at=now,
             )
-            return ReviewWritten(self.app._save(review), created=True)
+            return ReviewWritten(self.app.write(review), created=True)
         fields = (content.version, content.rating, content.title, content.body)
         if not review.edit(name, *fields, at=now):
             # Nothing changed: the review as it stands is at or before the log's end.
             position = self.app.recorder.max_notification_id() or 0
             return ReviewWritten(Written(review.id, position), created=False)
-        return ReviewWritten(self.app._save(review), created=False)
+        return ReviewWritten(self.app.write(review), created=False)
 
     def _save(self, review: Review) -> Written:
-        return self.app._save(review)
+        return self.app.write(review)
 
 
 def _published_version(model: Model, version: str) -> str:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 from uuid import UUID
 
-from commands.application import Marketplace, Written
 from commands.artifacts import Verdict
 from commands.conflicts import CommandHandlers, ConcurrentUpdate
+from commands.event_store import EventStore, Written
 from commands.models import ModelCommands
 from commands.ports import BlobStore, SealedUpload, UploadStaging
 from commands.upload_parts import (
@@ -90,7 +90,7 @@ class VersionOutcome:
 class UploadService(CommandHandlers):
     def __init__(
         self,
-        app: Marketplace,
+        app: EventStore,
         models: ModelCommands,
         blobs: BlobStore,
         staging: UploadStaging,
@@ -122,7 +122,7 @@ class UploadService(CommandHandlers):
         expires_at = self.clock.now() + timedelta(seconds=self.limits.ttl_s)
         digest = sha256.lower().removeprefix("sha256:")
         upload = Upload.start(model.id, caller.user_id, key, size, digest, part_size, expires_at)
-        written = self.app._save(upload)
+        written = self.app.write(upload)
         stored = self.blobs.exists(f"sha256:{digest}")  # then only checked, never kept
         self.staging.create(upload.id, size, write_out=not stored)
         return UploadStarted(upload.id, written.position, part_size, upload.parts, expires_at)
@@ -256,7 +256,7 @@ class UploadService(CommandHandlers):
                 model.reject_version(upload.model_version, list(verdict.reasons))
             upload.complete(f"sha256:{upload.sha256}")
             try:
-                return self.app._save(model, upload), model
+                return self.app.write(model, upload), model
             except ConcurrentUpdate:
                 continue  # reload the two and record again; the artifact is stored already
         raise ConcurrentUpdate("the model kept changing while the upload completed")
@@ -267,7 +267,7 @@ class UploadService(CommandHandlers):
             fresh = self.app.load(Upload, upload.id)
             if fresh.status == UploadStatus.OPEN:
                 fresh.fail(f"{error.code}: {error.message}")
-                self.app._save(fresh)
+                self.app.write(fresh)
         except ConcurrentUpdate:
             pass  # someone else closed it just now; either way it is closed
         self.staging.discard(upload.id)
@@ -288,7 +288,7 @@ class UploadService(CommandHandlers):
                     continue
                 upload.fail("expired")
                 try:
-                    self.app._save(upload)
+                    self.app.write(upload)
                 except ConcurrentUpdate:
                     continue  # it changed just now; look again next time
             self.staging.discard(upload_id)

@@ -11,15 +11,15 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from commands.application import Marketplace, Written
 from commands.conflicts import CommandHandlers, ConcurrentUpdate
+from commands.event_store import EventStore, Written
 from domain.errors import InvalidInput, NotFound
 from domain.model import Model, ModelNotFound
 from domain.usage import Usage
 
 
 class UsageCommands(CommandHandlers):
-    def __init__(self, app: Marketplace) -> None:
+    def __init__(self, app: EventStore) -> None:
         self.app = app
 
     def record_usage(
@@ -37,7 +37,7 @@ class UsageCommands(CommandHandlers):
     ) -> Written:
         usage = self._load_or_start(consumer_id, model_id)
         usage.record(day, calls, successful)
-        return self.app._save(usage)
+        return self.app.write(usage)
 
     def has_used(self, consumer_id: UUID, model_id: UUID) -> bool:
         try:

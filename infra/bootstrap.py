@@ -10,16 +10,17 @@ from urllib.parse import unquote, urlsplit
 from psycopg_pool import ConnectionPool
 
 from commands.access import AccessService
-from commands.accounts import AccountLookup
-from commands.api_keys import ApiKeyService
-from commands.application import Marketplace
+from commands.accounts import AccountCommands, AccountLookup
+from commands.api_keys import ApiKeyCommands, ApiKeyService
 from commands.artifacts import SizeLimits
 from commands.auth import AuthPolicy, AuthService
 from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
+from commands.event_store import EventStore
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
 from commands.ports import Mailer, TokenDenylist
 from commands.reviews import ReviewService
+from commands.sessions import SessionCommands
 from commands.tokens import TokenCodec
 from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
@@ -67,8 +68,10 @@ class ReadSide:
 @dataclass
 class Container:
     settings: Settings
-    app: Marketplace
+    app: EventStore
     auth: AuthService
+    account_commands: AccountCommands
+    key_commands: ApiKeyCommands
     api_keys: ApiKeyService
     model_commands: ModelCommands
     read: ReadSide
@@ -129,12 +132,12 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def open_marketplace(settings: Settings, **env: str) -> Marketplace:
+def open_marketplace(settings: Settings, **env: str) -> EventStore:
     """The application on this profile's event store (`env` adds library settings),
     its tables made under the schema lock."""
     cluster_db = settings.database_url if settings.profile == "cluster" else None
     with schema_lock(cluster_db):
-        return Marketplace(env={**event_store_env(settings), **env})
+        return EventStore(env={**event_store_env(settings), **env})
 
 
 def postgres_pool(settings: Settings, closers: list[Callable[[], object]]) -> ConnectionPool:
@@ -169,7 +172,7 @@ def read_stores(settings: Settings) -> tuple[ReadStore, SearchIndex]:
     )
 
 
-def _read_side(settings: Settings, app: Marketplace, pool: ConnectionPool | None) -> ReadSide:
+def _read_side(settings: Settings, app: EventStore, pool: ConnectionPool | None) -> ReadSide:
     store, search = read_stores(settings)
     _ensure_search_indexes(store, search)
     if pool is None:
@@ -210,8 +213,12 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     read = _read_side(settings, app, pool)
     accounts = AccountLookup(app, settings.auth_cache_ttl_s)
     mailer = _mailer(settings)
+    account_commands = AccountCommands(app)
+    key_commands = ApiKeyCommands(app)
     auth = AuthService(
         app=app,
+        users=account_commands,
+        sessions=SessionCommands(app),
         accounts=accounts,
         passwords=Argon2Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         tokens=TokenCodec(
@@ -241,7 +248,9 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         settings=settings,
         app=app,
         auth=auth,
-        api_keys=ApiKeyService(app, accounts, clock, settings.auth_cache_ttl_s),
+        account_commands=account_commands,
+        key_commands=key_commands,
+        api_keys=ApiKeyService(app, key_commands, accounts, clock, settings.auth_cache_ttl_s),
         model_commands=registry,
         read=read,
         account_queries=AccountQueries(read.store, read.search),
@@ -270,7 +279,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
 
 def _artifacts(
     settings: Settings,
-    app: Marketplace,
+    app: EventStore,
     registry: ModelCommands,
     access: AccessService,
     clock: Clock,

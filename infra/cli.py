@@ -87,7 +87,8 @@ def set_role(email: str, role: str) -> None:
 
     container = build_container(load_settings())
     try:
-        user = container.app.find_user_by_email(email)  # normalised there, for every caller
+        # Normalised there, for every caller.
+        user = container.account_commands.find_user_by_email(email)
         if user is None:
             raise typer.BadParameter(f"no account with email {email}; register it first")
         container.auth.change_role(user.id, parse_role(role))

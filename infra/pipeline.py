@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.application import Marketplace
+from commands.event_store import EventStore
 from infra.bootstrap import event_store_env, open_marketplace, postgres_pool, read_stores
 from infra.monitor import PipelineMonitor
 from infra.progress import KafkaProjectionProgress
@@ -19,7 +19,7 @@ from workers.embedded import EmbeddedRunner
 from workers.projector import Projector
 
 
-def marketplace(settings: Settings) -> Marketplace:
+def marketplace(settings: Settings) -> EventStore:
     return open_marketplace(settings)
 
 
@@ -36,7 +36,7 @@ def ledger(settings: Settings) -> PostgresRelayLedger | None:
 
 def read_side_for_cli(
     settings: Settings,
-) -> tuple[Marketplace, ReadStore, SearchIndex, ProjectionProgress]:
+) -> tuple[EventStore, ReadStore, SearchIndex, ProjectionProgress]:
     app = marketplace(settings)
     store, search = read_stores(settings)
     relay_ledger = ledger(settings)

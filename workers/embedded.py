@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from commands.application import Marketplace
+from commands.event_store import EventStore
 from projections.base import Envelope
 from projections.ports import ReadStore
 from workers.notifications import read_after
@@ -24,7 +24,7 @@ TRACKER = "embedded"
 
 class EmbeddedRunner:
     def __init__(
-        self, app: Marketplace, projector: Projector, store: ReadStore, batch: int = 500
+        self, app: EventStore, projector: Projector, store: ReadStore, batch: int = 500
     ) -> None:
         self.app, self.projector, self.store, self.batch = app, projector, store, batch
         self._wake = threading.Event()

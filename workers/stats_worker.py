@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic
 
-from commands.application import Marketplace
+from commands.event_store import EventStore
 from commands.model_stats import ModelStats
 from domain.envelope import envelope
 from domain.review import Review
@@ -124,7 +124,7 @@ class StatsWorker:
 
     def __init__(
         self,
-        app: Marketplace,
+        app: EventStore,
         store: ReadStore,
         progress: ProjectionProgress,
         stats: ModelStats,

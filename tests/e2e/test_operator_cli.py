@@ -44,10 +44,10 @@ def written(operated: Settings, tmp_path: Path) -> Iterator[Container]:
     the real relay and projection worker of the cluster profile."""
     container = build_container(operated)
     for i in range(12):
-        user = container.app.register_user(
+        user = container.account_commands.register_user(
             f"op{i}-{uuid.uuid4().hex[:6]}@example.com", "$x", Role.CONSUMER
         )
-        container.app.change_role(user.id, Role.PUBLISHER)
+        container.account_commands.change_role(user.id, Role.PUBLISHER)
     head = container.app.recorder.max_notification_id() or 0
     with contextlib.ExitStack() as stack:
         if container.read.runner is not None:

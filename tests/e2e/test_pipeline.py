@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from commands.application import Marketplace
+from commands.accounts import AccountCommands
+from commands.api_keys import ApiKeyCommands
+from commands.event_store import EventStore
 from commands.secrets import hash_secret, new_api_key
 from domain.user import Role
 from infra.bootstrap import Container, build_container
@@ -60,17 +62,23 @@ def cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.Comp
     )
 
 
-def write_load(app: Marketplace, stop_at: threading.Event, written: list[int]) -> None:
+def write_load(app: EventStore, stop_at: threading.Event, written: list[int]) -> None:
     """Commands as fast as one thread goes: accounts, keys, role changes, revocations."""
     i = 0
     while not stop_at.is_set():
-        user = app.register_user(f"load-{uuid.uuid4().hex[:10]}@example.com", "$x", Role.CONSUMER)
+        user = AccountCommands(app).register_user(
+            f"load-{uuid.uuid4().hex[:10]}@example.com", "$x", Role.CONSUMER
+        )
         key = new_api_key()
-        key_id = app.create_api_key(
-            user.id, hash_secret(key), f"k{i}", ["inference"], key[:10], None
-        ).id
-        app.change_role(user.id, Role.PUBLISHER)
-        written.append(app.revoke_api_key(user.id, key_id).position if i % 3 == 0 else 0)
+        key_id = (
+            ApiKeyCommands(app)
+            .create_api_key(user.id, hash_secret(key), f"k{i}", ["inference"], key[:10], None)
+            .id
+        )
+        AccountCommands(app).change_role(user.id, Role.PUBLISHER)
+        written.append(
+            ApiKeyCommands(app).revoke_api_key(user.id, key_id).position if i % 3 == 0 else 0
+        )
         i += 1
 
 
@@ -123,8 +131,8 @@ def test_partner_sees_public_events_with_its_own_consumer_group(
     relay = start(["relay"], feed, tmp_path / "relay.log")
     worker = start(["worker", "partner-feed"], feed, tmp_path / "feed.log")
     email = f"partner-{uuid.uuid4().hex[:8]}@example.com"
-    user = container.app.register_user(email, "$x", Role.PUBLISHER)
-    container.app.verify_email(user.id)
+    user = container.account_commands.register_user(email, "$x", Role.PUBLISHER)
+    container.account_commands.verify_email(user.id)
     expected = [to_public(e, key=key.encode()) for _, e in read_after(container.app, 0, 100)]
     wanted = {e.value["id"] for e in expected if e is not None}
     assert len(wanted) == 2

@@ -17,7 +17,7 @@ from tests.support import PASSWORD, Account, login, register, unique_email
 
 def admin_account(client: TestClient, container: Container) -> Account:
     address = register(client)
-    user = container.app.find_user_by_email(address)
+    user = container.account_commands.find_user_by_email(address)
     assert user is not None
     container.auth.change_role(user.id, Role.ADMIN)  # as `aimarket users set-role` does
     return login(client, address)

@@ -197,7 +197,7 @@ def test_admin_changes_roles_and_reads_history_at_any_version(
         ).status_code
         == 403
     )
-    admin_user = container.app.find_user_by_email(admin_email)
+    admin_user = container.account_commands.find_user_by_email(admin_email)
     assert admin_user is not None
     container.auth.change_role(admin_user.id, Role.ADMIN)  # as `aimarket users set-role` does
 
@@ -316,7 +316,7 @@ def test_admin_lists_and_searches_accounts(client: TestClient, container: Contai
     tag = uuid4().hex[:10]
     target = register(client, "publisher", address=f"findme{tag}@example.com")
     admin_email = register(client)
-    admin_user = container.app.find_user_by_email(admin_email)
+    admin_user = container.account_commands.find_user_by_email(admin_email)
     assert admin_user is not None
     container.auth.change_role(admin_user.id, Role.ADMIN)
     admin = login(client, admin_email)

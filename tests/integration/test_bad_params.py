@@ -55,7 +55,7 @@ BAD_CURSORS = [
 @pytest.fixture
 def admin(client: TestClient, container: Container) -> Account:
     address = register(client)
-    user = container.app.find_user_by_email(address)
+    user = container.account_commands.find_user_by_email(address)
     assert user is not None
     container.auth.change_role(user.id, Role.ADMIN)
     return login(client, address)

@@ -47,7 +47,7 @@ class Shop:
         return str(response.json()["id"])
 
     def save(self, model: Model) -> None:
-        written = self.container.app._save(model)
+        written = self.container.app.write(model)
         # The client reads its own writes: this one did not go through HTTP.
         self.client.position = max(self.client.position, written.position)  # type: ignore[attr-defined]
 

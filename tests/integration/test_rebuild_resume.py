@@ -22,8 +22,8 @@ def test_interrupted_rebuild_resumes_and_ends_identical(
 ) -> None:
     container = build_container(Settings(profile="embedded", data_dir=tmp_path))
     for i in range(30):
-        user = container.app.register_user(f"r{i}@example.com", "$x", Role.CONSUMER)
-        container.app.change_role(user.id, Role.PUBLISHER)
+        user = container.account_commands.register_user(f"r{i}@example.com", "$x", Role.CONSUMER)
+        container.account_commands.change_role(user.id, Role.PUBLISHER)
     assert container.read.runner is not None
     container.read.runner.run_until_idle()
     live = all_documents(container.read.store, "users")

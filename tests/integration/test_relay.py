@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Message, Producer
 
-from commands.application import Marketplace
+from commands.accounts import AccountCommands
+from commands.event_store import EventStore
 from domain.errors import DomainError
-from domain.user import Role
+from domain.user import Role, User
 from infra.bootstrap import event_store_env, postgres_pool
 from infra.kafka.publisher import KafkaPublisher, partition_for
 from infra.kafka.topics import TopicMismatch, ensure_topics
@@ -41,14 +42,14 @@ def settings(fresh_database_url: str, kafka_bootstrap: str, tmp_path: Any) -> Se
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Marketplace]:
+def app(settings: Settings) -> Iterator[EventStore]:
     cluster = settings.model_copy(update={"profile": "cluster"})
-    marketplace = Marketplace(env=event_store_env(cluster))
+    marketplace = EventStore(env=event_store_env(cluster))
     yield marketplace
     marketplace.close()
 
 
-def make_relay(settings: Settings, app: Marketplace) -> Relay:
+def make_relay(settings: Settings, app: EventStore) -> Relay:
     cluster = settings.model_copy(update={"profile": "cluster"})
     assert settings.kafka_bootstrap_servers
     ensure_topics(
@@ -117,7 +118,7 @@ def text(header: str | bytes | None) -> str:
     return header.decode() if isinstance(header, bytes) else str(header)
 
 
-def committed(app: Marketplace) -> list[dict[str, Any]]:
+def committed(app: EventStore) -> list[dict[str, Any]]:
     return [e for _, e in read_after(app, 0, 1_000_000)]
 
 
@@ -132,9 +133,9 @@ def assert_delivered_exactly(events: list[dict[str, Any]], expected: list[dict[s
         assert first_seen == sorted(first_seen), "per-aggregate order broken"
 
 
-def test_relay_publishes_envelopes_keyed_by_aggregate(settings: Settings, app: Marketplace) -> None:
-    user_id = app.register_user("r@example.com", "$argon2id$x", Role.CONSUMER).id
-    app.verify_email(user_id)
+def test_relay_publishes_envelopes_keyed_by_aggregate(settings: Settings, app: EventStore) -> None:
+    user_id = AccountCommands(app).register_user("r@example.com", "$argon2id$x", Role.CONSUMER).id
+    AccountCommands(app).verify_email(user_id)
     relay = make_relay(settings, app)
     assert relay.run_once() == 2 and relay.run_once() == 0
     events = consume_all(settings, want=2)
@@ -153,11 +154,11 @@ def test_relay_publishes_envelopes_keyed_by_aggregate(settings: Settings, app: M
 
 
 def test_catch_up_sends_batches_with_headers_and_records_each_partition(
-    settings: Settings, app: Marketplace
+    settings: Settings, app: EventStore
 ) -> None:
     for i in range(12):
-        user_id = app.register_user(f"h{i}@example.com", "$x", Role.CONSUMER).id
-        app.change_role(user_id, Role.PUBLISHER)
+        user_id = AccountCommands(app).register_user(f"h{i}@example.com", "$x", Role.CONSUMER).id
+        AccountCommands(app).change_role(user_id, Role.PUBLISHER)
     relay = make_relay(settings, app)
     relay.batch = 5  # batches of 1, 2, 4, 5, ...: several in flight one after another
     assert relay.catch_up() == 24
@@ -201,10 +202,13 @@ def test_the_relay_picks_the_partition_librdkafka_would(settings: Settings) -> N
     assert picked == {key: partition_for(key, 7) for key in keys}
 
 
-def hammer(app: Marketplace, writers: int, per_writer: int) -> int:
+def hammer(app: EventStore, writers: int, per_writer: int) -> int:
     """Concurrent writers; half of them fight over shared accounts, so some saves conflict
     and roll back (burning notification ids). Returns how many saves were refused."""
-    shared = [app.register_user(f"shared{i}@example.com", "$x", Role.CONSUMER).id for i in range(3)]
+    shared = [
+        AccountCommands(app).register_user(f"shared{i}@example.com", "$x", Role.CONSUMER).id
+        for i in range(3)
+    ]
     refused = 0
     lock = threading.Lock()
 
@@ -213,9 +217,12 @@ def hammer(app: Marketplace, writers: int, per_writer: int) -> int:
         for i in range(per_writer):
             try:
                 if w % 2:
-                    app.change_role(shared[i % 3], Role.PUBLISHER if i % 2 else Role.CONSUMER)
+                    # Straight to the store: a command would run again on the conflict.
+                    user = app.load(User, shared[i % 3])
+                    user.change_role(Role.PUBLISHER if i % 2 else Role.CONSUMER)
+                    app.write(user)
                 else:
-                    app.register_user(f"w{w}-{i}@example.com", "$x", Role.CONSUMER)
+                    AccountCommands(app).register_user(f"w{w}-{i}@example.com", "$x", Role.CONSUMER)
             except Exception as error:  # a conflicting save: the other writer won
                 assert not isinstance(error, DomainError) or error.code == "concurrent_update"
                 with lock:
@@ -230,7 +237,7 @@ def hammer(app: Marketplace, writers: int, per_writer: int) -> int:
 
 
 def test_every_committed_event_arrives_once_under_concurrent_writers(
-    settings: Settings, app: Marketplace
+    settings: Settings, app: EventStore
 ) -> None:
     relay = make_relay(settings, app)
     running = threading.Thread(target=relay.run_forever)
@@ -251,12 +258,12 @@ def test_every_committed_event_arrives_once_under_concurrent_writers(
     assert_delivered_exactly(consume_all(settings, want=len(expected)), expected)
 
 
-def test_a_restarted_relay_resumes_where_it_left_off(settings: Settings, app: Marketplace) -> None:
+def test_a_restarted_relay_resumes_where_it_left_off(settings: Settings, app: EventStore) -> None:
     for i in range(5):
-        app.register_user(f"a{i}@example.com", "$x", Role.CONSUMER)
+        AccountCommands(app).register_user(f"a{i}@example.com", "$x", Role.CONSUMER)
     assert make_relay(settings, app).run_once() == 5
     for i in range(3):
-        app.register_user(f"b{i}@example.com", "$x", Role.CONSUMER)
+        AccountCommands(app).register_user(f"b{i}@example.com", "$x", Role.CONSUMER)
     restarted = make_relay(settings, app)
     assert restarted.run_once() == 3  # only the new ones: the position survived
     events = consume_all(settings, want=8)

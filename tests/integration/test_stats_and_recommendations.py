@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from commands.application import Written
+from commands.event_store import Written
 from domain.model import Model
 from domain.review import Review
 from infra import cli

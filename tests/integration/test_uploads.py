@@ -625,7 +625,7 @@ def test_a_completion_that_fails_after_storing_the_bytes_can_be_retried(
     for n, data in enumerate(split(content), start=1):
         put(client, publisher, upload_id, n, data)
     app, failed = container.uploads.app, list[bool]()
-    original = app._save
+    original = app.write
 
     def save(*aggregates: Any) -> Any:
         if len(aggregates) == 2 and not failed:  # the model and the upload, once
@@ -633,7 +633,7 @@ def test_a_completion_that_fails_after_storing_the_bytes_can_be_retried(
             raise RuntimeError("the event store went away")
         return original(*aggregates)
 
-    monkeypatch.setattr(app, "_save", save)
+    monkeypatch.setattr(app, "write", save)
     broken = complete(client, publisher, upload_id)
     assert broken.status_code == 500 and failed
     digest = f"sha256:{sha256(content)}"

@@ -154,7 +154,7 @@ def test_pending_waits_hold_no_thread_and_are_bounded_per_caller(
 
 def test_an_admin_waits_for_their_own_write(client: TestClient, container: Container) -> None:
     address = register(client)
-    user = container.app.find_user_by_email(address)
+    user = container.account_commands.find_user_by_email(address)
     assert user is not None
     container.auth.change_role(user.id, Role.ADMIN)
     admin = login(client, address)

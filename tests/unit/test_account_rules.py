@@ -9,7 +9,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commands.application import Marketplace
+from commands.accounts import AccountCommands
+from commands.event_store import EventStore
 from domain.passwords import PasswordTooCommon, check_new_password, password_key
 from domain.user import Role, User, legacy_email_key, normalise_email
 from infra.passwords import common_passwords
@@ -42,15 +43,15 @@ def test_an_account_made_before_nfkc_is_found_at_its_old_id() -> None:
     old = User(email="straße@example.com", password_hash="$argon2id$x", role="consumer")
     assert old.id == User.create_id(legacy_email_key("Straße@example.com"))
     app.save(old)
-    found = app.find_user_by_email("STRASSE@example.com".replace("SS", "ß"))
+    found = AccountCommands(app).find_user_by_email("STRASSE@example.com".replace("SS", "ß"))
     assert found is not None and found.id == old.id
 
 
-def popo() -> Marketplace:
-    return Marketplace(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def popo() -> EventStore:
+    return EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
-def stored_as_version_1(app: Marketplace, event: Any) -> Any:
+def stored_as_version_1(app: EventStore, event: Any) -> Any:
     """The event as the code before version 2 stored it: no actor, no class_version."""
     stored = app.mapper.to_stored_event(event)
     state = app.mapper.transcoder.decode(stored.state)
@@ -82,19 +83,19 @@ def test_admin_events_stored_before_they_named_their_actor_still_load() -> None:
 
 def test_the_users_document_is_active_again_after_reactivation() -> None:
     app = popo()
-    first = app.register_user("a@example.com", "$argon2id$x", Role.CONSUMER).id
-    target = app.register_user("b@example.com", "$argon2id$x", Role.CONSUMER).id
-    app.change_role(first, Role.ADMIN)
-    app.deactivate_user(target, by=first)
+    first = AccountCommands(app).register_user("a@example.com", "$argon2id$x", Role.CONSUMER).id
+    target = AccountCommands(app).register_user("b@example.com", "$argon2id$x", Role.CONSUMER).id
+    AccountCommands(app).change_role(first, Role.ADMIN)
+    AccountCommands(app).deactivate_user(target, by=first)
     deactivated = fold_users(app)[str(target)]
-    app.reactivate_user(target, by=first)
+    AccountCommands(app).reactivate_user(target, by=first)
     assert (deactivated["status"], fold_users(app)[str(target)]["status"]) == (
         "deactivated",
         "active",
     )
 
 
-def fold_users(app: Marketplace) -> dict[str, Any]:
+def fold_users(app: EventStore) -> dict[str, Any]:
     docs: dict[str, Any] = {}
     for _, envelope in read_after(app, 0, 10_000):
         if users.wants(envelope):

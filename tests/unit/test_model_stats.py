@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from commands.application import Marketplace
+from commands.event_store import EventStore
 from commands.model_stats import ModelStats, empty_stats, trending, window_sums
 from commands.usage import UsageCommands
 from domain.model import Model
@@ -78,7 +78,7 @@ class World:
     """A marketplace in memory, its read models in SQLite, and the embedded runner."""
 
     def __init__(self, tmp_path: Path, at: datetime) -> None:
-        self.app = Marketplace(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        self.app = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
         self.store = SqliteReadStore(tmp_path / "read.sqlite")
         self.clock = FixedClock(at)
         self.runner = EmbeddedRunner(self.app, Projector(self.store, None), self.store)
@@ -90,7 +90,7 @@ class World:
             publisher_id=uuid.uuid4(), publisher_name="P", slug=f"m-{uuid.uuid4().hex[:8]}",
             details={"name": "M"}, pricing=FREE.as_dict(),
         )  # fmt: skip
-        return self.app._save(model).id
+        return self.app.write(model).id
 
     def review(self, model_id: uuid.UUID, rating: int, hidden: bool = False) -> None:
         review = Review(

@@ -9,7 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commands.application import Marketplace
+from commands.accounts import AccountCommands
+from commands.api_keys import ApiKeyCommands
+from commands.event_store import EventStore
 from commands.secrets import hash_secret, new_api_key
 from domain.user import Role
 from projections.api_keys import api_keys
@@ -20,25 +22,27 @@ from workers.notifications import read_after
 
 def history(ops: list[str]) -> list[dict[str, Any]]:
     """Envelopes of a real command sequence, through a real (in-memory) event store."""
-    app = Marketplace(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    user_id = app.register_user("p@example.com", "$argon2id$x", Role.CONSUMER).id
+    app = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    user_id = AccountCommands(app).register_user("p@example.com", "$argon2id$x", Role.CONSUMER).id
     keys: list[Any] = []
     for step, op in enumerate(ops):
         if op == "verify":
-            app.verify_email(user_id)
+            AccountCommands(app).verify_email(user_id)
         elif op == "role":
-            app.change_role(user_id, Role.PUBLISHER if step % 2 else Role.CONSUMER)
+            AccountCommands(app).change_role(user_id, Role.PUBLISHER if step % 2 else Role.CONSUMER)
         elif op == "key":
             key = new_api_key()
             keys.append(
-                app.create_api_key(
+                ApiKeyCommands(app)
+                .create_api_key(
                     user_id, hash_secret(key), f"k{step}", ["inference"], key[:10], None
-                ).id
+                )
+                .id
             )
         elif op == "revoke" and keys:
-            app.revoke_api_key(user_id, keys[-1])
+            ApiKeyCommands(app).revoke_api_key(user_id, keys[-1])
         elif op == "use" and keys:
-            app.record_api_key_use(
+            ApiKeyCommands(app).record_api_key_use(
                 keys[0], datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=step)
             )
     return [e for _, e in read_after(app, 0, 10_000)]

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from commands.application import Marketplace
+from commands.accounts import AccountCommands
+from commands.event_store import EventStore
 from domain.user import Role
 from workers.relay import Batch, Partitions, Relay
 
@@ -51,14 +52,14 @@ class FakeLedger:
 
 
 @pytest.fixture
-def app() -> Marketplace:
-    marketplace = Marketplace(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def app() -> EventStore:
+    marketplace = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     for i in range(50):
-        marketplace.register_user(f"u{i}@example.com", "$x", Role.CONSUMER)
+        AccountCommands(marketplace).register_user(f"u{i}@example.com", "$x", Role.CONSUMER)
     return marketplace
 
 
-def test_catch_up_relays_everything_in_order_in_growing_batches(app: Marketplace) -> None:
+def test_catch_up_relays_everything_in_order_in_growing_batches(app: EventStore) -> None:
     publisher = FakePublisher()
     ledger = FakeLedger(publisher)
     relay = Relay(app, publisher, ledger, batch=16)
@@ -72,7 +73,7 @@ def test_catch_up_relays_everything_in_order_in_growing_batches(app: Marketplace
     assert relay.catch_up() == 0  # nothing new
 
 
-def test_a_failed_batch_is_not_recorded_and_the_next_start_resends_it(app: Marketplace) -> None:
+def test_a_failed_batch_is_not_recorded_and_the_next_start_resends_it(app: EventStore) -> None:
     publisher = FakePublisher(fail_on_wait=3)
     ledger = FakeLedger(publisher)
     relay = Relay(app, publisher, ledger, batch=16)
@@ -88,7 +89,7 @@ def test_a_failed_batch_is_not_recorded_and_the_next_start_resends_it(app: Marke
     assert restarted.batches[0].positions[0] == 4  # resumes after the last recorded position
 
 
-def test_run_forever_stops_when_asked_and_records_what_it_sent(app: Marketplace) -> None:
+def test_run_forever_stops_when_asked_and_records_what_it_sent(app: EventStore) -> None:
     import threading
 
     publisher = FakePublisher()
@@ -97,7 +98,7 @@ def test_run_forever_stops_when_asked_and_records_what_it_sent(app: Marketplace)
     running = threading.Thread(target=relay.run_forever)
     running.start()
     try:
-        app.register_user("late@example.com", "$x", Role.CONSUMER)
+        AccountCommands(app).register_user("late@example.com", "$x", Role.CONSUMER)
         deadline = 200
         while ledger.position() < 51 and deadline:
             threading.Event().wait(0.01)

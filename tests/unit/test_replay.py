@@ -11,7 +11,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commands.application import Marketplace
+from commands.accounts import AccountCommands
+from commands.api_keys import ApiKeyCommands
+from commands.event_store import EventStore
 from commands.secrets import hash_secret, new_api_key
 from domain.api_key import ApiKey
 from domain.errors import DomainError
@@ -36,34 +38,36 @@ def public_state(aggregate: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(aggregate).items() if k not in {"_pending_events"}}
 
 
-def apply(app: Marketplace, user_id: Any, keys: list[Any], op: str, step: int) -> None:
+def apply(app: EventStore, user_id: Any, keys: list[Any], op: str, step: int) -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=step)
     if op == "verify":
-        app.verify_email(user_id)
+        AccountCommands(app).verify_email(user_id)
     elif op == "password":
-        app.change_password(user_id, f"$argon2id$hash-{step}")
+        AccountCommands(app).change_password(user_id, f"$argon2id$hash-{step}")
     elif op in {"publisher", "consumer", "admin"}:
-        app.change_role(user_id, Role(op))
+        AccountCommands(app).change_role(user_id, Role(op))
     elif op == "add_key":
         key = new_api_key()
         keys.append(
-            app.create_api_key(
-                user_id, hash_secret(key), f"k{step}", ["inference"], key[:10], None
-            ).id
+            ApiKeyCommands(app)
+            .create_api_key(user_id, hash_secret(key), f"k{step}", ["inference"], key[:10], None)
+            .id
         )
     elif op == "revoke_key" and keys:
-        app.revoke_api_key(user_id, keys[-1])
+        ApiKeyCommands(app).revoke_api_key(user_id, keys[-1])
     elif op == "use_key" and keys:
-        app.record_api_key_use(keys[0], now)
+        ApiKeyCommands(app).record_api_key_use(keys[0], now)
     elif op == "deactivate":
-        app.deactivate_user(user_id)
+        AccountCommands(app).deactivate_user(user_id)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(OPERATIONS, max_size=25))
 def test_any_command_sequence_replays_to_the_same_state(ops: list[str]) -> None:
-    app = Marketplace(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    user_id = app.register_user("replay@example.com", "$argon2id$0", Role.CONSUMER).id
+    app = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    user_id = (
+        AccountCommands(app).register_user("replay@example.com", "$argon2id$0", Role.CONSUMER).id
+    )
     keys: list[Any] = []
     seen = {1: public_state(app.load(User, user_id))}
     for step, op in enumerate(ops):
