@@ -38,8 +38,7 @@ from confluent_kafka import Consumer, Producer
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
 from domain.user import Role
-from infra.bootstrap import build_container, event_store_env
-from infra.cluster import build_relay
+from infra.bootstrap import build_container, build_relay, open_marketplace
 from infra.kafka.topics import ensure_topics
 from infra.services.manager import ServiceManager
 from infra.settings import Settings
@@ -228,7 +227,7 @@ def sustained(settings: Settings, rate: float, seconds: float) -> list[float]:
 def main(events: int, rate: float, seconds: float, relay_only: bool, repeat: int) -> None:
     settings = fresh_settings()
     assert settings.kafka_bootstrap_servers
-    app = EventStore(env=event_store_env(settings))
+    app = open_marketplace(settings)
     print(f"writing {events} events into a fresh event store ...", flush=True)
     write_users(app, events // 2)
     if relay_only:

@@ -1,10 +1,14 @@
-"""The composition root: build every adapter and handler for one profile, once."""
+"""The composition root: every entry point builds what it needs here, for one profile:
+the API's container, the CLI's read side and status, the relay and each worker, and the
+benchmarks. The cluster's own builders sit in infra/cluster.py, imported only inside the
+functions below that reach them, so the embedded profile needs none of the cluster extras."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from psycopg_pool import ConnectionPool
@@ -52,6 +56,11 @@ from queries.reviews import ReviewQueries
 from workers.embedded import EmbeddedRunner
 from workers.projector import Projector
 from workers.stats_worker import StatsTrigger
+
+if TYPE_CHECKING:  # the cluster extras: only for the types, never imported here at run time
+    import faust
+
+    from workers.relay import Relay
 
 log = logging.getLogger("aimarket.bootstrap")
 
@@ -325,3 +334,52 @@ def _sandbox_limits(settings: Settings) -> SandboxLimits:
         timeout_s=settings.validation_timeout_s,
         sizes=sizes,
     )
+
+
+# The operator CLI, on either profile: the event store, the read side, the pipeline.
+
+
+def audit_queries(settings: Settings) -> AuditQueries:
+    return AuditQueries(open_marketplace(settings))
+
+
+def relay_ledger(settings: Settings) -> PostgresRelayLedger | None:
+    if settings.profile != "cluster":
+        return None
+    with schema_lock(settings.database_url):
+        return PostgresRelayLedger(event_store_env(settings), postgres_pool(settings, []))
+
+
+def read_side_for_cli(
+    settings: Settings,
+) -> tuple[EventStore, ReadStore, SearchIndex, ProjectionProgress]:
+    app = open_marketplace(settings)
+    store, search = read_stores(settings)
+    ledger = relay_ledger(settings)
+    if ledger is None:
+        progress: ProjectionProgress = EmbeddedRunner(app, Projector(store, search), store)
+    else:
+        progress = KafkaProjectionProgress(ledger, store, settings.event_topic_prefix)
+    return app, store, search, progress
+
+
+def pipeline_status(settings: Settings) -> dict[str, Any]:
+    app = open_marketplace(settings)
+    store, _ = read_stores(settings)
+    monitor = PipelineMonitor(app, store, relay_ledger(settings), settings.event_topic_prefix)
+    return {"profile": settings.profile, **monitor.status()}
+
+
+# The cluster's processes: built in infra/cluster.py, imported only when asked for.
+
+
+def build_relay(settings: Settings, bootstrap: str) -> Relay:
+    from infra.cluster import build_relay as build
+
+    return build(settings, bootstrap)
+
+
+def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App:
+    from infra.cluster import build_worker_app as build
+
+    return build(settings, bootstrap, kind)

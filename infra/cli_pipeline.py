@@ -29,7 +29,7 @@ def _stop_on_signals(stop: Any) -> None:
 
 def relay_command() -> None:
     """Follow the event store and publish every event to Kafka, in order (cluster profile)."""
-    from infra.cluster import build_relay
+    from infra.bootstrap import build_relay
 
     settings = load_settings()
     relay = build_relay(settings, require_cluster(settings, "relay"))
@@ -50,7 +50,7 @@ def worker_command(
         return
     import faust
 
-    from infra.cluster import build_worker_app
+    from infra.bootstrap import build_worker_app
 
     try:
         worker_app = build_worker_app(settings, bootstrap, kind)
@@ -64,8 +64,8 @@ def worker_command(
 
 def _run_stats_worker(settings: Settings) -> None:
     from commands.model_stats import ModelStats
+    from infra.bootstrap import read_side_for_cli
     from infra.clock import SystemClock
-    from infra.pipeline import read_side_for_cli
     from workers.stats_worker import StatsWorker
 
     app, store, _, progress = read_side_for_cli(settings)
@@ -77,7 +77,7 @@ def _run_stats_worker(settings: Settings) -> None:
 
 def status_command() -> None:
     """Where the pipeline stands: event store, relay, and every read model's lag."""
-    from infra.pipeline import pipeline_status
+    from infra.bootstrap import pipeline_status
 
     typer.echo(json.dumps(pipeline_status(load_settings()), indent=2))
 
@@ -98,8 +98,8 @@ def refresh_stats(
     """Recompute models' usage and rating figures. No arguments: every model used in the
     last 15 days (the daily window shift, e.g. from cron)."""
     from commands.model_stats import ModelStats
+    from infra.bootstrap import read_side_for_cli
     from infra.clock import SystemClock
-    from infra.pipeline import read_side_for_cli
 
     if model_ids and everything:
         raise typer.BadParameter("give model ids or --all, not both")
@@ -112,18 +112,18 @@ def refresh_stats(
 @events.command("show")
 def show(aggregate_id: UUID) -> None:
     """Every event of one aggregate, oldest first, as JSON lines."""
-    from infra.pipeline import event_store
+    from infra.bootstrap import audit_queries
 
-    for item in event_store(load_settings()).events(aggregate_id, limit=1_000_000):
+    for item in audit_queries(load_settings()).events(aggregate_id, limit=1_000_000):
         typer.echo(json.dumps(item))
 
 
 @events.command("state")
 def state(aggregate_id: UUID, version: Annotated[int | None, typer.Option()] = None) -> None:
     """The aggregate's state now, or as it was at --version N."""
-    from infra.pipeline import event_store
+    from infra.bootstrap import audit_queries
 
-    typer.echo(json.dumps(event_store(load_settings()).state(aggregate_id, version), indent=2))
+    typer.echo(json.dumps(audit_queries(load_settings()).state(aggregate_id, version), indent=2))
 
 
 @events.command("tail")
@@ -133,10 +133,10 @@ def tail(
     ] = None,
 ) -> None:
     """Print new events as they are stored, like `tail -f` (Ctrl-C stops)."""
-    from infra.pipeline import marketplace
+    from infra.bootstrap import open_marketplace
     from workers.notifications import last_position, read_after
 
-    app = marketplace(load_settings())
+    app = open_marketplace(load_settings())
     position = last_position(app) if after is None else after
     while True:
         batch = read_after(app, position, 500)
@@ -149,7 +149,7 @@ def tail(
 @projections.command("rebuild")
 def rebuild(name: Annotated[str, typer.Argument(help="a read model, or all")]) -> None:
     """Replay the event store into fresh copies, then swap them in (resumable)."""
-    from infra.pipeline import read_side_for_cli
+    from infra.bootstrap import read_side_for_cli
     from workers.rebuild import known
     from workers.rebuild import rebuild as run_rebuild
 
@@ -166,7 +166,7 @@ def rebuild(name: Annotated[str, typer.Argument(help="a read model, or all")]) -
 @projections.command("verify")
 def verify(name: Annotated[str, typer.Argument(help="a read model, or all")]) -> None:
     """Rebuild into a scratch copy and diff it with the live one; exit 1 on differences."""
-    from infra.pipeline import read_side_for_cli
+    from infra.bootstrap import read_side_for_cli
     from workers.rebuild import known
     from workers.rebuild import verify as run_verify
 

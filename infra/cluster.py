@@ -1,15 +1,15 @@
 """What only the cluster profile builds: its read-side adapters, the relay and the faust
-workers. Imported only where that profile is built, so the embedded profile (`make run`)
-needs none of the cluster extras; import-linter holds that (pyproject.toml)."""
+workers. Reached only through infra/bootstrap.py's functions, which import it lazily, so
+the embedded profile (`make run`) needs none of the cluster extras; import-linter holds
+that (pyproject.toml)."""
 
 from __future__ import annotations
 
 import faust
 
-from infra.bootstrap import open_marketplace
+from infra.bootstrap import open_marketplace, relay_ledger
 from infra.kafka.publisher import KafkaPublisher
 from infra.kafka.topics import ensure_topics
-from infra.pipeline import ledger
 from infra.readstore.mongo import MongoReadStore
 from infra.search.opensearch import OpenSearchIndex
 from infra.settings import Settings
@@ -41,14 +41,14 @@ def _ensure_topics(settings: Settings, bootstrap: str) -> None:
 
 def build_relay(settings: Settings, bootstrap: str) -> Relay:
     _ensure_topics(settings, bootstrap)
-    relay_ledger = ledger(settings)
-    assert relay_ledger is not None
+    ledger = relay_ledger(settings)
+    assert ledger is not None
     # Same mapper and transcodings, a faster JSON parser for decoding (workers/transcoding.py).
     app = open_marketplace(settings, TRANSCODER_TOPIC=FAST_TRANSCODER)
     return Relay(
         app,
         KafkaPublisher(bootstrap, topics=event_topics(settings.event_topic_prefix)),
-        relay_ledger,
+        ledger,
         topic_prefix=settings.event_topic_prefix,
     )
 
