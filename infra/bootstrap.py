@@ -235,7 +235,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         stats_trigger = StatsTrigger(model_stats, read.store)
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
-    uploads, downloads = _artifacts(settings, app, registry, access, clock)
+    uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
     return Container(
         settings=settings,
         app=app,
@@ -273,6 +273,7 @@ def _artifacts(
     registry: ModelCommands,
     access: AccessService,
     clock: Clock,
+    closers: list[Callable[[], object]],
 ) -> tuple[UploadService, DownloadService]:
     """Uploads and downloads of model artifacts, on disk in both profiles (a shared
     volume in the cluster; S3-compatible storage later)."""
@@ -283,11 +284,13 @@ def _artifacts(
         min_part_bytes=settings.upload_min_part_bytes,
         ttl_s=settings.upload_ttl_s,
     )
+    staging = FilesystemStaging(settings.staging_root())
+    closers.append(staging.close)
     uploads = UploadService(
         app,
         registry,
         blobs,
-        FilesystemStaging(settings.staging_root()),
+        staging,
         SandboxedValidator(_sandbox_limits(settings)),
         limits,
         clock,

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.upload import PartInProgress
-from infra.staging import FilesystemStaging, freed
+from infra.staging import FilesystemStaging
 
 PART = 64 * 1024
 
@@ -169,6 +169,6 @@ def test_a_sealed_file_without_a_name_is_freed_after_close(tmp_path: Path) -> No
     fd = sealed.fd
     sealed.path.unlink()  # as the blob store drops bytes it holds already
     sealed.close()
-    freed()
+    staging.freed()
     with pytest.raises(OSError):
         os.fstat(fd)
