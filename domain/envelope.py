@@ -10,7 +10,9 @@ functions here avoid per-call work that can be done once (see docs/BENCHMARKS.md
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -62,34 +64,25 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-# Field name -> what to do with it: the names are the code's own, so this stays small.
+# What to do with a field: by its name alone, and the names are the code's own, so a pure
+# function memoised (functools.cache) costs the hot path a lookup, like a dict would.
 _SKIP, _MASK, _KEEP = 0, 1, 2
-_FIELD_ACTION: dict[str, int] = {}
-_ENVELOPE_ACTION: dict[str, int] = {}
 
 
-def _action(name: str) -> int:
-    action = _FIELD_ACTION.get(name)
-    if action is None:
-        action = _SKIP if name.startswith("_") else _MASK if is_secret(name) else _KEEP
-        _FIELD_ACTION[name] = action
-    return action
+@functools.cache
+def _field_action(name: str) -> int:
+    return _SKIP if name.startswith("_") else _MASK if is_secret(name) else _KEEP
 
 
+@functools.cache
 def _envelope_action(name: str) -> int:
-    action = _ENVELOPE_ACTION.get(name)
-    if action is None:
-        action = _SKIP if name in _ENVELOPE_FIELDS else _action(name)
-        _ENVELOPE_ACTION[name] = action
-    return action
+    return _SKIP if name in _ENVELOPE_FIELDS else _field_action(name)
 
 
-def _public(attributes: dict[str, Any], actions: dict[str, int], classify: Any) -> dict[str, Any]:
+def _public(attributes: dict[str, Any], action_of: Callable[[str], int]) -> dict[str, Any]:
     public: dict[str, Any] = {}
     for name, value in attributes.items():
-        action = actions.get(name)
-        if action is None:
-            action = classify(name)
+        action = action_of(name)
         if action == _KEEP:
             public[name] = value if type(value) in _PLAIN else to_jsonable(value)
         elif action == _MASK:
@@ -99,7 +92,7 @@ def _public(attributes: dict[str, Any], actions: dict[str, int], classify: Any) 
 
 def public_fields(attributes: dict[str, Any]) -> dict[str, Any]:
     """Attributes with secrets masked and private (underscored) names left out."""
-    return _public(attributes, _FIELD_ACTION, _action)
+    return _public(attributes, _field_action)
 
 
 def envelope(domain_event: Any) -> dict[str, Any]:
@@ -124,5 +117,5 @@ def _envelope(domain_event: Any, occurred_at: str | datetime) -> dict[str, Any]:
         "version": version,
         "occurred_at": occurred_at,
         "schema": ENVELOPE_SCHEMA,
-        "data": _public(vars(domain_event), _ENVELOPE_ACTION, _envelope_action),
+        "data": _public(vars(domain_event), _envelope_action),
     }
