@@ -52,6 +52,8 @@ from workers.projector import Projector
 from workers.stats_worker import StatsTrigger
 
 log = logging.getLogger("aimarket.bootstrap")
+# The event store's recorder on the cluster: the library imports it only there.
+NOTIFICATION_LOG = "infra.notification_log:OrderedPostgresRecorder"
 
 
 @dataclass
@@ -109,6 +111,7 @@ def postgres_env(database_url: str) -> dict[str, str]:
         raise ValueError("AIMARKET_DATABASE_URL must look like postgresql://user:pw@host:port/db")
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": NOTIFICATION_LOG,  # reads the log in order, fast
         "POSTGRES_DBNAME": url.path.strip("/"),
         "POSTGRES_HOST": url.hostname or "127.0.0.1",
         "POSTGRES_PORT": str(url.port or 5432),
