@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from domain.envelope import envelope
+from domain.envelope import Enveloper
 
 
 @runtime_checkable
@@ -36,7 +36,7 @@ def read_after(
     app: Application[Any], position: int, limit: int
 ) -> list[tuple[int, dict[str, Any]]]:
     """Up to `limit` (position, envelope) pairs after `position`, oldest first."""
-    to_domain_event = app.mapper.to_domain_event
+    to_domain_event, envelope = app.mapper.to_domain_event, Enveloper().envelope
     return [(n.id, envelope(to_domain_event(n))) for n in notifications_after(app, position, limit)]
 
 
