@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from uuid import UUID
 
+from domain.errors import Conflict
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
@@ -59,11 +61,21 @@ class BlobStore(Protocol):
     def delete(self, digest: str) -> None: ...
 
 
+class UploadCompleting(Conflict):
+    """A completion holds the upload's file: no part may change it meanwhile."""
+
+    code = "upload_completing"
+
+
+# The staging's refusals, raised by the adapter itself: `UploadClosed` (domain/upload.py)
+# once the upload's file is gone (completed, failed or swept), `UploadCompleting` while a
+# completion holds it, `PartInProgress` while another copy of the part is arriving.
+
+
 class PartWriter(Protocol):
     """One part's bytes on their way into the upload's file, at the part's own offset.
 
-    `write` and `commit` raise FileNotFoundError once the upload's file is gone
-    (completed, failed or swept) and BlockingIOError while a completion holds it."""
+    `write` and `commit` raise UploadClosed or UploadCompleting (above)."""
 
     def write(self, chunks: list[bytes]) -> None:
         """Write `chunks` at the part's next offset. The first write unmarks the part: from
@@ -107,8 +119,8 @@ class UploadStaging(Protocol):
         ...
 
     def part_writer(self, upload_id: UUID, part: int, offset: int) -> PartWriter:
-        """FileNotFoundError when the upload's file is gone, BlockingIOError while a
-        completion holds it."""
+        """UploadClosed, UploadCompleting or PartInProgress (above) when the part may not
+        be written now."""
         ...
 
     def received(self, upload_id: UUID) -> list[int]:
@@ -117,8 +129,8 @@ class UploadStaging(Protocol):
 
     def seal(self, upload_id: UUID) -> SealedUpload:
         """Stop every write to the upload's file and hand it over: waits out a write under
-        way, BlockingIOError when another completion holds it, FileNotFoundError when
-        there is none."""
+        way, UploadCompleting when another completion holds it, UploadClosed when there is
+        none."""
         ...
 
     def restore(self, upload_id: UUID, source: BinaryIO) -> None:

@@ -7,18 +7,21 @@ memory. A part's own SHA-256 is computed only when the client sends one to check
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+from anyio import to_thread
 
 from commands.ports import PartWriter
 from domain.errors import Conflict, InvalidInput
-from domain.upload import UploadClosed
 
 CHUNK = 1024 * 1024
+T = TypeVar("T")
 
 
 class SizeMismatch(InvalidInput):
@@ -31,10 +34,6 @@ class PartChecksumMismatch(InvalidInput):
 
 class UploadIncomplete(Conflict):
     code = "upload_incomplete"
-
-
-class UploadCompleting(Conflict):
-    code = "upload_completing"
 
 
 @dataclass(frozen=True)
@@ -61,8 +60,7 @@ class PartSlot:
         if self.hash is not None:
             for chunk in chunks:
                 self.hash.update(chunk)
-        with _upload_state():
-            self.writer.write(chunks)
+        self.writer.write(chunks)
         self.received += size
 
     def commit(self) -> PartReceived:
@@ -75,8 +73,7 @@ class PartSlot:
                 raise PartChecksumMismatch(
                     f"part {self.part} does not match its digest; send it again"
                 )
-        with _upload_state():
-            self.writer.commit()
+        self.writer.commit()
         return PartReceived(self.part, self.received, digest)
 
     def finish(self) -> PartReceived:
@@ -91,15 +88,41 @@ class PartSlot:
         self.writer.close()
 
 
-@contextlib.contextmanager
-def _upload_state() -> Iterator[None]:
-    """The staging's signals, as the client's errors."""
+async def pipe(
+    chunks: AsyncIterable[bytes], write: Callable[[list[bytes]], None], finish: Callable[[], T]
+) -> T:
+    """Hand the body to `write` in a worker thread about CHUNK bytes at a time, one batch
+    written while the next arrives: one thread hop a batch rather than one for each of
+    the server's (64-256 KiB) chunks, and the event loop goes on reading meanwhile. At
+    most two batches are held. The last batch and `finish` share a hop."""
+    batch: list[bytes] = []
+    size = 0
+    writing: asyncio.Future[None] | None = None
     try:
-        yield
-    except FileNotFoundError:  # completed, failed or swept while this part was arriving
-        raise UploadClosed("the upload closed while this part arrived") from None
-    except BlockingIOError:
-        raise UploadCompleting("the upload is being completed; see GET /v1/uploads/{id}") from None
+        async for chunk in chunks:
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= CHUNK:
+                if writing is not None:
+                    await asyncio.shield(writing)
+                writing = asyncio.ensure_future(to_thread.run_sync(write, batch))
+                batch, size = [], 0
+        if writing is not None:
+            await asyncio.shield(writing)
+        return await to_thread.run_sync(_last, write, batch, finish)
+    finally:
+        if writing is not None and not writing.done():
+            # The body broke off, or this task was cancelled: a thread cannot be stopped,
+            # so let its batch land before the part is closed (shielded above, it goes on).
+            await asyncio.wait([writing])
+        if writing is not None and writing.done() and not writing.cancelled():
+            writing.exception()  # retrieved: the error that matters is already raised
+
+
+def _last(write: Callable[[list[bytes]], None], batch: list[bytes], finish: Callable[[], T]) -> T:
+    if batch:
+        write(batch)
+    return finish()
 
 
 def file_digest(path: Path) -> tuple[str, int]:

@@ -10,11 +10,14 @@ model and the end of the upload in one save.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 from uuid import UUID
+
+from anyio import to_thread
 
 from commands.artifacts import Verdict
 from commands.conflicts import CommandHandlers, ConcurrentUpdate
@@ -22,17 +25,18 @@ from commands.event_store import EventStore, Written
 from commands.models import ModelCommands
 from commands.ports import BlobStore, SealedUpload, UploadStaging
 from commands.upload_parts import (
+    PartReceived,
     PartSlot,
     SizeMismatch,
-    UploadCompleting,
     UploadIncomplete,
     file_digest,
+    pipe,
 )
 from domain.clock import Clock
 from domain.errors import DomainError, InvalidInput, NotFound, PayloadTooLarge
 from domain.model import Model
 from domain.principal import Principal
-from domain.upload import Upload, UploadClosed, UploadNotFound, UploadStatus
+from domain.upload import Upload, UploadNotFound, UploadStatus
 from domain.user import Role
 
 SAVE_ATTEMPTS = 3  # the model may change while a large artifact is being validated
@@ -156,13 +160,25 @@ class UploadService(CommandHandlers):
         upload = self.owned(caller, upload_id)
         upload.check_open(self.clock.now())
         length = upload.part_length(part)
-        try:
-            writer = self.staging.part_writer(upload.id, part, (part - 1) * upload.part_size)
-        except FileNotFoundError:
-            raise UploadClosed(f"upload {upload.id} has no staged file; start a new one") from None
-        except BlockingIOError:
-            raise UploadCompleting(f"upload {upload.id} is being completed") from None
+        writer = self.staging.part_writer(upload.id, part, (part - 1) * upload.part_size)
         return PartSlot(writer, part, length, sha256)
+
+    async def receive_part(
+        self,
+        caller: Principal,
+        upload_id: UUID,
+        part: int,
+        chunks: AsyncIterable[bytes],
+        sha256: str | None = None,
+    ) -> PartReceived:
+        """Part `part` from `chunks` as they arrive (a request's body): written at its place
+        by worker threads, a batch at a time (`pipe`), never the whole part in memory."""
+        slot = await to_thread.run_sync(self.open_part, caller, upload_id, part, sha256)
+        try:
+            return await pipe(chunks, slot.write_all, slot.finish)
+        except BaseException:
+            await to_thread.run_sync(slot.close)
+            raise
 
     def complete(self, caller: Principal, upload_id: UUID) -> VersionOutcome:
         upload = self.owned(caller, upload_id)
@@ -182,12 +198,7 @@ class UploadService(CommandHandlers):
 
     def _seal(self, upload: Upload) -> SealedUpload:
         """The upload's file, out of reach of part writes, with every part in it."""
-        try:
-            sealed = self.staging.seal(upload.id)
-        except BlockingIOError:
-            raise UploadCompleting(f"upload {upload.id} is being completed") from None
-        except FileNotFoundError:
-            raise UploadClosed(f"upload {upload.id} has no staged file; start a new one") from None
+        sealed = self.staging.seal(upload.id)
         # Checked once sealed: a part being sent again is unmarked before its first write.
         missing = _missing(upload, self.received_parts(upload))
         if missing:

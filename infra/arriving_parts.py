@@ -144,6 +144,9 @@ class AheadHasher:
         """Wait until the hashing asked for so far is done (tests and benchmarks)."""
         self._thread.submit(lambda: None).result()
 
+    def close(self) -> None:
+        self._thread.shutdown()
+
     def forget(self, directory: Path) -> None:
         with self._lock:
             running = self._uploads.pop(directory, None)
@@ -171,6 +174,9 @@ class AheadFlusher:
     def settled(self) -> None:
         """Wait until the flushes asked for so far are done (tests)."""
         self._thread.submit(lambda: None).result()
+
+    def close(self) -> None:
+        self._thread.shutdown()
 
     def _flush(self, data: Path) -> None:
         with self._lock:

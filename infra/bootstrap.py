@@ -63,6 +63,8 @@ if TYPE_CHECKING:  # the cluster extras: only for the types, never imported here
     from workers.relay import Relay
 
 log = logging.getLogger("aimarket.bootstrap")
+# The event store's recorder on the cluster: the library imports it only there.
+NOTIFICATION_LOG = "infra.notification_log:OrderedPostgresRecorder"
 
 
 @dataclass
@@ -122,6 +124,7 @@ def postgres_env(database_url: str) -> dict[str, str]:
         raise ValueError("AIMARKET_DATABASE_URL must look like postgresql://user:pw@host:port/db")
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": NOTIFICATION_LOG,  # reads the log in order, fast
         "POSTGRES_DBNAME": url.path.strip("/"),
         "POSTGRES_HOST": url.hostname or "127.0.0.1",
         "POSTGRES_PORT": str(url.port or 5432),
@@ -252,7 +255,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         stats_trigger = StatsTrigger(model_stats, read.store)
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
-    uploads, downloads = _artifacts(settings, app, registry, access, clock)
+    uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
     return Container(
         settings=settings,
         app=app,
@@ -292,6 +295,7 @@ def _artifacts(
     registry: ModelCommands,
     access: AccessService,
     clock: Clock,
+    closers: list[Callable[[], object]],
 ) -> tuple[UploadService, DownloadService]:
     """Uploads and downloads of model artifacts, on disk in both profiles (a shared
     volume in the cluster; S3-compatible storage later)."""
@@ -302,11 +306,13 @@ def _artifacts(
         min_part_bytes=settings.upload_min_part_bytes,
         ttl_s=settings.upload_ttl_s,
     )
+    staging = FilesystemStaging(settings.staging_root())
+    closers.append(staging.close)
     uploads = UploadService(
         app,
         registry,
         blobs,
-        FilesystemStaging(settings.staging_root()),
+        staging,
         SandboxedValidator(_sandbox_limits(settings)),
         limits,
         clock,

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID
 
-from domain.upload import PartInProgress
+from commands.ports import UploadCompleting
+from domain.upload import PartInProgress, UploadClosed
 from infra.arriving_parts import AheadFlusher, AheadHasher, Segment, new_token
 
 _MARK = re.compile(r"([1-9][0-9]*)\.ok")
@@ -59,8 +60,8 @@ class FilePartWriter:
         except FileNotFoundError:
             self.close()
             if (directory / SEALED).exists():
-                raise BlockingIOError(errno.EWOULDBLOCK, "the upload is being completed") from None
-            raise
+                raise UploadCompleting(f"upload {directory.name} is being completed") from None
+            raise _no_file(directory) from None
         except BaseException:
             self.close()
             raise
@@ -69,14 +70,21 @@ class FilePartWriter:
     @contextlib.contextmanager
     def _holding(self) -> Iterator[None]:
         """While the block runs, the file is the upload's and no completion can take it."""
-        fcntl.flock(self.fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # BlockingIOError: sealed
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:  # sealed
+            raise UploadCompleting(
+                "the upload is being completed; see GET /v1/uploads/{id}"
+            ) from None
         try:
             if not _same_file(self.data, self.fd):  # sealed and stored, or discarded
-                raise FileNotFoundError(errno.ENOENT, "the upload's file is gone")
+                raise _closed_meanwhile()
             if not self.started:  # from now until commit, this part is not whole
                 self.mark.unlink(missing_ok=True)
                 self.started = True
             yield
+        except FileNotFoundError:  # its directory discarded meanwhile
+            raise _closed_meanwhile() from None
         finally:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
 
@@ -102,6 +110,15 @@ class FilePartWriter:
             if fd >= 0:
                 os.close(fd)
         self.fd = self.lock = -1
+
+
+def _no_file(directory: Path) -> UploadClosed:
+    return UploadClosed(f"upload {directory.name} has no staged file; start a new one")
+
+
+def _closed_meanwhile() -> UploadClosed:
+    """Completed, failed or swept while this part was arriving."""
+    return UploadClosed("the upload closed while this part arrived")
 
 
 def _only_writer(lock: Path, part: int) -> int:
@@ -145,8 +162,10 @@ def _same_file(path: Path, fd: int) -> bool:
 class SealedFile:
     """An upload's file renamed to `upload.sealed`, held under an exclusive lock."""
 
-    def __init__(self, directory: Path, fd: int, hasher: AheadHasher) -> None:
-        self.directory, self.fd, self.hasher = directory, fd, hasher
+    def __init__(
+        self, directory: Path, fd: int, hasher: AheadHasher, freeing: ThreadPoolExecutor
+    ) -> None:
+        self.directory, self.fd, self.hasher, self.freeing = directory, fd, hasher, freeing
         self.path = directory / SEALED
 
     def sha256(self) -> tuple[int, str]:
@@ -166,23 +185,29 @@ class SealedFile:
             if os.fstat(fd).st_nlink == 0:
                 # Its last name is gone (bytes stored already, or refused): this close frees
                 # its blocks, a while for a large file, which the response need not wait for.
-                _freeing.submit(os.close, fd)
+                self.freeing.submit(os.close, fd)
             else:
                 os.close(fd)
 
 
-_freeing = ThreadPoolExecutor(1, thread_name_prefix="upload-free")
-
-
-def freed() -> None:
-    """Wait until the sealed files closed so far are freed (tests)."""
-    _freeing.submit(lambda: None).result()
-
-
 class FilesystemStaging:
+    """The UploadStaging port on a local (or NFS) directory. Its threads (hashing, writing
+    out, freeing) are its own: `close` ends them, once the server has stopped."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.hasher, self.flusher = AheadHasher(), AheadFlusher()
+        self.freeing = ThreadPoolExecutor(1, thread_name_prefix="upload-free")
+
+    def freed(self) -> None:
+        """Wait until the sealed files closed so far are freed (tests)."""
+        self.freeing.submit(lambda: None).result()
+
+    def close(self) -> None:
+        """Let the work asked for so far finish, and end the threads."""
+        self.freeing.shutdown()
+        self.hasher.close()
+        self.flusher.close()
 
     def _dir(self, upload_id: UUID) -> Path:
         return self.root / str(UUID(str(upload_id)))
@@ -211,6 +236,16 @@ class FilesystemStaging:
     def seal(self, upload_id: UUID) -> SealedFile:
         directory = self._dir(upload_id)
         try:
+            return self._seal(directory)
+        except BlockingIOError:
+            raise UploadCompleting(f"upload {upload_id} is being completed") from None
+        except FileNotFoundError:
+            raise _no_file(directory) from None
+
+    def _seal(self, directory: Path) -> SealedFile:
+        """BlockingIOError while another completion holds the file, FileNotFoundError
+        when there is none."""
+        try:
             fd = os.open(directory / DATA, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return self._take_over(directory)
@@ -222,7 +257,7 @@ class FilesystemStaging:
         except BaseException:
             os.close(fd)
             raise
-        return SealedFile(directory, fd, self.hasher)
+        return SealedFile(directory, fd, self.hasher, self.freeing)
 
     def _take_over(self, directory: Path) -> SealedFile:
         """A sealed file whose lock nobody holds: the completion that sealed it died."""
@@ -234,7 +269,7 @@ class FilesystemStaging:
         except BaseException:
             os.close(fd)
             raise
-        return SealedFile(directory, fd, self.hasher)
+        return SealedFile(directory, fd, self.hasher, self.freeing)
 
     def restore(self, upload_id: UUID, source: BinaryIO) -> None:
         directory = self._dir(upload_id)

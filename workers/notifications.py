@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import InterfaceError, Notification, OperationalError
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.utils import retry
-from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+from eventsourcing.persistence import Notification
 
-from domain.envelope import envelope
+from domain.envelope import Enveloper
+
+
+@runtime_checkable
+class OrderedNotifications(Protocol):
+    """A recorder that reads the notifications after a position more cheaply than the
+    library's `select_notifications` (infra/notification_log.py on PostgreSQL, chosen by
+    the composition root)."""
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]: ...
 
 
 def notifications_after(app: Application[Any], position: int, limit: int) -> Sequence[Notification]:
@@ -22,39 +27,16 @@ def notifications_after(app: Application[Any], position: int, limit: int) -> Seq
     filled later, so asking for `id > position` misses nothing and never waits.
     """
     recorder = app.recorder
-    if isinstance(recorder, PostgresApplicationRecorder):
-        found: list[Notification] = _postgres_after(recorder, position, limit)
-        return found
+    if isinstance(recorder, OrderedNotifications):
+        return recorder.notifications_after(position, limit)
     return recorder.select_notifications(start=position + 1, limit=limit, inclusive_of_start=True)
-
-
-@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-def _postgres_after(
-    recorder: PostgresApplicationRecorder, position: int, limit: int
-) -> list[Notification]:
-    """`select_notifications` as the library writes it, in psycopg's binary format and as
-    tuples rather than dicts: a third of the cost per row, and the relay reads every row."""
-    statement = SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
-        "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-    ).format(Identifier(recorder.datastore.schema), Identifier(recorder.events_table_name))
-    with (
-        recorder.datastore.get_connection() as conn,
-        conn.cursor(row_factory=tuple_row, binary=True) as curs,
-    ):
-        curs.execute(statement, (position, limit), prepare=True)
-        rows = curs.fetchall()
-    return [
-        Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s)
-        for i, o, v, t, s in rows
-    ]
 
 
 def read_after(
     app: Application[Any], position: int, limit: int
 ) -> list[tuple[int, dict[str, Any]]]:
     """Up to `limit` (position, envelope) pairs after `position`, oldest first."""
-    to_domain_event = app.mapper.to_domain_event
+    to_domain_event, envelope = app.mapper.to_domain_event, Enveloper().envelope
     return [(n.id, envelope(to_domain_event(n))) for n in notifications_after(app, position, limit)]
 
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import orjson
 from eventsourcing.persistence import Notification
 
-from domain.envelope import ENVELOPE_SCHEMA, envelope_for_json
+from domain.envelope import ENVELOPE_SCHEMA, Enveloper
 from workers.notifications import notifications_after
 from workers.topics import EVENT_TOPIC_PREFIX, event_topic
 
@@ -80,6 +80,7 @@ class Encoder:
 
     def __init__(self, app: Any, topic_prefix: str = EVENT_TOPIC_PREFIX) -> None:
         self._to_domain_event = app.mapper.to_domain_event
+        self._envelope = Enveloper().envelope_for_json  # its field rules learnt once
         self._prefix = topic_prefix
         self._by_type: dict[str, tuple[str, bytes]] = {}  # event type -> topic, header value
 
@@ -92,6 +93,7 @@ class Encoder:
         batch = Batch()
         messages, positions = batch.messages, batch.positions
         to_domain_event, by_type, dumps = self._to_domain_event, self._by_type, orjson.dumps
+        envelope_for_json = self._envelope
         # Span ids for the whole batch from one system call.
         spans = os.urandom(8 * len(notifications)).hex()
         for i, notification in enumerate(notifications):

@@ -23,7 +23,7 @@ from eventsourcing.utils import get_topic
 
 from commands.event_store import EventStore
 from commands.model_stats import ModelStats
-from domain.envelope import envelope
+from domain.envelope import Enveloper
 from domain.review import Review
 from domain.usage import Usage
 from projections.base import Envelope
@@ -151,7 +151,8 @@ class StatsWorker:
         )
         end = found[-1].id if len(found) == self.batch else head
         if found:
-            envelopes = [envelope(self.app.mapper.to_domain_event(n)) for n in found]
+            to_envelope, decode = Enveloper().envelope, self.app.mapper.to_domain_event
+            envelopes = [to_envelope(decode(n)) for n in found]
             if not self._wait_for_read_models(found[-1].id):
                 return False
             self.stats.refresh(model_ids_of(envelopes, self.store))

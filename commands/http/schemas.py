@@ -64,7 +64,7 @@ class Written(BaseModel):
 
     @classmethod
     def of(cls, written: object) -> Written:
-        """From a command's result (commands.application.Written or alike)."""
+        """From a command's result (commands.event_store.Written or alike)."""
         return cls.model_validate(written, from_attributes=True)
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, BinaryIO, TypeVar, cast
+from collections.abc import Iterator
+from typing import Annotated, BinaryIO, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from commands.downloads import DownloadService, Grant, InvalidSignature
@@ -47,8 +45,6 @@ PartSha256 = Annotated[
     str | None,
     Header(alias="X-Part-SHA256", max_length=100, description="The same, as 64 hex digits"),
 ]
-T = TypeVar("T")
-
 router = APIRouter(prefix="/v1", tags=["artifacts"])
 
 _BINARY_BODY = {
@@ -118,51 +114,8 @@ async def put_part(
     again replaces its earlier copy. With a Content-Digest (or X-Part-SHA256) header the
     part is checked against it."""
     wanted = schemas.requested_sha256(content_digest, x_part_sha256)
-    slot = await run_in_threadpool(uploads.open_part, caller, upload_id, part, wanted)
-    try:
-        # Streamed to the file as it arrives: never the whole part in memory.
-        received = await _pipe(request.stream(), slot.write_all, slot.finish)
-    except BaseException:
-        await run_in_threadpool(slot.close)
-        raise
+    received = await uploads.receive_part(caller, upload_id, part, request.stream(), wanted)
     return schemas.PartReceivedOut(part=received.part, size=received.size, sha256=received.sha256)
-
-
-async def _pipe(
-    chunks: AsyncIterator[bytes], write: Callable[[list[bytes]], None], finish: Callable[[], T]
-) -> T:
-    """Hand the body to `write` in a worker thread about CHUNK bytes at a time, one batch
-    written while the next arrives: one thread hop a batch rather than one for each of
-    the server's (64-256 KiB) chunks, and the event loop goes on reading meanwhile. At
-    most two batches are held. The last batch and `finish` share a hop."""
-    batch: list[bytes] = []
-    size = 0
-    writing: asyncio.Future[None] | None = None
-    try:
-        async for chunk in chunks:
-            batch.append(chunk)
-            size += len(chunk)
-            if size >= CHUNK:
-                if writing is not None:
-                    await asyncio.shield(writing)
-                writing = asyncio.ensure_future(run_in_threadpool(write, batch))
-                batch, size = [], 0
-        if writing is not None:
-            await asyncio.shield(writing)
-        return await run_in_threadpool(_last, write, batch, finish)
-    finally:
-        if writing is not None and not writing.done():
-            # The body broke off, or this task was cancelled: a thread cannot be stopped,
-            # so let its batch land before the part is closed (shielded above, it goes on).
-            await asyncio.wait([writing])
-        if writing is not None and writing.done() and not writing.cancelled():
-            writing.exception()  # retrieved: the error that matters is already raised
-
-
-def _last(write: Callable[[list[bytes]], None], batch: list[bytes], finish: Callable[[], T]) -> T:
-    if batch:
-        write(batch)
-    return finish()
 
 
 @router.post("/uploads/{upload_id}/complete", response_model=schemas.VersionOut)

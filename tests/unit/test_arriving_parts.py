@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.upload import PartInProgress
-from infra.staging import FilesystemStaging, freed
+from infra.staging import FilesystemStaging
 
 PART = 64 * 1024
 
@@ -169,6 +169,24 @@ def test_a_sealed_file_without_a_name_is_freed_after_close(tmp_path: Path) -> No
     fd = sealed.fd
     sealed.path.unlink()  # as the blob store drops bytes it holds already
     sealed.close()
-    freed()
+    staging.freed()
     with pytest.raises(OSError):
         os.fstat(fd)
+
+
+def test_the_staging_owns_its_threads_and_the_container_closes_them(tmp_path: Path) -> None:
+    from infra.bootstrap import build_container
+    from infra.settings import Settings
+
+    container = build_container(Settings(profile="embedded", data_dir=tmp_path / "data"))
+    staging = container.uploads.staging
+    assert isinstance(staging, FilesystemStaging)
+    upload_id = uuid4()
+    staging.create(upload_id, PART)
+    send(staging, upload_id, 1, b"x" * PART)  # the hashing and writing-out threads start
+    staging.freed()
+    container.close()
+    for settled in (staging.freed, staging.hasher.settled, staging.flusher.settled):
+        with pytest.raises(RuntimeError):  # shut down: no new work is taken
+            settled()
+    assert FilesystemStaging(tmp_path / "other").freed() is None  # each staging its own

@@ -35,9 +35,9 @@ from commands.artifacts import (
     check_onnx,
     sniff,
 )
-from commands.http.upload_routes import _pipe
 from commands.http.upload_schemas import requested_sha256
 from commands.onnx_wire import WireError, read_header
+from commands.ports import UploadCompleting
 from commands.upload_parts import (
     CHUNK,
     PartChecksumMismatch,
@@ -45,8 +45,16 @@ from commands.upload_parts import (
     PartSlot,
     SizeMismatch,
 )
+from commands.upload_parts import pipe as _pipe
 from domain.errors import InvalidInput
-from domain.upload import MAX_PARTS, PartOutOfRange, TooManyParts, Upload, UploadNotFound
+from domain.upload import (
+    MAX_PARTS,
+    PartOutOfRange,
+    TooManyParts,
+    Upload,
+    UploadClosed,
+    UploadNotFound,
+)
 from infra.blobs import FilesystemBlobStore
 from infra.http.middleware import BodyLimit, RequestContextMiddleware
 from infra.sandbox import SandboxedValidator, SandboxLimits
@@ -437,11 +445,11 @@ def test_a_sealed_file_takes_no_more_writes_not_even_from_a_writer_opened_before
     early = writer_of(staging, upload_id, 2)
     sealed = staging.seal(upload_id)
     assert sealed.path.read_bytes() == b"aaaa\0\0\0\0"
-    with pytest.raises(BlockingIOError):
+    with pytest.raises(UploadCompleting):
         early.write([b"bbbb"])
-    with pytest.raises(BlockingIOError):
+    with pytest.raises(UploadCompleting):
         writer_of(staging, upload_id, 2)
-    with pytest.raises(BlockingIOError):  # one completion at a time
+    with pytest.raises(UploadCompleting):  # one completion at a time
         staging.seal(upload_id)
     assert sealed.reopen()  # e.g. a part was missing: the upload goes on
     sealed.close()
@@ -456,7 +464,7 @@ def test_a_sealed_file_takes_no_more_writes_not_even_from_a_writer_opened_before
     assert not sealed.reopen()  # the blob store names it: parts must never write to it
     sealed.path.unlink()
     sealed.close()
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UploadClosed):
         writer_of(staging, upload_id, 2)
     assert stored.read_bytes() == b"aaaabbbb"
 
@@ -470,9 +478,9 @@ def test_a_writer_opened_before_the_file_was_stored_cannot_write_into_the_blob(
     sealed = staging.seal(upload_id)
     os.rename(sealed.path, tmp_path / "blob")
     sealed.close()  # the lock is gone, but the file is no longer the upload's
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UploadClosed):
         early.write([b"evil"])
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UploadClosed):
         early.commit()
     early.close()
     assert (tmp_path / "blob").read_bytes() == b"\0" * 4
@@ -514,7 +522,7 @@ def test_a_file_sealed_by_a_completion_that_died_is_taken_over(tmp_path: Path) -
     staging.create(upload_id, 4)
     send(staging, upload_id, 1, b"abcd")
     staging.seal(upload_id).close()  # sealed, then the process went away
-    with pytest.raises(BlockingIOError):  # a part still finds it being completed
+    with pytest.raises(UploadCompleting):  # a part still finds it being completed
         writer_of(staging, upload_id, 1)
     sealed = staging.seal(upload_id)
     assert sealed.path.read_bytes() == b"abcd"
