@@ -19,7 +19,7 @@ pytestmark = pytest.mark.services("postgres")
 
 
 @pytest.fixture
-def app(fresh_database_url: str, tmp_path: Any) -> Iterator[Marketplace]:
+def app(fresh_database_url: str, tmp_path: Any) -> Iterator[EventStore]:
     settings = Settings(profile="embedded", database_url=fresh_database_url, data_dir=tmp_path)
     cluster = settings.model_copy(update={"profile": "cluster"})  # its event store only
     marketplace = EventStore(env=event_store_env(cluster))
@@ -27,7 +27,7 @@ def app(fresh_database_url: str, tmp_path: Any) -> Iterator[Marketplace]:
     marketplace.close()
 
 
-def test_the_cluster_reads_its_log_through_the_recorder_the_root_chose(app: Marketplace) -> None:
+def test_the_cluster_reads_its_log_through_the_recorder_the_root_chose(app: EventStore) -> None:
     assert isinstance(app.recorder, OrderedPostgresRecorder)
     assert isinstance(app.recorder, OrderedNotifications)
     for n in range(5):
