@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from commands.accounts import AccountCommands
 from commands.event_store import EventStore
 from domain.user import Role
 from infra.bootstrap import event_store_env
@@ -22,16 +23,17 @@ pytestmark = pytest.mark.services("postgres")
 def app(fresh_database_url: str, tmp_path: Any) -> Iterator[EventStore]:
     settings = Settings(profile="embedded", database_url=fresh_database_url, data_dir=tmp_path)
     cluster = settings.model_copy(update={"profile": "cluster"})  # its event store only
-    marketplace = EventStore(env=event_store_env(cluster))
-    yield marketplace
-    marketplace.close()
+    store = EventStore(env=event_store_env(cluster))
+    yield store
+    store.close()
 
 
 def test_the_cluster_reads_its_log_through_the_recorder_the_root_chose(app: EventStore) -> None:
     assert isinstance(app.recorder, OrderedPostgresRecorder)
     assert isinstance(app.recorder, OrderedNotifications)
+    accounts = AccountCommands(app)
     for n in range(5):
-        app.register_user(f"u{n}@example.com", "$argon2id$x", Role.CONSUMER)
+        accounts.register_user(f"u{n}@example.com", "$argon2id$x", Role.CONSUMER)
     library = app.recorder.select_notifications(start=1, limit=100)
     assert len(library) >= 5
     assert list(notifications_after(app, 0, 100)) == library
