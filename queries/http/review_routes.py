@@ -37,7 +37,7 @@ class ReviewPublic(BaseModel):
     updated_at: datetime
 
 
-class RatingSummary(BaseModel):
+class ReviewsSummary(BaseModel):
     average: float | None
     count: int
     histogram: dict[str, int]
@@ -46,7 +46,7 @@ class RatingSummary(BaseModel):
 class ReviewsPage(BaseModel):
     items: list[ReviewPublic]
     next_cursor: str | None
-    summary: RatingSummary
+    summary: ReviewsSummary
 
 
 def get_review_queries(request: Request) -> ReviewQueries:
