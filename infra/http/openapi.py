@@ -64,9 +64,12 @@ EXTRA_CODES: dict[int, tuple[str, ...]] = {
     503: ("validation_unavailable", "search_index_missing"),
 }  # fmt: skip
 
-# What a route's declarations cannot show: who limits attempts, who asks another service.
+# What a route's declarations cannot show: credentials in a body, limits, other services.
 EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
-    ("POST", "/v1/auth/login"): frozenset({429}),
+    # A credential in the body rather than in a header.
+    ("POST", "/v1/auth/login"): frozenset({401, 429}),
+    ("POST", "/v1/auth/refresh"): frozenset({401}),
+    ("POST", "/v1/auth/verify-email"): frozenset({401}),
     ("POST", "/v1/models/{model_id}/access-requests"): frozenset({429}),  # the cool-down
     ("POST", "/v1/uploads/{upload_id}/complete"): frozenset({503}),  # no validator here
     ("GET", "/v1/downloads/sha256/{hex_digest}"): frozenset({403}),  # the signature
@@ -84,6 +87,18 @@ AUTHENTICATORS: tuple[object, ...] = (
     model_routes.optional_principal,
     review_routes.optional_principal,
 )
+
+# Routes that create an object, the path that names it, and the field of their answer that
+# holds its id: OpenAPI links from each to every operation on the object, so that clients
+# (and schemathesis's chains of calls) know where the id goes.
+CREATES: dict[tuple[str, str], tuple[str, str]] = {
+    ("POST", "/v1/auth/register"): ("/v1/admin/users/{user_id}", "id"),
+    ("POST", "/v1/auth/api-keys"): ("/v1/auth/api-keys/{key_id}", "id"),
+    ("POST", "/v1/models"): ("/v1/models/{model_id}", "id"),
+    ("POST", "/v1/models/{model_id}/uploads"): ("/v1/uploads/{upload_id}", "upload_id"),
+    ("POST", "/v1/models/{model_id}/access-requests"): ("/v1/access-requests/{request_id}", "id"),
+    ("POST", "/v1/models/{model_id}/reviews"): ("/v1/reviews/{review_id}", "id"),
+}
 
 HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
@@ -114,18 +129,40 @@ def document_errors(document: dict[str, Any], routes: Sequence[BaseRoute]) -> No
             operation = document["paths"][route.path_format][method.lower()]
             for status in sorted(statuses(route, method)):
                 operation["responses"][str(status)] = _response(status, codes.get(status, ()))
+    _link_creations(document)
     # FastAPI's own 422 schema, replaced everywhere above, describes a body we never send.
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
 
 
-def api_routes(routes: Sequence[BaseRoute]) -> Iterator[Any]:
-    """The API routes, included routers walked (FastAPI 0.16x keeps them as such)."""
+def _link_creations(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    for (method, path), (object_path, field) in CREATES.items():
+        if path not in paths:
+            continue
+        parameter = object_path.rsplit("{", 1)[1].rstrip("}")
+        links = {
+            operation["operationId"]: {
+                "operationId": operation["operationId"],
+                "parameters": {parameter: f"$response.body#/{field}"},
+            }
+            for target, operations in paths.items()
+            if target == object_path or target.startswith(object_path + "/")
+            for operation in operations.values()
+        }
+        for status, response in paths[path][method.lower()]["responses"].items():
+            if status.startswith("2") and links:
+                response["links"] = links
+
+
+def api_routes(routes: Sequence[BaseRoute], include_hidden: bool = False) -> Iterator[Any]:
+    """The API routes, included routers walked (FastAPI 0.16x keeps them as such); those
+    left out of the schema only with `include_hidden`."""
     walk = getattr(routing, "iter_route_contexts", None)
     found: Iterable[Any] = walk(routes) if walk else routes
     for route in found:
         original = getattr(route, "original_route", route)
-        if isinstance(original, routing.APIRoute) and route.include_in_schema:
+        if isinstance(original, routing.APIRoute) and (include_hidden or route.include_in_schema):
             yield route
 
 
