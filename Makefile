@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-# Examples per operation for `make fuzz` (the normal test run uses 10).
+# Examples per operation for `make fuzz` (the normal test run uses 20).
 FUZZ_EXAMPLES ?= 100
 
 .PHONY: run test fuzz lint bench services-up services-down services-status install install-test clean
