@@ -59,8 +59,8 @@ def test_routes_document_what_they_answer(client: TestClient) -> None:
         ("PATCH", "/v1/models/{model_id}")
     ]
     assert {"401", "403", "422", "503"} <= responses[("GET", "/v1/admin/users")]
-    assert {"400", "422", "429"} <= responses[("POST", "/v1/auth/login")]
-    assert "401" not in responses[("POST", "/v1/auth/login")]
+    assert {"400", "401", "422", "429"} <= responses[("POST", "/v1/auth/login")]
+    assert not {"403", "404"} & responses[("POST", "/v1/auth/login")]
     assert responses[("GET", "/v1/health")] == {"200"}
 
 
@@ -90,3 +90,12 @@ def test_a_body_that_is_not_utf8_is_malformed_json(client: TestClient, body: byt
     )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "malformed_json"
+
+
+def test_a_created_object_links_to_the_operations_on_it(client: TestClient) -> None:
+    paths = document(client)["paths"]
+    created = paths["/v1/models/{model_id}/uploads"]["post"]["responses"]["201"]["links"]
+    targets = {link["operationId"]: link["parameters"] for link in created.values()}
+    status = paths["/v1/uploads/{upload_id}"]["get"]["operationId"]
+    assert targets[status] == {"upload_id": "$response.body#/upload_id"}
+    assert len(targets) == 3  # status, a part, complete
