@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -136,6 +137,8 @@ def test_every_operation_answers_as_documented(served_schema: Any, accounts: Acc
 
 def describe(failure: BaseException) -> str:
     """Hypothesis groups distinct failures: each one's own text, schemathesis's curl included."""
+    if isinstance(failure, FailureGroup):
+        return str(failure)  # schemathesis's own report: checks, response, curl
     if isinstance(failure, BaseExceptionGroup):
         return "\n".join(describe(inner) for inner in failure.exceptions)
     notes = "\n".join(getattr(failure, "__notes__", ()))  # the example, when the app raised
