@@ -6,7 +6,10 @@ PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench services-up services-down services-status install install-test clean
+# Examples per operation for `make fuzz` (the normal test run uses 20).
+FUZZ_EXAMPLES ?= 100
+
+.PHONY: run test fuzz lint bench services-up services-down services-status install install-test clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "aimarket needs Python 3.11 or newer"'
@@ -39,6 +42,10 @@ test: install-test
 	else echo "services did not come up: see the messages above"; fi; \
 	$(PY) -m infra.services down --started-file var/services/started-by-test; \
 	exit $$status
+
+## The long fuzz run: schemathesis over /openapi.json as each role, FUZZ_EXAMPLES per operation.
+fuzz: install-test
+	AIMARKET_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider tests/e2e/test_fuzz.py $(PYTEST_ARGS)
 
 ## ruff, mypy strict, and the import rules (import-linter contracts in pyproject.toml).
 lint: install-test

@@ -11,6 +11,7 @@ from infra.bootstrap import Container
 from infra.http import ops
 from infra.http.errors import install_error_handlers
 from infra.http.middleware import BodyLimit, RequestContextMiddleware
+from infra.http.openapi import install_error_responses
 from queries.http import access_routes as access_queries
 from queries.http import model_routes as catalogue_routes
 from queries.http import recommendation_routes
@@ -63,6 +64,7 @@ def create_app(container: Container) -> FastAPI:
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
+    install_error_responses(app)
     # An upload's parts are the one large body: up to a part, plus slack so that a part a
     # little too long gets the route's clearer size_mismatch instead of a bare 413.
     part_limit = BodyLimit(

@@ -81,6 +81,10 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if isinstance(error.__cause__, UnicodeDecodeError):
+        # FastAPI's JSON parsing raises a bare 400 for bytes that are not UTF-8 at all.
+        body = error_body(_request_id(request), "malformed_json", "the body is not valid JSON")
+        return JSONResponse(body, status_code=400)
     code = CODE_BY_STATUS.get(error.status_code, "http_error")
     body = error_body(_request_id(request), code, str(error.detail))
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)

@@ -36,7 +36,7 @@ class ReviewPublic(BaseModel):
     updated_at: datetime
 
 
-class RatingSummary(BaseModel):
+class ReviewsSummary(BaseModel):
     average: float | None
     count: int
     histogram: dict[str, int]
@@ -45,7 +45,7 @@ class RatingSummary(BaseModel):
 class ReviewsPage(BaseModel):
     items: list[ReviewPublic]
     next_cursor: NextCursor
-    summary: RatingSummary
+    summary: ReviewsSummary
 
 
 def get_review_queries(request: Request) -> ReviewQueries:

@@ -1,9 +1,10 @@
-"""Every registry route that names a model, version, upload, review or access request,
-called with someone else's credentials, on both profiles.
+"""Every route that names an object (a model, version, upload, review, access request, API
+key, user or aggregate), called with someone else's credentials, on both profiles.
 
-The table below must classify every such route in the OpenAPI document: a route added
-later without an entry fails `test_every_object_route_is_classified`, so nobody ships an
-endpoint that was never tried with the wrong user's keys.
+The tables below must classify every route of the app with a path parameter: in CASES
+(tried with another consumer's and another publisher's credentials) or in PUBLIC (with
+the reason). A route added later in neither fails `test_every_object_route_is_classified`,
+so nobody ships an endpoint that was never tried with the wrong user's keys.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container
+from infra.http.openapi import api_routes
 from tests.integration.test_model_registry import create, validated
 from tests.support import Account, verified_account
-
-OBJECT_PARAMS = ("{model_id}", "{upload_id}", "{review_id}", "{request_id}", "{version}")
 
 # What an intruder gets: on the victim's private model, and on their public one.
 # "own" = 200 but showing only the caller's own objects; "ok" = public information.
@@ -39,6 +39,9 @@ NOT_FOUND = (404, "model_not_found")
 NOT_OWNER = (403, "not_model_owner")
 UPLOAD_NOT_FOUND = (404, "upload_not_found")
 REQUEST_NOT_FOUND = (404, "access_request_not_found")
+KEY_NOT_FOUND = (404, "not_found")  # another user's key: never its data
+FORBIDDEN_TO_ALL = ((403, "forbidden"), (403, "forbidden"))
+ADMIN_ONLY = Case(*FORBIDDEN_TO_ALL)
 REVIEW = {"version": "1.0.0", "rating": 1, "title": "bad"}
 
 CASES: dict[tuple[str, str], Case] = {
@@ -86,7 +89,25 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/models/{model_id}/access-requests"): Case(
         NOT_FOUND, "allowed", {"answers": ["me too"]}
     ),
+    # The owner's API key: no visibility of its own, so "private" and "public" alike.
+    ("POST", "/v1/auth/api-keys/{key_id}/rotate"): Case(KEY_NOT_FOUND, KEY_NOT_FOUND),
+    ("DELETE", "/v1/auth/api-keys/{key_id}"): Case(KEY_NOT_FOUND, KEY_NOT_FOUND),
+    # Admin only: the owner's account and the model's history, refused to everyone else.
+    ("PUT", "/v1/admin/users/{user_id}/role"): Case(*FORBIDDEN_TO_ALL, {"role": "admin"}),
+    ("POST", "/v1/admin/users/{user_id}/deactivate"): ADMIN_ONLY,
+    ("POST", "/v1/admin/users/{user_id}/reactivate"): ADMIN_ONLY,
+    ("GET", "/v1/audit/aggregates/{aggregate_id}/events"): ADMIN_ONLY,
+    ("GET", "/v1/audit/aggregates/{aggregate_id}/state"): ADMIN_ONLY,
 }
+
+# Routes with an object in their path that take no caller's credentials at all, and why.
+PUBLIC: dict[tuple[str, str], str] = {
+    ("GET", "/v1/downloads/sha256/{hex_digest}"): "the signed URL is the credential "
+    "(tests/integration/test_uploads.py tries it tampered, expired and for another user)",
+}
+
+# Listed before it exists here: the route another change adds (issue 11, the reactivation).
+NOT_YET_HERE = {("POST", "/v1/admin/users/{user_id}/reactivate")}
 
 
 @dataclass
@@ -97,12 +118,14 @@ class World:
     upload_id: str
     review_id: str
     request_id: str
+    key_id: str
 
     def url(self, path: str) -> str:
         values = {
             "{model_id}": self.model_id, "{upload_id}": self.upload_id,
             "{review_id}": self.review_id, "{request_id}": self.request_id,
-            "{version}": "1.0.0", "{part}": "1",
+            "{version}": "1.0.0", "{part}": "1", "{key_id}": self.key_id,
+            "{user_id}": self.owner.id, "{aggregate_id}": self.model_id,
         }  # fmt: skip
         for name, value in values.items():
             path = path.replace(name, value)
@@ -136,9 +159,13 @@ def world(client: TestClient, container: Container, outbox: Path) -> World:
     container.usage.record_usage(UUID(consumer.id), UUID(model_id), today, 3, 3)
     review = client.post(f"/v1/models/{model_id}/reviews", json=REVIEW, headers=consumer.headers)
     assert review.status_code == 201, review.text
+    key = client.post(
+        "/v1/auth/api-keys", json={"name": "ci", "scopes": ["models:read"]}, headers=owner.headers
+    )
+    assert key.status_code == 201, key.text
     return World(
         owner, consumer, model_id, upload.json()["upload_id"], review.json()["id"],
-        asked.json()["id"],
+        asked.json()["id"], key.json()["id"],
     )  # fmt: skip
 
 
@@ -160,16 +187,21 @@ def check(response: Any, expected: Expect, world: World, method: str, path: str)
         assert response.status_code in (200, 201), where
 
 
-def test_every_object_route_is_classified(client: TestClient) -> None:
-    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
-    routes = {
-        (method.upper(), path)
-        for path, operations in paths.items()
-        for method in operations
-        if any(param in path for param in OBJECT_PARAMS)
-        and not path.startswith(("/v1/audit", "/v1/admin", "/v1/auth"))
+def object_routes(client: TestClient) -> set[tuple[str, str]]:
+    """Every route of the app, schema or not, whose path names something."""
+    return {
+        (method, route.path_format)
+        for route in api_routes(client.app.routes, include_hidden=True)  # type: ignore[attr-defined]
+        for method in route.methods
+        if "{" in route.path_format
     }
-    assert routes == set(CASES)
+
+
+def test_every_object_route_is_classified(client: TestClient) -> None:
+    present = object_routes(client)
+    assert present - set(CASES) - set(PUBLIC) == set(), "neither in CASES nor in PUBLIC"
+    assert set(CASES) & set(PUBLIC) == set()
+    assert (set(CASES) | set(PUBLIC)) - present <= NOT_YET_HERE, "listed but gone"
 
 
 @pytest.mark.parametrize("role", ["publisher", "consumer"])
@@ -177,8 +209,10 @@ def test_someone_elses_objects_are_missing_or_forbidden(
     client: TestClient, container: Container, outbox: Path, world: World, role: str
 ) -> None:
     intruder = verified_account(client, outbox, role=role)
+    present = object_routes(client)
+    cases = {route: case for route, case in CASES.items() if route in present}
     writes_before = container.app.recorder.max_notification_id() or 0
-    for (method, path), case in CASES.items():
+    for (method, path), case in cases.items():
         if case.public != "allowed":
             check(call(client, intruder, method, path, world), case.public, world, method, path)
     assert written_since(container, writes_before) == set(), "an intruder wrote"
@@ -188,7 +222,7 @@ def test_someone_elses_objects_are_missing_or_forbidden(
     )
     assert hidden.status_code == 200
     writes_before = container.app.recorder.max_notification_id() or 0
-    for (method, path), case in CASES.items():
+    for (method, path), case in cases.items():
         check(call(client, intruder, method, path, world), case.private, world, method, path)
     assert written_since(container, writes_before) == set(), "an intruder wrote"
 
