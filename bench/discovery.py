@@ -53,8 +53,7 @@ from domain.model import Model
 from domain.model_details import FRAMEWORKS
 from domain.pricing import FREE, Pricing
 from infra.api import create_app
-from infra.bootstrap import build_container
-from infra.readstore.mongo import MongoReadStore
+from infra.bootstrap import build_container, read_stores
 from infra.search.opensearch import OpenSearchIndex
 from infra.services.manager import ServiceManager
 from infra.settings import Settings
@@ -93,7 +92,8 @@ def fresh_settings() -> tuple[Settings, str, str]:
         profile="cluster", database_url=admin_url.rsplit("/", 1)[0] + "/" + tag,
         mongo_url=env["AIMARKET_MONGO_URL"], mongo_database=tag,
         opensearch_url=env["AIMARKET_OPENSEARCH_URL"], search_prefix=tag,
-        jwt_secret=SecretStr("b" * 40), data_dir=Path(tempfile.mkdtemp()),
+        opensearch_timeout_s=60, jwt_secret=SecretStr("b" * 40),
+        data_dir=Path(tempfile.mkdtemp()),
     )  # fmt: skip
     return settings, admin_url, tag
 
@@ -127,9 +127,7 @@ def generated_model(rng: random.Random, n: int) -> Model:
 
 def load(settings: Settings, count: int) -> float:
     """Project `count` generated models into MongoDB and OpenSearch; return seconds."""
-    assert settings.mongo_url and settings.opensearch_url
-    store = MongoReadStore(settings.mongo_url, settings.mongo_database)
-    search = OpenSearchIndex(settings.opensearch_url, settings.search_prefix, timeout_s=60)
+    store, search = read_stores(settings)
     projector = Projector(store, search, ["models"])
     rng, started = random.Random(7), time.perf_counter()
     for start in range(0, count, 500):
@@ -562,8 +560,8 @@ def upload_throughput(megabytes: int, part_mb: int, runs: int, http: str = "auto
 
 
 def cleanup(settings: Settings, admin_url: str, tag: str) -> None:
-    assert settings.mongo_url and settings.opensearch_url
-    OpenSearchIndex(settings.opensearch_url, settings.search_prefix).drop("models")
+    assert settings.mongo_url
+    read_stores(settings)[1].drop("models")
     mongo: MongoClient[dict[str, Any]]
     with MongoClient(settings.mongo_url) as mongo:
         mongo.drop_database(settings.mongo_database)

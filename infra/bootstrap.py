@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from psycopg_pool import ConnectionPool
@@ -50,7 +50,7 @@ from queries.accounts import AccountQueries
 from queries.audit import AuditQueries
 from queries.health import Readiness
 from queries.models import ModelQueries
-from queries.progress import ProjectionProgress
+from queries.progress import ProjectionProgress, ReadYourWrites
 from queries.recommendations import Recommendations, UsageCoOccurrence
 from queries.reviews import ReviewQueries
 from workers.embedded import EmbeddedRunner
@@ -62,6 +62,7 @@ if TYPE_CHECKING:  # the cluster extras: only for the types, never imported here
 
     from workers.relay import Relay
 
+T = TypeVar("T")
 log = logging.getLogger("aimarket.bootstrap")
 # The event store's recorder on the cluster: the library imports it only there.
 NOTIFICATION_LOG = "infra.notification_log:OrderedPostgresRecorder"
@@ -100,8 +101,22 @@ class Container:
     recommendations: Recommendations
     uploads: UploadService
     downloads: DownloadService
+    read_your_writes: ReadYourWrites
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
+    _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
+
+    def get(self, kind: type[T]) -> T:
+        """The one `kind` this container holds: how the web layer gets any service."""
+        found = self._by_kind.get(kind)
+        if found is None:
+            holders = (self, self.read)
+            values = [getattr(h, name) for h in holders for name in h.__dataclass_fields__]
+            found = next((v for v in values if isinstance(v, kind)), None)
+            if found is None:
+                raise LookupError(f"the container holds no {kind.__name__}")
+            self._by_kind[kind] = found
+        return cast(T, found)
 
     def start_runner(self) -> None:
         if self.read.runner is not None:
@@ -284,6 +299,9 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         recommendations=Recommendations(read.store, read.search, [UsageCoOccurrence(read.store)]),
         uploads=uploads,
         downloads=downloads,
+        read_your_writes=ReadYourWrites(
+            read.progress, lambda: app.recorder.max_notification_id() or 0
+        ),
         closers=closers,
         stats_trigger=stats_trigger,
     )

@@ -26,7 +26,9 @@ def cluster_read_stores(settings: Settings) -> tuple[ReadStore, SearchIndex]:
     assert settings.mongo_url is not None and settings.opensearch_url is not None
     return (
         MongoReadStore(settings.mongo_url, settings.mongo_database),
-        OpenSearchIndex(settings.opensearch_url, settings.search_prefix),
+        OpenSearchIndex(
+            settings.opensearch_url, settings.search_prefix, settings.opensearch_timeout_s
+        ),
     )
 
 

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     mongo_database: str = "aimarket"
     opensearch_url: str | None = Field(default=None, description="search (cluster profile)")
     search_prefix: str = "aimarket"
+    opensearch_timeout_s: float = Field(default=5.0, gt=0, description="per search request")
     kafka_bootstrap_servers: str | None = None
     event_topic_prefix: str = Field(default="aimarket.events.", pattern=r"^[A-Za-z0-9._-]+$")
     event_partitions: int = Field(default=6, ge=1, le=256)

@@ -17,10 +17,9 @@ from fastapi import FastAPI, routing
 from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute
 
-from commands.http import deps
 from domain.errors import DomainError
+from infra.http import deps
 from infra.http.errors import STATUS_BY_ERROR
-from queries.http import model_routes, review_routes
 
 REF = "#/components/schemas/"
 
@@ -47,7 +46,7 @@ class Error(BaseModel):
 
 
 # Codes raised as `SomeError(..., code="...")` rather than by a class of their own, and the
-# ones the web layer answers itself (tests/unit/test_openapi_errors.py keeps this whole).
+# ones the web layer answers itself (tests/integration/test_openapi_document.py keeps this whole).
 EXTRA_CODES: dict[int, tuple[str, ...]] = {
     400: ("malformed_json",),
     401: ("missing_credentials", "api_key_not_accepted"),
@@ -55,7 +54,10 @@ EXTRA_CODES: dict[int, tuple[str, ...]] = {
         "email_not_verified", "insufficient_scope", "scope_not_allowed", "role_not_allowed",
         "publisher_role_required", "not_a_session",
     ),
-    409: ("email_taken", "already_verified", "already_deactivated", "key_revoked"),
+    409: (
+        "email_taken", "already_verified", "already_deactivated", "not_deactivated",
+        "key_revoked",
+    ),
     413: ("payload_too_large",),
     422: (
         "invalid_input", "invalid_cursor", "invalid_version", "invalid_slug", "invalid_rating",
@@ -84,8 +86,7 @@ AUTHENTICATORS: tuple[object, ...] = (
     deps.current_user,
     deps.current_principal,
     deps.current_principal_from_api_key,
-    model_routes.optional_principal,
-    review_routes.optional_principal,
+    deps.optional_principal,
 )
 
 # Routes that create an object, the path that names it, and the field of their answer that
@@ -185,7 +186,7 @@ def statuses(route: Any, method: str) -> set[int]:
     if params:
         found.add(422)
     if any(p.alias == "wait_for" for p in params):
-        found.add(503)  # the read models did not catch up in time
+        found.update({429, 503})  # too many waits at once; not caught up in time
     if method != "GET":
         found.add(409)  # a command that keeps losing a version race: concurrent_update
     return found | EXTRA_STATUSES.get((method, route.path_format), frozenset())

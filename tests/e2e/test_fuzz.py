@@ -103,8 +103,15 @@ def _code(response: Any) -> str:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, Accounts]]:
     data = tmp_path_factory.mktemp("fuzz")
+    # Every fuzzed call comes from one client address, and the harness logs its accounts in
+    # again whenever a fuzzed logout ends their session: the per-address login limit
+    # (tested on its own in test_account_hardening.py) would turn those into 429s.
     fuzz_settings = Settings(
-        profile="embedded", argon2_time_cost=1, argon2_memory_kib=8, data_dir=data
+        profile="embedded",
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        data_dir=data,
+        login_attempts_per_client_per_minute=100_000,
     )
     container = build_container(fuzz_settings)
     container.start_runner()

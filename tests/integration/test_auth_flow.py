@@ -11,12 +11,12 @@ from uuid import UUID, uuid4
 from fastapi import Depends
 from fastapi.testclient import TestClient
 
-from commands.http.deps import require_role, require_scope
 from commands.secrets import new_refresh_token
 from domain.api_key import ApiKey
 from domain.principal import Principal
 from domain.user import Role
 from infra.bootstrap import Container
+from infra.http.deps import require_role, require_scope
 from tests.support import (
     PASSWORD,
     MovableClock,

@@ -102,7 +102,7 @@ async def _pending_waits_and_health(
     app: FastAPI, base: str, container: Container, callers: list[Account]
 ) -> dict[str, Any]:
     position = head(container)
-    waiting: ReadYourWrites = app.state.read_your_writes
+    waiting: ReadYourWrites = app.state.container.read_your_writes
     limits = httpx.Limits(max_connections=200)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         waits = [

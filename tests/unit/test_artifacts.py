@@ -35,7 +35,6 @@ from commands.artifacts import (
     check_onnx,
     sniff,
 )
-from commands.http.upload_schemas import requested_sha256
 from commands.onnx_wire import WireError, read_header
 from commands.ports import UploadCompleting
 from commands.upload_parts import (
@@ -57,6 +56,7 @@ from domain.upload import (
 )
 from infra.blobs import FilesystemBlobStore
 from infra.http.middleware import BodyLimit, RequestContextMiddleware
+from infra.http.schemas.uploads import requested_sha256
 from infra.sandbox import SandboxedValidator, SandboxLimits
 from infra.settings import Settings
 from infra.staging import FilesystemStaging

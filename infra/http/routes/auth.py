@@ -1,18 +1,36 @@
-"""Command routes for accounts, sessions and API keys."""
+"""Accounts, sessions and API keys: register, verify, log in and out, the caller's own
+account, and their keys."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
 
 from commands.api_keys import IssuedKey
 from commands.auth import TokenPair as IssuedPair
-from commands.http import schemas
-from commands.http.deps import ApiKeys, Auth, CurrentUser, VerifiedUser
 from domain.user import Role, normalise_email
+from infra.http.deps import (
+    ApiKeys,
+    Auth,
+    CurrentPrincipal,
+    CurrentUser,
+    Use,
+    VerifiedUser,
+    current_principal,
+    current_user,
+)
+from infra.http.params import Limit, PageCursor, fresh_for
+from infra.http.schemas import accounts as schemas
+from infra.http.schemas.common import Written
+from queries.accounts import AccountQueries
 
-router = APIRouter(prefix="/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/v1", tags=["auth"])
+Accounts = Annotated[AccountQueries, Use(AccountQueries)]
+# Each read's `wait_for` waits for the route's own caller, once they are authenticated.
+FreshPrincipal = fresh_for(current_principal)
+FreshUser = fresh_for(current_user)
 
 POSITION_HEADER = "X-Event-Position"
 
@@ -32,7 +50,9 @@ def _pair(pair: IssuedPair) -> schemas.TokenPair:
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=schemas.Registered)
+@router.post(
+    "/auth/register", status_code=status.HTTP_201_CREATED, response_model=schemas.Registered
+)
 def register(body: schemas.UserCreate, auth: Auth) -> schemas.Registered:
     """Create an account; a verification token is emailed to the address."""
     # As typed: the service normalises it, and looks for an account made before NFKC too.
@@ -41,35 +61,35 @@ def register(body: schemas.UserCreate, auth: Auth) -> schemas.Registered:
     return schemas.Registered(id=written.id, position=written.position, email=email, role=body.role)
 
 
-@router.post("/verify-email", response_model=schemas.Written)
-def verify_email(body: schemas.VerifyEmail, auth: Auth) -> schemas.Written:
+@router.post("/auth/verify-email", response_model=Written)
+def verify_email(body: schemas.VerifyEmail, auth: Auth) -> Written:
     """Confirm an email address with the token that was mailed to it."""
     written = auth.verify_email(body.token)
-    return schemas.Written(id=written.id, position=written.position)
+    return Written(id=written.id, position=written.position)
 
 
-@router.post("/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/auth/verify-email/resend", status_code=status.HTTP_202_ACCEPTED)
 def resend_verification(user: CurrentUser, auth: Auth) -> Response:
     """Mail a fresh verification token to the caller's address."""
     auth.resend_verification(user)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
-@router.patch("/me", response_model=schemas.Written)
-def update_profile(body: schemas.ProfileUpdate, user: CurrentUser, auth: Auth) -> schemas.Written:
+@router.patch("/auth/me", response_model=Written)
+def update_profile(body: schemas.ProfileUpdate, user: CurrentUser, auth: Auth) -> Written:
     """Change your public display name (shown as the publisher of your models)."""
     written = auth.rename(user, body.display_name)
-    return schemas.Written(id=written.id, position=written.position)
+    return Written(id=written.id, position=written.position)
 
 
-@router.put("/password", response_model=schemas.Written)
-def change_password(body: schemas.PasswordChange, user: CurrentUser, auth: Auth) -> schemas.Written:
+@router.put("/auth/password", response_model=Written)
+def change_password(body: schemas.PasswordChange, user: CurrentUser, auth: Auth) -> Written:
     """Change the caller's password; the current one must be given."""
     written = auth.change_password(user, body.current_password, body.new_password)
-    return schemas.Written(id=written.id, position=written.position)
+    return Written(id=written.id, position=written.position)
 
 
-@router.post("/login", response_model=schemas.TokenPair)
+@router.post("/auth/login", response_model=schemas.TokenPair)
 def login(body: schemas.Login, request: Request, auth: Auth) -> schemas.TokenPair:
     """Exchange email and password for an access token and a refresh token. Attempts are
     limited per email and per client address (429 `rate_limited`, with Retry-After)."""
@@ -79,13 +99,13 @@ def login(body: schemas.Login, request: Request, auth: Auth) -> schemas.TokenPai
     return _pair(auth.login(body.email, body.password, client))
 
 
-@router.post("/refresh", response_model=schemas.TokenPair)
+@router.post("/auth/refresh", response_model=schemas.TokenPair)
 def refresh(body: schemas.RefreshRequest, auth: Auth) -> schemas.TokenPair:
     """Rotate a refresh token. Presenting one that was already rotated ends the session."""
     return _pair(auth.refresh(body.refresh_token))
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(user: CurrentUser, auth: Auth) -> Response:
     """End the session: its refresh token and access tokens stop working now."""
     auth.logout(user)
@@ -104,7 +124,9 @@ def _created(issued: IssuedKey) -> schemas.ApiKeyCreated:
     )
 
 
-@router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=schemas.ApiKeyCreated)
+@router.post(
+    "/auth/api-keys", status_code=status.HTTP_201_CREATED, response_model=schemas.ApiKeyCreated
+)
 def create_api_key(
     body: schemas.ApiKeyCreate, user: VerifiedUser, keys: ApiKeys
 ) -> schemas.ApiKeyCreated:
@@ -113,7 +135,7 @@ def create_api_key(
 
 
 @router.post(
-    "/api-keys/{key_id}/rotate",
+    "/auth/api-keys/{key_id}/rotate",
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.ApiKeyCreated,
 )
@@ -122,8 +144,29 @@ def rotate_api_key(key_id: UUID, user: VerifiedUser, keys: ApiKeys) -> schemas.A
     return _created(keys.rotate(user, key_id))
 
 
-@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/auth/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_api_key(key_id: UUID, user: CurrentUser, keys: ApiKeys) -> Response:
     """Revoke a key; the next call that presents it is refused."""
     written = keys.revoke(user, key_id)
     return no_content(written.position)
+
+
+@router.get("/auth/me", response_model=schemas.UserPublic, dependencies=[FreshPrincipal])
+def me(principal: CurrentPrincipal, accounts: Accounts) -> schemas.UserPublic:
+    """The caller's own account."""
+    return schemas.UserPublic.model_validate(accounts.me(principal.user_id))
+
+
+@router.get("/auth/api-keys", response_model=schemas.ApiKeysPage, dependencies=[FreshUser])
+def list_api_keys(
+    user: CurrentUser,
+    accounts: Accounts,
+    cursor: PageCursor,
+    include_revoked: bool = False,
+    limit: Limit = 50,
+) -> schemas.ApiKeysPage:
+    """The caller's API keys, newest first, without the keys themselves."""
+    page = accounts.api_keys(user.user_id, include_revoked, limit, cursor)
+    return schemas.ApiKeysPage.model_validate(
+        {"items": page.items, "next_cursor": page.next_cursor}
+    )

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StrictInt
 
-from commands.http.schemas import Strict, Written
 from domain.access_request import MAX_ANSWER, MAX_REASON
 from domain.model_details import MAX_QUESTIONS
 from domain.review import MAX_BODY, MAX_REPLY, MAX_TITLE
+from infra.http.schemas.common import Strict, Written
 from projections.cursor import MAX_INT64
 
 Answer = Annotated[str, Field(min_length=1, max_length=MAX_ANSWER)]

@@ -1,37 +1,27 @@
-"""Artifact routes: chunked uploads of a model version, and its signed downloads."""
+"""Uploads and downloads: chunked, resumable uploads of a model version, and its signed
+download links."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated, BinaryIO, cast
+from typing import Annotated, BinaryIO
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
+from fastapi import APIRouter, Header, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from commands.downloads import DownloadService, Grant, InvalidSignature
-from commands.http import upload_schemas as schemas
-from commands.http.deps import ModelReader, ModelWriter
 from commands.upload_parts import CHUNK
 from commands.uploads import UploadService
+from infra.http.deps import ModelReader, ModelWriter, Use
+from infra.http.schemas import uploads as schemas
 from projections.cursor import MAX_INT64, MIN_INT64
 
 # The one route whose body is not small JSON; infra/api.py gives it a limit of its own.
 PART_PATH = re.compile(r"/v1/uploads/[^/]+/parts/[^/]+")
-
-
-# `async def`: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
-async def get_uploads(request: Request) -> UploadService:
-    return cast(UploadService, request.app.state.uploads)
-
-
-async def get_downloads(request: Request) -> DownloadService:
-    return cast(DownloadService, request.app.state.downloads)
-
-
-Uploads = Annotated[UploadService, Depends(get_uploads)]
-Downloads = Annotated[DownloadService, Depends(get_downloads)]
+Uploads = Annotated[UploadService, Use(UploadService)]
+Downloads = Annotated[DownloadService, Use(DownloadService)]
 OptionalText = Annotated[str, Query(max_length=200)]
 ContentDigest = Annotated[
     str | None,

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from pydantic import BeforeValidator
 
 from domain.principal import Principal
+from infra.http.deps import container_of
 from projections.cursor import MAX_INT64, Cursor
 from queries.progress import ReadYourWrites
 
@@ -67,7 +68,7 @@ def fresh_for(caller: Callable[..., Any]) -> Any:
     ) -> bool:
         if position is None:
             return False
-        waits = cast(ReadYourWrites, request.app.state.read_your_writes)
+        waits = container_of(request).get(ReadYourWrites)
         await waits.wait(_caller_key(request, principal), position)
         return True
 

@@ -1,4 +1,8 @@
-"""Response bodies of the catalogue's query routes. Money is integer minor units."""
+"""Bodies of the model registry and catalogue routes. Unknown request fields are refused.
+
+The schema checks types (integers stay integers: 2.5 cents is refused, not rounded); the
+domain checks the rules (slug shape, known frameworks, one currency per price list). Money
+is integer minor units."""
 
 from __future__ import annotations
 
@@ -6,10 +10,67 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
+from infra.http.params import NextCursor
+from infra.http.schemas.common import Strict, Written
 from projections.cursor import MAX_INT64
-from queries.http.params import NextCursor
+
+
+class PlanIn(Strict):
+    name: str = Field(min_length=1, max_length=40)
+    monthly_price: StrictInt = Field(
+        ge=0, le=MAX_INT64, description="Minor units, e.g. 1900 for 19.00"
+    )
+    included_requests: StrictInt = Field(ge=0, le=MAX_INT64)
+
+
+class PricingIn(Strict):
+    currency: str = Field(min_length=3, max_length=3, examples=["EUR"])
+    free_requests_per_month: StrictInt = Field(default=0, ge=0, le=MAX_INT64)
+    price_per_request: StrictInt = Field(default=0, ge=0, le=MAX_INT64, description="Minor units")
+    purchase_price: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_INT64, description="Minor units"
+    )
+    plans: list[PlanIn] = Field(default_factory=list, max_length=10)
+
+
+class ModelDetails(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=50_000, description="Markdown")
+    framework: str | None = Field(default=None, max_length=40, examples=["onnx"])
+    task: str | None = Field(default=None, max_length=40, examples=["image-classification"])
+    tags: list[str] | None = Field(default=None, max_length=20)
+    license: str | None = Field(default=None, max_length=40, examples=["apache-2.0"])
+    visibility: str | None = Field(default=None, examples=["public", "unlisted", "private"])
+    gated: StrictBool | None = None
+    access_questions: list[str] | None = Field(default=None, max_length=10)
+
+    def given(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude={"slug", "pricing"})
+
+
+class ModelCreate(ModelDetails):
+    slug: str = Field(min_length=1, max_length=64, examples=["resnet-50"])
+    name: str = Field(min_length=1, max_length=100)
+    pricing: PricingIn | None = None
+
+
+class ModelUpdate(ModelDetails):
+    pass
+
+
+class Deprecation(Strict):
+    reason: str = Field(default="", max_length=500)
+
+
+class DefaultVersion(Strict):
+    version: str = Field(min_length=1, max_length=64, examples=["1.2.0"])
+
+
+class PricingScheduled(Written):
+    effective_from: str = Field(description="When the new prices apply (start of a period)")
+
 
 Values = Annotated[list[str], Field(default_factory=list, max_length=20)]
 

@@ -1,4 +1,4 @@
-"""Request and response bodies of the command routes. Unknown fields are refused."""
+"""Bodies of the account routes (auth, keys, admin). Unknown request fields are refused."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+from infra.http.params import NextCursor
+from infra.http.schemas.common import Strict, Written
 
 
 class UserCreate(Strict):
@@ -58,16 +57,6 @@ class RoleUpdate(Strict):
     role: Literal["consumer", "publisher", "admin"]
 
 
-class Written(BaseModel):
-    id: UUID
-    position: int = Field(description="Event position reached; pass as wait_for to queries")
-
-    @classmethod
-    def of(cls, written: object) -> Written:
-        """From a command's result (commands.event_store.Written or alike)."""
-        return cls.model_validate(written, from_attributes=True)
-
-
 class Registered(Written):
     email: str
     role: str
@@ -87,3 +76,46 @@ class ApiKeyCreated(Written):
     prefix: str
     scopes: list[str]
     expires_at: datetime | None
+
+
+class UserPublic(BaseModel):
+    id: UUID
+    email: str
+    display_name: str = ""
+    role: str
+    verified: bool
+    status: str
+    api_key_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class UsersPage(BaseModel):
+    items: list[UserPublic]
+    next_cursor: NextCursor
+
+
+class UserHit(BaseModel):
+    user: UserPublic
+    score: float
+    highlights: dict[str, list[str]]
+
+
+class UserHits(BaseModel):
+    items: list[UserHit]
+
+
+class ApiKeyPublic(BaseModel):
+    id: UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+
+class ApiKeysPage(BaseModel):
+    items: list[ApiKeyPublic]
+    next_cursor: NextCursor

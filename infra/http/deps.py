@@ -1,12 +1,13 @@
-"""FastAPI dependencies: the handlers on app.state, and who is calling.
+"""FastAPI dependencies: a service from the container, and who is calling.
 
-Routes declare what they need with the `Annotated` aliases at the bottom.
+Routes declare what they need: `Annotated[ModelCommands, Use(ModelCommands)]` for a
+service, the `Annotated` aliases at the bottom for the caller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,27 +19,37 @@ from commands.secrets import API_KEY_PREFIX
 from domain.errors import Forbidden, Unauthorized
 from domain.principal import Principal
 
+if TYPE_CHECKING:
+    from infra.bootstrap import Container
+
+T = TypeVar("T")
+
 # Dependencies that do no I/O are `async def`: FastAPI runs plain `def` ones in a thread.
 
 
+def container_of(request: Request) -> Container:
+    return cast("Container", request.app.state.container)
+
+
+def Use(kind: type[T]) -> Any:
+    """The container's `kind`: the one way a route gets a service."""
+
+    async def service(request: Request) -> T:
+        return container_of(request).get(kind)
+
+    return Depends(service)
+
+
 def _auth(request: Request) -> AuthService:
-    return cast(AuthService, request.app.state.auth)
+    return container_of(request).get(AuthService)
 
 
 def _api_keys(request: Request) -> ApiKeyService:
-    return cast(ApiKeyService, request.app.state.api_keys)
+    return container_of(request).get(ApiKeyService)
 
 
-async def get_auth(request: Request) -> AuthService:
-    return _auth(request)
-
-
-async def get_api_keys(request: Request) -> ApiKeyService:
-    return _api_keys(request)
-
-
-Auth = Annotated[AuthService, Depends(get_auth)]
-ApiKeys = Annotated[ApiKeyService, Depends(get_api_keys)]
+Auth = Annotated[AuthService, Use(AuthService)]
+ApiKeys = Annotated[ApiKeyService, Use(ApiKeyService)]
 
 
 class _UserAuth(HTTPBearer):
@@ -144,7 +155,7 @@ async def require_verified(principal: CurrentUser) -> Principal:
 
 VerifiedUser = Annotated[Principal, Depends(require_verified)]
 # Each made once: a route's `wait_for` depends on the very same callable (see
-# queries.http.params.fresh_for), so FastAPI resolves the caller once, before the wait.
+# infra.http.params.fresh_for), so FastAPI resolves the caller once, before the wait.
 # The registry's two sides: a person's access token, or an API key holding the scope.
 models_read = require_scope("models:read")
 models_write = require_scope("models:write")

@@ -11,8 +11,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictInt
 
-from commands.http.schemas import Strict
 from domain.errors import InvalidInput
+from infra.http.schemas.common import Strict
 from projections.cursor import MAX_INT64
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
