@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastapi import FastAPI
 
-from infra.api import create_app
 from infra.bootstrap import build_container
+from infra.http.app import create_app
 from infra.http.deps import CurrentPrincipal
 from infra.logs import configure_logging
 from infra.settings import Settings

@@ -52,8 +52,8 @@ from domain.envelope import envelope
 from domain.model import Model
 from domain.model_details import FRAMEWORKS
 from domain.pricing import FREE, Pricing
-from infra.api import create_app
 from infra.bootstrap import build_container, read_stores
+from infra.http.app import create_app
 from infra.search.opensearch import OpenSearchIndex
 from infra.services.manager import ServiceManager
 from infra.settings import Settings

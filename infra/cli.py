@@ -29,8 +29,8 @@ Port = Annotated[int, typer.Option(help="Port to listen on.")]
 def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) -> None:
     import uvicorn
 
-    from infra.api import create_app
     from infra.bootstrap import build_container
+    from infra.http.app import create_app
     from infra.http.lean_body import LeanBodyProtocol
     from infra.logs import configure_logging
 

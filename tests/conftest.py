@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from infra.api import create_app
 from infra.bootstrap import Container, build_container
+from infra.http.app import create_app
 from infra.settings import Settings
 from tests.pipeline import running_pipeline
 from tests.plugins.databases import create_database, drop_database

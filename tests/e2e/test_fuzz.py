@@ -32,8 +32,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from domain.user import Role
-from infra.api import create_app
 from infra.bootstrap import Container, build_container
+from infra.http.app import create_app
 from infra.settings import Settings
 from tests.support import PASSWORD, unique_email, verification_token
 

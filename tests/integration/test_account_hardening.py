@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.user import Role
-from infra.api import create_app
 from infra.bootstrap import Container
+from infra.http.app import create_app
 from tests.support import PASSWORD, Account, login, register, unique_email
 
 

@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.user import Role
-from infra.api import create_app
 from infra.bootstrap import Container
+from infra.http.app import create_app
 from tests.serving import serving
 from tests.support import Account, login, register, verified_account
 

@@ -21,9 +21,9 @@ import pytest
 from fastapi.testclient import TestClient
 from onnx import TensorProto, helper, numpy_helper
 
-from infra.api import create_app
 from infra.blobs import FilesystemBlobStore
 from infra.bootstrap import Container, build_container
+from infra.http.app import create_app
 from infra.settings import Settings
 from infra.staging import FilesystemStaging
 from tests.support import Account, ConsistentClient, MovableClock, verified_account

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from domain.user import Role
-from infra.api import create_app
 from infra.bootstrap import Container
+from infra.http.app import create_app
 from queries.progress import WAITS_PER_CALLER, ReadYourWrites
 from tests.serving import serving
 from tests.support import Account, login, register

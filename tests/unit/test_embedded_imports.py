@@ -21,7 +21,7 @@ SERVE_ONE_REQUEST = textwrap.dedent(
 
     from fastapi.testclient import TestClient
 
-    from infra.api import create_app
+    from infra.http.app import create_app
     from infra.bootstrap import build_container
     from infra.settings import Settings
 

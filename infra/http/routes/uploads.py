@@ -18,7 +18,7 @@ from infra.http.deps import ModelReader, ModelWriter, Use
 from infra.http.schemas import uploads as schemas
 from projections.cursor import MAX_INT64, MIN_INT64
 
-# The one route whose body is not small JSON; infra/api.py gives it a limit of its own.
+# The one route whose body is not small JSON; infra/http/app.py gives it a limit of its own.
 PART_PATH = re.compile(r"/v1/uploads/[^/]+/parts/[^/]+")
 Uploads = Annotated[UploadService, Use(UploadService)]
 Downloads = Annotated[DownloadService, Use(DownloadService)]
