@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,19 +31,38 @@ def wait_for_health(base: str, timeout_s: float = 30) -> None:
     raise AssertionError(f"aimarket run did not answer /v1/health within {timeout_s} s")
 
 
-def test_aimarket_run_serves_register_and_health(tmp_path: Path) -> None:
+class RunningServer:
+    """`aimarket run` in a child process; `output` is what it printed, once stopped."""
+
+    def __init__(self, base: str, process: subprocess.Popen[str]) -> None:
+        self.base, self.process, self.output = base, process, ""
+
+
+@contextmanager
+def aimarket_run(env: dict[str, str], *args: str) -> Iterator[RunningServer]:
+    """Start `aimarket run` on a free port with `env` (its data dir in it), wait until it
+    answers, and stop it afterwards."""
     port = free_port()
-    env = {**os.environ, "AIMARKET_DATA_DIR": str(tmp_path / "var")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "infra", "run", "--port", str(port)],
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra", "run", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    server = RunningServer(f"http://127.0.0.1:{port}", process)
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_health(base)
+        wait_for_health(server.base)
+        yield server
+    finally:
+        process.terminate()
+        server.output = process.communicate(timeout=10)[0]
+
+
+def test_aimarket_run_serves_register_and_health(tmp_path: Path) -> None:
+    env = {**os.environ, "AIMARKET_DATA_DIR": str(tmp_path / "var")}
+    with aimarket_run(env) as server:
+        base = server.base
         created = httpx.post(
             f"{base}/v1/auth/register", json={"email": "run@example.com", "password": "long enough"}
         )
@@ -49,11 +70,8 @@ def test_aimarket_run_serves_register_and_health(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/docs").status_code == 200
         assert (tmp_path / "var" / "events.sqlite").exists()
         assert len(list((tmp_path / "var" / "outbox").glob("*.eml"))) == 1
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=10)[0]
-    assert "API docs" in output
-    assert "long enough" not in output  # the password never reaches the log
+    assert "API docs" in server.output
+    assert "long enough" not in server.output  # the password never reaches the log
 
 
 def test_cluster_profile_refuses_a_missing_secret_without_echoing_settings() -> None:

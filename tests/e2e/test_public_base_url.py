@@ -6,19 +6,16 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.test_make_run import free_port, wait_for_health
+from tests.e2e.test_make_run import aimarket_run
 
 
 def test_links_name_the_port_the_server_listens_on_and_forwarded_for_is_not_believed(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
     env = {
         **os.environ,
         "AIMARKET_DATA_DIR": str(tmp_path / "var"),
@@ -26,16 +23,8 @@ def test_links_name_the_port_the_server_listens_on_and_forwarded_for_is_not_beli
     }
     env.pop("AIMARKET_PUBLIC_BASE_URL", None)
     env.pop("AIMARKET_TRUSTED_PROXIES", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "infra", "run", "--host", "0.0.0.0", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_health(base)
+    with aimarket_run(env, "--host", "0.0.0.0") as server:
+        base, port = server.base, server.base.rsplit(":", 1)[1]
         body = {"email": "links@example.com", "password": "a long passphrase"}
         assert httpx.post(f"{base}/v1/auth/register", json=body).status_code == 201
         [sent] = (tmp_path / "var" / "outbox").glob("*.eml")
@@ -51,7 +40,4 @@ def test_links_name_the_port_the_server_listens_on_and_forwarded_for_is_not_beli
             for n in range(4)
         ]
         assert statuses == [401, 401, 401, 429]
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=10)[0]
-    assert f"links name: http://127.0.0.1:{port}" in output
+    assert f"links name: http://127.0.0.1:{port}" in server.output

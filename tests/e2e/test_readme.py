@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.test_make_run import free_port, wait_for_health
+from tests.e2e.test_make_run import aimarket_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,18 +25,9 @@ def first_session_block() -> str:
 
 
 def test_the_readme_first_session_runs_as_pasted(tmp_path: Path) -> None:
-    port = free_port()
     env = {**os.environ, "AIMARKET_DATA_DIR": str(tmp_path / "var")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "infra", "run", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_health(base)
+    with aimarket_run(env) as server:
+        base = server.base
         (tmp_path / "docs").symlink_to(ROOT / "docs")  # the block runs from a checkout
         shell = {**env, "BASE": base, "OUTBOX": "var/outbox", "PY": sys.executable}
         done = subprocess.run(
@@ -51,6 +42,3 @@ def test_the_readme_first_session_runs_as_pasted(tmp_path: Path) -> None:
         assert '"key":"aimpk_' in done.stdout  # the API key, shown once
         model = httpx.get(f"{base}/v1/models", params={"q": "tiny"}).json()
         assert [m["slug"] for m in model["items"]] == ["tiny-matmul"]
-    finally:
-        server.terminate()
-        server.communicate(timeout=10)
