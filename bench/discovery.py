@@ -52,11 +52,12 @@ from domain.envelope import envelope
 from domain.model import Model
 from domain.model_details import FRAMEWORKS
 from domain.pricing import FREE, Pricing
-from infra.bootstrap import build_container, read_stores
+from infra.bootstrap import build_container
 from infra.http.app import create_app
 from infra.search.opensearch import OpenSearchIndex
 from infra.services.manager import ServiceManager
 from infra.settings import Settings
+from infra.stores import read_stores
 from workers.projector import Projector
 
 _VOCABULARY = (

@@ -38,10 +38,11 @@ from confluent_kafka import Consumer, Producer
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
 from domain.user import Role
-from infra.bootstrap import build_container, build_relay, open_marketplace
+from infra.bootstrap import build_container, build_relay
 from infra.kafka.topics import ensure_topics
 from infra.services.manager import ServiceManager
 from infra.settings import Settings
+from infra.stores import open_marketplace
 from tests.pipeline import running_pipeline
 from workers.notifications import notifications_after
 from workers.rebuild import rebuild

@@ -133,7 +133,7 @@ def tail(
     ] = None,
 ) -> None:
     """Print new events as they are stored, like `tail -f` (Ctrl-C stops)."""
-    from infra.bootstrap import open_marketplace
+    from infra.stores import open_marketplace
     from workers.notifications import last_position, read_after
 
     app = open_marketplace(load_settings())

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import faust
 
-from infra.bootstrap import open_marketplace, relay_ledger
 from infra.kafka.publisher import KafkaPublisher
 from infra.kafka.topics import ensure_topics
 from infra.readstore.mongo import MongoReadStore
 from infra.search.opensearch import OpenSearchIndex
 from infra.settings import Settings
+from infra.stores import open_marketplace, relay_ledger
 from projections.ports import ReadStore, SearchIndex
 from workers.doc_cache import DocumentCache
 from workers.faust_app import make_projection_app

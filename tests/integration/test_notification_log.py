@@ -11,9 +11,9 @@ import pytest
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
 from domain.user import Role
-from infra.bootstrap import event_store_env
 from infra.notification_log import OrderedPostgresRecorder
 from infra.settings import Settings
+from infra.stores import event_store_env
 from workers.notifications import OrderedNotifications, notifications_after, read_after
 
 pytestmark = pytest.mark.services("postgres")

@@ -17,11 +17,11 @@ from commands.accounts import AccountCommands
 from commands.event_store import EventStore
 from domain.errors import DomainError
 from domain.user import Role, User
-from infra.bootstrap import event_store_env, postgres_pool
 from infra.kafka.publisher import KafkaPublisher, partition_for
 from infra.kafka.topics import TopicMismatch, ensure_topics
 from infra.relay_ledger import PostgresRelayLedger
 from infra.settings import Settings
+from infra.stores import event_store_env, postgres_pool
 from workers.notifications import read_after
 from workers.relay import Relay
 from workers.topics import event_topics

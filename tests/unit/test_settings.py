@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from infra.bootstrap import postgres_env
 from infra.settings import Settings
+from infra.stores import postgres_env
 
 
 def test_embedded_profile_makes_and_keeps_its_signing_secret(tmp_path: Path) -> None:
