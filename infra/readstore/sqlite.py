@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from infra.readstore.common import (
     stored_doc,
 )
 from infra.readstore.sqlite_sql import expr, keyset_sql, where_sql
+from infra.sqlite_tx import immediate_transaction
 from projections.cursor import Cursor
 from projections.ports import DocChange, Document, Page, Position
 
@@ -163,16 +163,8 @@ class SqliteReadStore:
             if name.startswith(_PREFIX + prefix) and name != _PREFIX
         )
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._conn, self._lock)
 
     def _exists(self, table: str) -> bool:
         row = self._conn.execute(

@@ -20,7 +20,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from infra.search.sqlite_tables import (
     drop_tables,
     table,
 )
+from infra.sqlite_tx import immediate_transaction
 from projections.ports import Browse, BrowseResult, DocChange, SearchHit
 
 
@@ -69,16 +70,8 @@ class SqliteSearchIndex:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._db, self._lock)
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
