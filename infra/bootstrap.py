@@ -297,6 +297,8 @@ def _sandbox_limits(settings: Settings) -> SandboxLimits:
         cpu_s=settings.validation_cpu_s,
         timeout_s=settings.validation_timeout_s,
         sizes=sizes,
+        concurrent=settings.validation_concurrency,
+        queue_wait_s=settings.validation_queue_wait_s,
     )
 
 

@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ _ROOT = Path(__file__).resolve().parents[1]  # holds the infra, commands, domain
 _KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HOME")  # no secrets for the child
 
 
+class ValidationBusy(Unavailable):
+    code = "validation_busy"
+
+
 @dataclass(frozen=True)
 class SandboxLimits:
     memory_bytes: int  # address space of the child, plus memory_per_byte per artifact byte
@@ -41,6 +46,8 @@ class SandboxLimits:
     cpu_s: int
     timeout_s: float
     sizes: SizeLimits
+    concurrent: int = 2  # children at once: each may use up to its memory limit
+    queue_wait_s: float = 30.0  # for a free slot, before the completion answers 503
 
     def memory_for(self, size: int) -> int:
         return self.memory_bytes + self.memory_per_byte * size
@@ -51,8 +58,22 @@ class SandboxedValidator:
 
     def __init__(self, limits: SandboxLimits, python: str = sys.executable) -> None:
         self.limits, self.python = limits, python
+        self._slots = threading.BoundedSemaphore(limits.concurrent)
 
     def validate(self, path: Path) -> Verdict:
+        """The verdict; ValidationBusy (503) when every slot stayed taken: the upload keeps
+        its file and may be completed again."""
+        if not self._slots.acquire(timeout=self.limits.queue_wait_s):
+            raise ValidationBusy(
+                f"{self.limits.concurrent} uploads are being validated; complete this one "
+                "again in a minute"
+            )
+        try:
+            return self._judge(path)
+        finally:
+            self._slots.release()
+
+    def _judge(self, path: Path) -> Verdict:
         result = path.with_name(path.name + ".verdict.json")
         converted = path.with_name(path.name + ".converted.onnx")
         errors = path.with_name(path.name + ".validator.log")

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     )
     validation_cpu_s: int = Field(default=300, gt=0, description="a validator's CPU time")
     validation_timeout_s: float = Field(default=600, gt=0, description="its wall-clock time")
+    validation_concurrency: int = Field(default=2, gt=0, description="validators at once")
+    validation_queue_wait_s: float = Field(
+        default=30, ge=0, description="wait for a free validator before answering 503"
+    )
     validation_max_nodes: int = Field(default=1_000_000, gt=0, description="nodes in a model")
     validation_max_expanded_bytes: int = Field(
         default=256 * MiB,

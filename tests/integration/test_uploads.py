@@ -410,6 +410,31 @@ def test_a_validator_past_its_time_limit_is_killed_and_the_upload_ends_rejected(
     assert status["status"] == "completed"  # not left open, not stuck
 
 
+def test_with_every_validator_busy_completion_is_503_and_works_when_tried_again(
+    limited: Callable[..., TestClient], outbox: Path
+) -> None:
+    client = limited(validation_concurrency=1, validation_queue_wait_s=0.1)
+    container = client.app.state.container  # type: ignore[attr-defined]
+    owner = verified_account(client, outbox, role="publisher")
+    model_id = create_model(client, owner)
+    started = start(client, owner, model_id, model_bytes())
+    upload_id = started.json()["upload_id"]
+    for n, data in enumerate(split(model_bytes()), start=1):
+        put(client, owner, upload_id, n, data)
+    slots = container.uploads.validator._slots
+    assert slots.acquire(timeout=1)  # another upload's validation holds the only slot
+    try:
+        busy = complete(client, owner, upload_id)
+    finally:
+        slots.release()
+    assert (busy.status_code, code(busy)) == (503, "validation_busy")
+    status = client.get(f"/v1/uploads/{upload_id}", headers=owner.headers).json()
+    assert status["status"] == "open"  # nothing lost: the file went back to the upload
+    again = complete(client, owner, upload_id)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "validated"
+
+
 def test_a_published_free_model_downloads_as_the_same_bytes_for_anyone_who_sees_it(
     client: TestClient, outbox: Path, publisher: Account
 ) -> None:
