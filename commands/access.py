@@ -101,17 +101,17 @@ class AccessService(CommandHandlers):
     ) -> Written:
         request = self._decidable(caller, request_id)
         request.approve(caller.user_id, self.clock.now(), expires_at, monthly_call_cap)
-        return self._save_decision(request)
+        return self.app.write(request)
 
     def reject(self, caller: Principal, request_id: UUID, reason: str) -> Written:
         request = self._decidable(caller, request_id)
         request.reject(caller.user_id, reason, self.clock.now(), self.cooldown)
-        return self._save_decision(request)
+        return self.app.write(request)
 
     def revoke(self, caller: Principal, request_id: UUID, reason: str) -> Written:
         request = self._decidable(caller, request_id)
         request.revoke(caller.user_id, reason, self.clock.now(), self.cooldown)
-        return self._save_decision(request)
+        return self.app.write(request)
 
     # What inference and downloads ask
 
@@ -148,6 +148,3 @@ class AccessService(CommandHandlers):
         request = self.load_request(request_id)
         self.models.load_changeable(request.model_id, caller)  # 404 private, 403 not yours
         return request
-
-    def _save_decision(self, request: AccessRequest) -> Written:
-        return self.app.write(request)

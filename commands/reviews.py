@@ -97,17 +97,17 @@ class ReviewService(CommandHandlers):
         if not model.is_owned_by(caller.user_id):  # admins moderate; they do not reply
             raise NotModelOwner("only the model's publisher may reply to its reviews")
         review.reply_to(caller.user_id, body, self.clock.now())
-        return self._save(review)
+        return self.app.write(review)
 
     def hide(self, admin: Principal, review_id: UUID, reason: str) -> Written:
         review = self.load_review(review_id)
         review.hide(admin.user_id, reason, self.clock.now())
-        return self._save(review)
+        return self.app.write(review)
 
     def unhide(self, admin: Principal, review_id: UUID) -> Written:
         review = self.load_review(review_id)
         review.unhide(admin.user_id, self.clock.now())
-        return self._save(review)
+        return self.app.write(review)
 
     def load_review(self, review_id: UUID) -> Review:
         try:
@@ -140,9 +140,6 @@ class ReviewService(CommandHandlers):
             position = self.app.recorder.max_notification_id() or 0
             return ReviewWritten(Written(review.id, position), created=False)
         return ReviewWritten(self.app.write(review), created=False)
-
-    def _save(self, review: Review) -> Written:
-        return self.app.write(review)
 
 
 def _published_version(model: Model, version: str) -> str:

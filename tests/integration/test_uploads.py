@@ -393,16 +393,21 @@ def test_a_validator_past_its_memory_limit_is_killed_and_the_version_rejected(
     assert version["reasons"] == ["validation needed more than 320 MiB of memory and was stopped"]
 
 
+def all_parts_sent(client: TestClient, owner: Account, model_id: str) -> str:
+    """An upload of the small model with every part sent, not yet completed."""
+    upload_id = str(start(client, owner, model_id, model_bytes()).json()["upload_id"])
+    for n, data in enumerate(split(model_bytes()), start=1):
+        put(client, owner, upload_id, n, data)
+    return upload_id
+
+
 def test_a_validator_past_its_time_limit_is_killed_and_the_upload_ends_rejected(
     limited: Callable[..., TestClient], outbox: Path
 ) -> None:
     client = limited(validation_timeout_s=0.05)
     owner = verified_account(client, outbox, role="publisher")
     model_id = create_model(client, owner)
-    started = start(client, owner, model_id, model_bytes())
-    upload_id = started.json()["upload_id"]
-    for n, data in enumerate(split(model_bytes()), start=1):
-        put(client, owner, upload_id, n, data)
+    upload_id = all_parts_sent(client, owner, model_id)
     version = complete(client, owner, upload_id).json()
     assert version["status"] == "rejected"
     assert version["reasons"] == ["validation took longer than 0.05 s and was stopped"]
@@ -417,10 +422,7 @@ def test_with_every_validator_busy_completion_is_503_and_works_when_tried_again(
     container = client.app.state.container  # type: ignore[attr-defined]
     owner = verified_account(client, outbox, role="publisher")
     model_id = create_model(client, owner)
-    started = start(client, owner, model_id, model_bytes())
-    upload_id = started.json()["upload_id"]
-    for n, data in enumerate(split(model_bytes()), start=1):
-        put(client, owner, upload_id, n, data)
+    upload_id = all_parts_sent(client, owner, model_id)
     slots = container.uploads.validator._slots
     assert slots.acquire(timeout=1)  # another upload's validation holds the only slot
     try:

@@ -36,7 +36,6 @@ def viewer_of(principal: Principal | None) -> Viewer:
     return Viewer(principal.user_id, principal.role == Role.ADMIN.value)
 
 
-Caller = MaybeCaller
 # Whether `wait_for` was given: the search index is refreshed then.
 FreshSearch = Annotated[bool, fresh_for(optional_principal)]
 
@@ -118,7 +117,7 @@ def set_default_version(
 def browse_models(
     query: Annotated[schemas.ModelsQuery, Query()],
     models: Catalogue,
-    caller: Caller,
+    caller: MaybeCaller,
     fresh: FreshSearch,
 ) -> Response:
     """Browse and search the catalogue: filters, sorts, facet counts, cursor pages."""
@@ -135,7 +134,7 @@ def browse_models(
 
 @router.get("/models/{model_id}", response_model=schemas.ModelPublic)
 def get_model(
-    model_id: UUID, models: Catalogue, caller: Caller, fresh: FreshSearch
+    model_id: UUID, models: Catalogue, caller: MaybeCaller, fresh: FreshSearch
 ) -> schemas.ModelPublic:
     """A model's page: details, versions, signature, prices, rating and usage."""
     return schemas.ModelPublic.model_validate(models.detail(model_id, viewer_of(caller)))
@@ -143,7 +142,7 @@ def get_model(
 
 @router.get("/models/{model_id}/versions", response_model=schemas.VersionsList)
 def list_versions(
-    model_id: UUID, models: Catalogue, caller: Caller, fresh: FreshSearch
+    model_id: UUID, models: Catalogue, caller: MaybeCaller, fresh: FreshSearch
 ) -> schemas.VersionsList:
     """A model's versions, newest first; others than the publisher see published ones."""
     items = models.versions(model_id, viewer_of(caller))
@@ -154,7 +153,7 @@ def list_versions(
 def recommendations(
     model_id: UUID,
     recommender: Recommender,
-    caller: Caller,
+    caller: MaybeCaller,
     fresh: FreshSearch,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> RecommendationList:
