@@ -1,5 +1,9 @@
 """`wait_for` (read-your-writes) comes after authentication, refuses a position no event
-has, is bounded per caller and never holds one of the server's threads while it waits."""
+has, is bounded per caller and never holds one of the server's threads while it waits.
+
+No assertion here reads a stopwatch: "at once" shows as the answer a wait could not give
+(a wait run first would answer 422 or, after its timeout, 503), and "holds no thread" as a
+`def` route answering while every wait is still pending."""
 
 from __future__ import annotations
 
@@ -37,20 +41,16 @@ def own_wait(client: TestClient) -> TestClient:
     "path", ["/v1/admin/users", "/v1/auth/me", "/v1/auth/api-keys", "/v1/access-requests"]
 )
 def test_an_unauthenticated_wait_is_401_at_once(client: TestClient, path: str) -> None:
-    started = time.monotonic()
     response = own_wait(client).get(path, params={"wait_for": HUGE})
-    assert time.monotonic() - started < 1.0
     assert response.status_code == 401, response.text
     assert response.json()["error"]["code"] == "missing_credentials"
 
 
 def test_a_wait_on_a_route_the_caller_may_not_use_is_403_at_once(client: TestClient) -> None:
     consumer = login(client, register(client))
-    started = time.monotonic()
     response = own_wait(client).get(
         "/v1/admin/users", params={"wait_for": HUGE}, headers=consumer.headers
     )
-    assert time.monotonic() - started < 1.0
     assert response.status_code == 403, response.text
 
 
@@ -60,9 +60,7 @@ def test_a_position_beyond_the_log_head_is_422_at_once(
     account = login(client, register(client))
     beyond = head(container) + 1000
     for path in ("/v1/auth/me", "/v1/models", "/v1/auth/api-keys"):
-        started = time.monotonic()
         response = own_wait(client).get(path, params={"wait_for": beyond}, headers=account.headers)
-        assert time.monotonic() - started < 1.0
         assert response.status_code == 422, response.text
         assert response.json()["error"]["code"] == "position_beyond_head"
 
@@ -114,10 +112,10 @@ async def _pending_waits_and_health(
         while waiting.pending() < len(waits) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         one_more = await _wait(http, callers[0], position)
-        started = time.monotonic()
-        health = await http.get("/v1/health")  # a plain `def` route: it needs a free thread
-        ready = await http.get("/v1/ready")
-        health_s = time.monotonic() - started
+        # Plain `def` routes: each needs a free thread. Were the 40 waits holding the
+        # pool's threads, these would hang until the client's timeout.
+        health = await http.get("/v1/health", timeout=20)
+        ready = await http.get("/v1/ready", timeout=20)
         pending = sum(not task.done() for task in waits)
         await asyncio.to_thread(_run_projections, container)
         answers = await asyncio.gather(*waits)
@@ -126,7 +124,6 @@ async def _pending_waits_and_health(
         "one_more": one_more,
         "health": health,
         "ready": ready,
-        "health_s": health_s,
         "answers": answers,
     }
 
@@ -145,7 +142,6 @@ def test_pending_waits_hold_no_thread_and_are_bounded_per_caller(
         seen = asyncio.run(_pending_waits_and_health(app, base, container, paused))
     assert seen["pending"] == 10 * WAITS_PER_CALLER == 40
     assert seen["health"].status_code == 200 and seen["ready"].status_code == 200
-    assert seen["health_s"] < 0.5, seen["health_s"]
     assert seen["one_more"].status_code == 429, seen["one_more"].text
     assert seen["one_more"].json()["error"]["code"] == "rate_limited"
     assert int(seen["one_more"].headers["retry-after"]) >= 1
