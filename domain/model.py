@@ -60,6 +60,18 @@ class ModelNotActive(Conflict):
     code = "model_not_active"
 
 
+class DeploymentStatus(StrEnum):
+    """Where a published version stands on the inference engine."""
+
+    DEPLOYING = "deploying"  # published; the deployer has not reported yet
+    DEPLOYED = "deployed"
+    FAILED = "failed"
+    UNDEPLOYED = "undeployed"  # taken off with its model (deprecated, deleted)
+
+
+MAX_DEPLOYMENT_ERROR = 2000
+
+
 def is_visible(status: str, visibility: str, is_owner: bool, is_admin: bool = False) -> bool:
     """Who may see a model: deleted ones exist for nobody, private ones only for their
     publisher and admins. The aggregate and the read side both ask this."""
@@ -228,6 +240,7 @@ class Model(Aggregate):
     @event("VersionPublished")
     def _version_published(self, version: str) -> None:
         self.versions[version]["status"] = VersionStatus.PUBLISHED.value
+        self.versions[version]["deployment"] = _deployment(DeploymentStatus.DEPLOYING)
         if self.status == ModelStatus.DRAFT:
             self.status = ModelStatus.PUBLISHED.value
 
@@ -246,6 +259,39 @@ class Model(Aggregate):
     @event("DefaultVersionChanged")
     def _default_version_changed(self, version: str, previous: str | None) -> None:
         self.default_version = version
+
+    # Deployment on the inference engine, as the deployer reports it
+
+    def deployment_status(self, version: str) -> DeploymentStatus:
+        info = self.version_info(version)
+        default = _deployment(DeploymentStatus.DEPLOYING)
+        return DeploymentStatus(info.get("deployment", default)["status"])
+
+    def record_deployed(self, version: str, engine: str) -> None:
+        self._check_version_status(version, VersionStatus.PUBLISHED)
+        if self.deployment_status(version) != DeploymentStatus.DEPLOYED:
+            self._deployed(canonical(version), engine)
+
+    @event("Deployed")
+    def _deployed(self, version: str, engine: str) -> None:
+        self.versions[version]["deployment"] = _deployment(DeploymentStatus.DEPLOYED, engine)
+
+    def record_deployment_failed(self, version: str, engine: str, error: str) -> None:
+        self._check_version_status(version, VersionStatus.PUBLISHED)
+        self._deployment_failed(canonical(version), engine, error[:MAX_DEPLOYMENT_ERROR])
+
+    @event("DeploymentFailed")
+    def _deployment_failed(self, version: str, engine: str, error: str) -> None:
+        self.versions[version]["deployment"] = _deployment(DeploymentStatus.FAILED, engine, error)
+
+    def record_undeployed(self, version: str) -> None:
+        self._check_version_status(version, VersionStatus.PUBLISHED)
+        if self.deployment_status(version) != DeploymentStatus.UNDEPLOYED:
+            self._undeployed(canonical(version))
+
+    @event("Undeployed")
+    def _undeployed(self, version: str) -> None:
+        self.versions[version]["deployment"] = _deployment(DeploymentStatus.UNDEPLOYED)
 
     # Life cycle
 
@@ -278,3 +324,9 @@ class Model(Aggregate):
     @event("StatsUpdated")
     def _stats_updated(self, stats: dict[str, int]) -> None:
         self.stats = stats
+
+
+def _deployment(
+    status: DeploymentStatus, engine: str | None = None, error: str | None = None
+) -> dict[str, Any]:
+    return {"status": status.value, "engine": engine, "error": error}

@@ -199,7 +199,7 @@ DROPPED |= {
     for name in (
         "Created", "DetailsUpdated", "PricingChanged", "VersionUploaded", "VersionValidated",
         "VersionRejected", "VersionPublished", "DefaultVersionChanged", "Deprecated", "Deleted",
-        "StatsUpdated",
+        "StatsUpdated", "Deployed", "DeploymentFailed", "Undeployed",
     )
 }  # fmt: skip
 DROPPED |= {

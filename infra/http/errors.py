@@ -23,7 +23,10 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.Conflict, 409),
     (errors.PayloadTooLarge, 413),
     (errors.RateLimited, 429),
+    (errors.PaymentRequired, 402),
     (errors.Unavailable, 503),
+    (errors.UpstreamFailed, 502),
+    (errors.UpstreamTimedOut, 504),
 ]
 
 CODE_BY_STATUS = {
@@ -33,6 +36,7 @@ CODE_BY_STATUS = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    402: "payment_required",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
@@ -55,8 +59,9 @@ def status_of(error: errors.DomainError) -> int:
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, errors.DomainError)
     headers = {}
-    if isinstance(error, errors.RateLimited):
-        headers["Retry-After"] = str(error.retry_after_s)
+    retry_after = getattr(error, "retry_after_s", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     if isinstance(error, errors.Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
     body = error_body(_request_id(request), error.code, error.message)

@@ -126,8 +126,11 @@ def model_history(publisher_id: uuid.UUID, name: str) -> Model:
     model.publish_version("1.0.0")
     model.publish_version("1.1.0")
     model.set_default_version("1.1.0")
+    model.record_deployed("1.0.0", "triton")
+    model.record_deployment_failed("1.1.0", "triton", name)
     model.update_stats({"invocations_7d": 1})
     model.deprecate(name)
+    model.record_undeployed("1.0.0")
     model.delete()
     return model
 
