@@ -60,12 +60,17 @@ def fresh_settings() -> Settings:
     with psycopg.connect(env["AIMARKET_DATABASE_URL"], autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{tag}"')
     return Settings(
-        profile="cluster", database_url=env["AIMARKET_DATABASE_URL"].rsplit("/", 1)[0] + "/" + tag,
-        mongo_url=env["AIMARKET_MONGO_URL"], mongo_database=tag,
-        opensearch_url=env["AIMARKET_OPENSEARCH_URL"], search_prefix=tag,
+        profile="cluster",
+        database_url=env["AIMARKET_DATABASE_URL"].rsplit("/", 1)[0] + "/" + tag,
+        mongo_url=env["AIMARKET_MONGO_URL"],
+        mongo_database=tag,
+        opensearch_url=env["AIMARKET_OPENSEARCH_URL"],
+        search_prefix=tag,
         kafka_bootstrap_servers=env["AIMARKET_KAFKA_BOOTSTRAP_SERVERS"],
-        event_topic_prefix=f"{tag}.events.", worker_group=f"{tag}-projections",
-        jwt_secret="b" * 40, data_dir=Path(tempfile.mkdtemp()),
+        event_topic_prefix=f"{tag}.events.",
+        worker_group=f"{tag}-projections",
+        jwt_secret="b" * 40,
+        data_dir=Path(tempfile.mkdtemp()),
     )
 
 
@@ -96,8 +101,9 @@ def raw_kafka(
     `bare`: values only, without the headers and with 500 made-up keys (the old baseline)."""
     topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
     ensure_topics(bootstrap, [topic], partitions, 3_600_000)
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
-                         "acks": "all", "linger.ms": 5})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
+    )
     leaders_known(producer, topic)  # as the relay's publisher does before its clock starts
     started = time.perf_counter()
     for i, (key, value, headers) in enumerate(messages):
@@ -112,8 +118,9 @@ def raw_kafka(
                 producer.poll(0.1)
     producer.flush(60)
     produce_rate = len(messages) / (time.perf_counter() - started)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": topic,
-                         "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": topic, "auto.offset.reset": "earliest"}
+    )
     consumer.subscribe([topic])
     seen, started = 0, time.perf_counter()
     while seen < len(messages):
@@ -160,11 +167,16 @@ def relay_rounds(settings: Settings, app: EventStore, events: int, repeat: int) 
         relayed = relay_rate(fresh_relay(settings, run) if run else settings)
         ratios.append(relayed / produce)
         bare_ratios.append(relayed / bare)
-        print(f"round {run + 1}: raw {produce:8.0f}/s  bare {bare:8.0f}/s  relay {relayed:8.0f}/s"
-              f"  ratio {relayed / produce:.2f} (bare {relayed / bare:.2f})", flush=True)
+        print(
+            f"round {run + 1}: raw {produce:8.0f}/s  bare {bare:8.0f}/s  relay {relayed:8.0f}/s"
+            f"  ratio {relayed / produce:.2f} (bare {relayed / bare:.2f})",
+            flush=True,
+        )
     for name, found in (("same messages", ratios), ("bare values", bare_ratios)):
-        print(f"ratio to raw, {name}: median {statistics.median(found):.2f}, "
-              f"range {min(found):.2f} - {max(found):.2f}")
+        print(
+            f"ratio to raw, {name}: median {statistics.median(found):.2f}, "
+            f"range {min(found):.2f} - {max(found):.2f}"
+        )
 
 
 def caught_up(settings: Settings, app: EventStore) -> None:
@@ -197,8 +209,9 @@ def sustained(settings: Settings, rate: float, seconds: float) -> list[float]:
     def writer() -> None:
         interval, next_at = 2 / rate, time.perf_counter()  # two events per write
         while not stop.is_set():
-            user = container.account_commands.register_user(f"{uuid.uuid4().hex[:12]}@e.com", "$x",
-                                               Role.CONSUMER)
+            user = container.account_commands.register_user(
+                f"{uuid.uuid4().hex[:12]}@e.com", "$x", Role.CONSUMER
+            )
             written = container.account_commands.change_role(user.id, Role.PUBLISHER)
             committed.append((written.position, time.perf_counter()))
             next_at += interval
@@ -240,8 +253,9 @@ def main(events: int, rate: float, seconds: float, relay_only: bool, repeat: int
         settings.kafka_bootstrap_servers, messages, settings.event_partitions
     )
     relayed = relay_rate(settings)
-    print(f"running {rate:.0f} events/s for {seconds:.0f} s through relay and worker ...",
-          flush=True)
+    print(
+        f"running {rate:.0f} events/s for {seconds:.0f} s through relay and worker ...", flush=True
+    )
     with running_pipeline(settings, Path(tempfile.mkdtemp())):
         caught_up(settings, app)  # the relayed backlog first: the clock starts on a quiet system
         lags = sorted(sustained(settings, rate, seconds))
@@ -249,8 +263,10 @@ def main(events: int, rate: float, seconds: float, relay_only: bool, repeat: int
     result = rebuild(container.app, container.read.store, None, "users", lambda *_: None)
     container.close()
     p50, p99 = statistics.median(lags), lags[int(len(lags) * 0.99) - 1]
-    print(f"\naimarket pipeline benchmark ({len(payloads)} events, envelope "
-          f"{statistics.mean(map(len, payloads)):.0f} B)")
+    print(
+        f"\naimarket pipeline benchmark ({len(payloads)} events, envelope "
+        f"{statistics.mean(map(len, payloads)):.0f} B)"
+    )
     print(f"{'figure':52} {'value':>12} {'vs raw':>8}")
     print(f"{'raw confluent-kafka produce (baseline)':52} {produce:10.0f}/s {1.0:8.2f}")
     print(f"{'raw confluent-kafka consume':52} {consume:10.0f}/s")
@@ -259,8 +275,10 @@ def main(events: int, rate: float, seconds: float, relay_only: bool, repeat: int
     print(f"{lag + ', p50':52} {p50 * 1000:10.0f}ms")
     print(f"{lag + ', p99':52} {p99 * 1000:10.0f}ms")
     print(f"{'rebuild users into MongoDB':52} {result.events / result.seconds:10.0f}/s")
-    print(f"goals: lag p99 < 1000 ms ({'met' if p99 < 1 else 'NOT met'}); relay >= 0.5x raw "
-          f"producer ({'met' if relayed / produce >= 0.5 else 'NOT met'})")
+    print(
+        f"goals: lag p99 < 1000 ms ({'met' if p99 < 1 else 'NOT met'}); relay >= 0.5x raw "
+        f"producer ({'met' if relayed / produce >= 0.5 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

@@ -49,9 +49,14 @@ class EventStore(Application[UUID]):
         super().__init__(env)
         # Called with the last position after every save: the embedded runner wakes on it.
         self.on_saved: list[Callable[[int], None]] = []
+        # Called with the ids of the aggregates each save changed: in-process caches drop them.
+        self.on_changed: list[Callable[[set[UUID]], None]] = []
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         if recordings:
+            changed = {r.domain_event.originator_id for r in recordings}
+            for forget in self.on_changed:
+                forget(changed)
             position = max(r.notification.id for r in recordings)
             for listener in self.on_saved:
                 listener(position)

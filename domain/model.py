@@ -107,6 +107,7 @@ class Model(Aggregate):
         self.visibility: str = details["visibility"]
         self.gated: bool = details["gated"]
         self.access_questions: list[str] = details["access_questions"]
+        self.response_cache: str = details["response_cache"]
         self.status = ModelStatus.DRAFT.value
         # (effective from as ISO text, price list as dict), oldest first.
         self.price_schedule: list[tuple[str, dict[str, Any]]] = [("", pricing)]

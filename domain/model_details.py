@@ -14,6 +14,9 @@ from domain.errors import InvalidInput
 
 FRAMEWORKS = ("onnx", "pytorch", "tensorflow", "jax", "sklearn", "xgboost", "other")
 VISIBILITIES = ("public", "unlisted", "private")
+# Responses kept for equal inputs (deterministic models only, the publisher's say):
+# not at all, or kept with hits billed like calls, or kept with hits free.
+RESPONSE_CACHE_MODES = ("off", "billed", "free")
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _WORD = re.compile(r"[a-z0-9](?:[a-z0-9.+-]{0,38}[a-z0-9+])?")
 MAX_TAGS, MAX_QUESTIONS = 20, 10
@@ -75,6 +78,12 @@ def _visibility(value: Any) -> str:
     return str(value)
 
 
+def _response_cache(value: Any) -> str:
+    if value not in RESPONSE_CACHE_MODES:
+        raise InvalidInput(f"response_cache must be one of {', '.join(RESPONSE_CACHE_MODES)}")
+    return str(value)
+
+
 def _tags(value: Any) -> list[str]:
     if not isinstance(value, list) or len(value) > MAX_TAGS:
         raise InvalidInput(f"tags must be a list of at most {MAX_TAGS} words")
@@ -104,6 +113,7 @@ _CLEANERS: dict[str, Any] = {
     "visibility": _visibility,
     "gated": _gated,
     "access_questions": _questions,
+    "response_cache": _response_cache,
 }
 DETAIL_FIELDS = tuple(_CLEANERS)
 # What a model has when its publisher says nothing; written into Created in full, so the
@@ -117,4 +127,5 @@ DEFAULT_DETAILS: dict[str, Any] = {
     "visibility": "private",
     "gated": False,
     "access_questions": [],
+    "response_cache": "off",
 }

@@ -19,9 +19,14 @@ from commands.artifacts import SizeLimits
 from commands.auth import AuthPolicy, AuthService
 from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.event_store import EventStore
+from commands.inference import InferenceLimits, InferenceService
+from commands.inference_ports import InferenceEngine, ModelDeployer
+from commands.inference_targets import ModelViews
+from commands.metering_ports import UsageMeter, UsageRecord
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
 from commands.ports import Mailer, TokenDenylist
+from commands.response_cache import ResponseCache
 from commands.reviews import ReviewService
 from commands.sessions import SessionCommands
 from commands.tokens import TokenCodec
@@ -31,6 +36,7 @@ from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
+from infra.inference.breaker import GuardedEngine
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
@@ -98,6 +104,8 @@ class Container:
     uploads: UploadService
     downloads: DownloadService
     read_your_writes: ReadYourWrites
+    inference: InferenceService
+    deployer: ModelDeployer
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
@@ -211,6 +219,9 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
+    engine, deployer = _inference_engine(settings)
+    inference = _inference(settings, app, GuardedEngine(engine, settings.breaker_fail_max,
+                           settings.breaker_reset_timeout_s), _PendingMeter(), clock)  # fmt: skip
     return Container(
         settings=settings,
         app=app,
@@ -242,9 +253,53 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         read_your_writes=ReadYourWrites(
             read.progress, lambda: app.recorder.max_notification_id() or 0
         ),
+        inference=inference,
+        deployer=deployer,
         closers=closers,
         stats_trigger=stats_trigger,
     )
+
+
+class _PendingMeter:
+    """Counts in memory only (replaced by the metering ledger)."""
+
+    def __init__(self) -> None:
+        self.records: list[UsageRecord] = []
+
+    def record(self, record: UsageRecord) -> None:
+        self.records.append(record)
+
+    def peek_calls(self, consumer_id: Any, model_id: Any, month: str) -> int | None:
+        return self.calls_this_month(consumer_id, model_id, month)
+
+    def calls_this_month(self, consumer_id: Any, model_id: Any, month: str) -> int:
+        return sum(
+            1
+            for r in self.records
+            if r.consumer_id == consumer_id and r.model_id == model_id and r.counts_toward_quota
+        )
+
+
+def _inference_engine(settings: Settings) -> tuple[InferenceEngine, ModelDeployer]:
+    from infra.inference.onnx_engine import OnnxRuntimeEngine
+
+    blobs = FilesystemBlobStore(settings.blob_root())
+    engine = OnnxRuntimeEngine(blobs.path_of, settings.inference_sessions_max_bytes)
+    return engine, engine
+
+
+def _inference(
+    settings: Settings, app: EventStore, engine: InferenceEngine, meter: UsageMeter, clock: Clock
+) -> InferenceService:
+    limits = InferenceLimits(
+        max_input_bytes=settings.inference_max_input_bytes,
+        max_batch_items=settings.inference_max_batch_items,
+        timeout_s=settings.inference_timeout_s,
+        calls_per_minute=settings.inference_calls_per_minute,
+    )
+    cache = ResponseCache(clock, settings.response_cache_max_bytes, settings.response_cache_ttl_s)
+    views = ModelViews(app, settings.inference_model_cache_ttl_s)
+    return InferenceService(views, engine, meter, InProcessRateLimiter(), cache, clock, limits)
 
 
 def _artifacts(

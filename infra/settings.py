@@ -103,6 +103,18 @@ class Settings(BaseSettings):
         ge=0,
         description="bytes a model's tensors may declare beyond those the file holds",
     )
+    # Inference: the sync, batch and job calls.
+    inference_max_input_bytes: int = Field(default=8 * MiB, gt=0, description="one call's tensors")
+    inference_max_body_bytes: int = Field(default=12 * MiB, gt=0, description="a call's JSON")
+    inference_max_batch_items: int = Field(default=32, gt=0, description="rows in a batch call")
+    inference_timeout_s: float = Field(default=10.0, gt=0, description="each engine call")
+    inference_calls_per_minute: int = Field(default=600, gt=0, description="per key or user")
+    inference_model_cache_ttl_s: float = Field(default=2.0, ge=0, description="model views")
+    inference_sessions_max_bytes: int = Field(default=1024 * MiB, gt=0, description="embedded")
+    response_cache_max_bytes: int = Field(default=64 * MiB, ge=0)
+    response_cache_ttl_s: float = Field(default=300.0, ge=0)
+    breaker_fail_max: int = Field(default=5, gt=0, description="failures in a row that open it")
+    breaker_reset_timeout_s: float = Field(default=10.0, gt=0, description="open before a trial")
 
     @model_validator(mode="after")
     def _cluster_needs_real_settings(self) -> Settings:

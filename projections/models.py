@@ -26,7 +26,7 @@ ModelHandler = Callable[[Document, dict[str, Any], Envelope], Document | None]
 
 DETAIL_FIELDS = (
     "name", "description", "framework", "task", "tags", "license", "visibility", "gated",
-    "access_questions",
+    "access_questions", "response_cache",
 )  # fmt: skip
 # The `models` search index: text fields ranked, keyword fields filtered/faceted/sorted,
 # numeric fields ranged/sorted. Every one is a top-level field of the document.

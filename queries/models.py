@@ -128,6 +128,7 @@ class ModelQueries:
             **summary(str(model_id), doc, when),
             "description": doc["description"],
             "access_questions": doc["access_questions"],
+            "response_cache": doc.get("response_cache", "off"),
             "deprecation_reason": doc.get("deprecation_reason"),
             "versions": versions,
             "signature": default.get("signature") if default else None,

@@ -9,6 +9,7 @@ from infra.http.errors import install_error_handlers
 from infra.http.middleware import BodyLimit, RequestContextMiddleware
 from infra.http.openapi import install_error_responses
 from infra.http.routes import ROUTERS
+from infra.http.routes.inference import inference_limits
 from infra.http.routes.uploads import PART_PATH
 
 DESCRIPTION = """An open AI model marketplace.
@@ -28,12 +29,10 @@ def create_app(container: Container) -> FastAPI:
     install_error_responses(app)
     # An upload's parts are the one large body: up to a part, plus slack so that a part a
     # little too long gets the route's clearer size_mismatch instead of a bare 413.
-    part_limit = BodyLimit(
-        "PUT", PART_PATH, container.settings.upload_part_bytes + 65536
-    )
+    part_limit = BodyLimit("PUT", PART_PATH, container.settings.upload_part_bytes + 65536)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=container.settings.max_body_bytes,
-        body_limits=[part_limit],
+        body_limits=[part_limit, *inference_limits(container.settings.inference_max_body_bytes)],
     )
     return app

@@ -79,6 +79,9 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("GET", "/v1/models"): frozenset({503}),  # search index not built yet
     ("GET", "/v1/models/{model_id}/recommendations"): frozenset({503}),
     ("GET", "/v1/admin/users/search"): frozenset({503}),
+    # A call: entitlement (402, caps 429), input limits (413), the engine (502, 503, 504).
+    ("POST", "/v1/models/{model_id}/infer"): frozenset({402, 413, 429, 502, 503, 504}),
+    ("POST", "/v1/models/{model_id}/infer/batch"): frozenset({402, 413, 429, 502, 503, 504}),
 }
 
 # Dependencies that resolve the caller: bad credentials are 401, a deactivated account 403.
@@ -104,6 +107,7 @@ CREATES: dict[tuple[str, str], tuple[str, str]] = {
 HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
     429: {"Retry-After": {"description": "Seconds", "schema": {"type": "string"}}},
+    503: {"Retry-After": {"description": "Seconds, when known", "schema": {"type": "string"}}},
 }
 
 

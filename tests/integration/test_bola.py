@@ -59,6 +59,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/v1/models/{model_id}/versions"): Case(NOT_FOUND, "ok"),
     ("GET", "/v1/models/{model_id}/recommendations"): Case(NOT_FOUND, "ok"),
     ("GET", "/v1/models/{model_id}/reviews"): Case(NOT_FOUND, "ok"),
+    ("POST", "/v1/models/{model_id}/infer"): Case(
+        NOT_FOUND, (403, "access_required"), {"inputs": {}}
+    ),
+    ("POST", "/v1/models/{model_id}/infer/batch"): Case(
+        NOT_FOUND, (403, "access_required"), {"items": [{}]}
+    ),
     ("POST", "/v1/models/{model_id}/reviews"): Case(
         NOT_FOUND, (403, "not_a_user_of_model"), REVIEW
     ),

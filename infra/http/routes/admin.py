@@ -53,9 +53,7 @@ def search_users(
 
 
 @router.put("/admin/users/{user_id}/role", response_model=Written)
-def change_role(
-    user_id: UUID, body: schemas.RoleUpdate, admin: Admin, auth: Auth
-) -> Written:
+def change_role(user_id: UUID, body: schemas.RoleUpdate, admin: Admin, auth: Auth) -> Written:
     """Give a user another role (publisher, consumer or admin). An admin cannot demote
     themselves, and the last active admin cannot be demoted (409 `last_admin`)."""
     written = auth.change_role(user_id, Role(body.role), by=admin.user_id)

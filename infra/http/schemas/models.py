@@ -45,6 +45,12 @@ class ModelDetails(Strict):
     visibility: str | None = Field(default=None, examples=["public", "unlisted", "private"])
     gated: StrictBool | None = None
     access_questions: list[str] | None = Field(default=None, max_length=10)
+    response_cache: str | None = Field(
+        default=None,
+        examples=["off", "billed", "free"],
+        description="Keep responses for equal inputs (deterministic models only): off, or on "
+        "with cache hits billed like calls, or on with hits free",
+    )
 
     def given(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude={"slug", "pricing"})
@@ -215,6 +221,7 @@ class ModelPublic(ModelSummary):
 
     description: str = Field(description="Markdown")
     access_questions: list[str]
+    response_cache: str
     deprecation_reason: str | None
     versions: list[VersionPublic] = Field(
         description="Oldest first; others than the publisher see published ones only"

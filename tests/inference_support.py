@@ -1,0 +1,131 @@
+"""Set-ups the inference tests share: a real ONNX model uploaded, published and deployed
+through the API, callers with keys, and the same model run by onnxruntime directly."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import onnxruntime as ort
+from fastapi.testclient import TestClient
+from onnx import TensorProto, helper, numpy_helper
+
+from domain.model import DeploymentStatus, Model
+from infra.bootstrap import Container
+from tests.support import Account
+
+PART = 1024
+WEIGHTS = np.random.default_rng(7).standard_normal((4, 3)).astype(np.float32)
+
+
+def affine_model(weights: np.ndarray = WEIGHTS) -> bytes:
+    """y = x @ W + 1 with a dynamic batch: x (batch, 4) float32 -> y (batch, 3)."""
+    w = numpy_helper.from_array(weights, "W")
+    one = numpy_helper.from_array(np.ones((weights.shape[1],), dtype=np.float32), "one")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", weights.shape[0]])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", weights.shape[1]])
+    nodes = [
+        helper.make_node("MatMul", ["x", "W"], ["xw"]),
+        helper.make_node("Add", ["xw", "one"], ["y"]),
+    ]
+    graph = helper.make_graph(nodes, "affine", [x], [y], [w, one])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return bytes(model.SerializeToString())
+
+
+def run_directly(model: bytes, x: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    (y,) = session.run(["y"], {"x": x})
+    return np.asarray(y)
+
+
+def create_model(client: TestClient, owner: Account, **details: Any) -> str:
+    body = {"slug": f"m-{uuid.uuid4().hex[:10]}", "name": "Affine", "visibility": "public"}
+    response = client.post("/v1/models", json={**body, **details}, headers=owner.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def upload_and_publish(
+    client: TestClient, owner: Account, model_id: str, content: bytes, version: str = "1.0.0"
+) -> None:
+    import hashlib
+
+    body = {
+        "version": version,
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "part_size": PART,
+    }
+    started = client.post(f"/v1/models/{model_id}/uploads", json=body, headers=owner.headers)
+    assert started.status_code == 201, started.text
+    upload_id = started.json()["upload_id"]
+    for n, start in enumerate(range(0, len(content), PART), start=1):
+        part = content[start : start + PART]
+        put = client.put(
+            f"/v1/uploads/{upload_id}/parts/{n}",
+            content=part,
+            headers={**owner.headers, "Content-Type": "application/octet-stream"},
+        )
+        assert put.status_code == 200, put.text
+    done = client.post(f"/v1/uploads/{upload_id}/complete", headers=owner.headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "validated", done.text
+    published = client.post(
+        f"/v1/models/{model_id}/versions/{version}/publish", headers=owner.headers
+    )
+    assert published.status_code == 200, published.text
+
+
+def wait_deployed(container: Container, model_id: str, version: str = "1.0.0") -> str:
+    """The version's deployment status once the deployer has reported (deployed or failed)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        model = container.app.load(Model, UUID(model_id))
+        status = model.deployment_status(version)
+        if status != DeploymentStatus.DEPLOYING:
+            return str(status.value)
+        time.sleep(0.05)
+    raise AssertionError(f"{model_id} {version} was not deployed in time")
+
+
+def api_key(
+    client: TestClient, account: Account, scopes: tuple[str, ...] = ("inference",)
+) -> dict[str, str]:
+    created = client.post(
+        "/v1/auth/api-keys", json={"name": "calls", "scopes": list(scopes)}, headers=account.headers
+    )
+    assert created.status_code == 201, created.text
+    return {"X-API-Key": created.json()["key"]}
+
+
+def infer(
+    client: TestClient, headers: dict[str, str], model_id: str, inputs: Any, **extra: Any
+) -> Any:
+    return client.post(
+        f"/v1/models/{model_id}/infer", json={"inputs": inputs, **extra}, headers=headers
+    )
+
+
+def code(response: Any) -> str:
+    return str(response.json()["error"]["code"])
+
+
+def data_dir(container: Container) -> Path:
+    return container.settings.data_dir
+
+
+def deploy_now(container: Container, model_id: str, version: str = "1.0.0") -> None:
+    """What the deployer does for a published version (until it runs in the tests' process)."""
+    from commands.inference_ports import Deployment
+
+    model = container.app.load(Model, UUID(model_id))
+    info = model.version_info(version)
+    container.deployer.deploy(Deployment(model.id, version, info["digest"], info["signature"]))
+    model.record_deployed(version, "onnxruntime")
+    container.app.save(model)
