@@ -19,6 +19,9 @@ from commands.artifacts import SizeLimits
 from commands.auth import AuthPolicy, AuthService
 from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.event_store import EventStore
+from commands.inference import InferenceService
+from commands.job_ports import JobInference
+from commands.jobs import JobService
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
 from commands.ports import Mailer, TokenDenylist
@@ -27,10 +30,12 @@ from commands.sessions import SessionCommands
 from commands.tokens import TokenCodec
 from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
+from commands.webhooks import WebhookService
 from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
+from infra.jobs.wiring import Webhooks, build_jobs, build_webhooks
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
@@ -52,8 +57,10 @@ from queries.progress import ProjectionProgress, ReadYourWrites
 from queries.recommendations import Recommendations, UsageCoOccurrence
 from queries.reviews import ReviewQueries
 from workers.embedded import EmbeddedRunner
+from workers.jobs import EmbeddedJobQueue
 from workers.projector import Projector
 from workers.stats_worker import StatsTrigger
+from workers.webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:  # the cluster extras: only for the types, never imported here at run time
     import faust
@@ -98,8 +105,11 @@ class Container:
     uploads: UploadService
     downloads: DownloadService
     read_your_writes: ReadYourWrites
+    jobs: JobService
+    webhooks: WebhookService
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
+    background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
@@ -121,6 +131,9 @@ class Container:
         if self.stats_trigger is not None:
             self.stats_trigger.start()
             self.closers.append(self.stats_trigger.stop)
+        for worker in self.background:  # the embedded job queue and webhook dispatcher
+            worker.start()
+            self.closers.append(worker.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -164,6 +177,30 @@ def _ensure_search_indexes(store: ReadStore, search: SearchIndex) -> None:
         Projector(store, search).ensure_indexes()
     except Exception as error:  # an unreachable engine must not stop the API from starting
         log.warning("search indexes not ensured: %s", type(error).__name__)
+
+
+def _webhooks(
+    settings: Settings,
+    pool: ConnectionPool | None,
+    clock: Clock,
+    closers: list[Callable[[], object]],
+) -> Webhooks:
+    """Endpoints, secrets and deliveries; the dispatcher runs in process only when embedded
+    (the cluster runs `aimarket worker webhooks`)."""
+    return build_webhooks(settings, pool, clock, closers)
+
+
+def _jobs(
+    settings: Settings,
+    pool: ConnectionPool | None,
+    inference: JobInference,
+    webhooks: Webhooks,
+    clock: Clock,
+    closers: list[Callable[[], object]],
+) -> tuple[JobService, list[EmbeddedJobQueue | WebhookDispatcher]]:
+    """The job service, and what the embedded profile runs in process beside it."""
+    jobs, queue = build_jobs(settings, pool, inference, webhooks.service, clock, closers)
+    return jobs, [] if queue is None else [queue, webhooks.dispatcher]
 
 
 def _mailer(settings: Settings) -> Mailer:
@@ -211,6 +248,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
+    webhooks = _webhooks(settings, pool, clock, closers)
+    jobs, background = _jobs(settings, pool, InferenceService(), webhooks, clock, closers)
     return Container(
         settings=settings,
         app=app,
@@ -242,8 +281,11 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         read_your_writes=ReadYourWrites(
             read.progress, lambda: app.recorder.max_notification_id() or 0
         ),
+        jobs=jobs,
+        webhooks=webhooks.service,
         closers=closers,
         stats_trigger=stats_trigger,
+        background=background,
     )
 
 

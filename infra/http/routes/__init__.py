@@ -4,8 +4,31 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from infra.http.routes import access, admin, audit, auth, models, ops, reviews, uploads
+from infra.http.routes import (
+    access,
+    admin,
+    audit,
+    auth,
+    jobs,
+    models,
+    ops,
+    reviews,
+    uploads,
+    webhooks,
+)
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router for module in (auth, admin, models, uploads, access, reviews, audit, ops)
+    module.router
+    for module in (
+        auth,
+        admin,
+        models,
+        uploads,
+        access,
+        reviews,
+        audit,
+        ops,
+        jobs,
+        webhooks,
+    )
 )
