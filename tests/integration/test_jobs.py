@@ -124,10 +124,13 @@ def test_a_worker_killed_mid_job_is_taken_over_and_gives_one_result(parts: Parts
     assert dead is not None
     assert asyncio.run(parts.runner.run(job_id)) is False  # its claim is live: not run twice
     parts.clock.advance(61)  # past the lease: the Kafka redelivery finds a dead claim
-    assert asyncio.run(parts.runner.run(job_id)) is True
+    taken = parts.runner.claim(job_id)
+    assert taken is not None
     job, token = dead
     late = asyncio.run(parts.runner.attempt(job))  # the first worker comes back, too late
-    assert parts.runner.finish(job, token, late) is False
+    assert parts.runner.finish(job, token, late) is False  # while the second still runs
+    outcome = asyncio.run(parts.runner.attempt(taken[0]))
+    assert parts.runner.finish(taken[0], taken[1], outcome) is True
     assert asyncio.run(parts.runner.run(job_id)) is False  # a third delivery: final, skipped
     ended = parts.service.get(caller, job_id)
     assert ended.status == "succeeded" and ended.attempts == 2
