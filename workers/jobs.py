@@ -30,6 +30,7 @@ from domain.errors import DomainError
 
 log = logging.getLogger("aimarket.jobs")
 PURGE_EVERY_S = 60.0
+INTERNAL = "the job failed on our side; quote its id if you report it"
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class JobRunner:
             )
         except DomainError as error:
             return Outcome(FAILED, error={"code": error.code, "message": error.message})
+        except Exception:  # a bug, not the caller's: end the job rather than retry it forever
+            log.exception("job %s: inference raised", job.id)
+            return Outcome(FAILED, error={"code": "internal_error", "message": INTERNAL})
         return Outcome(SUCCEEDED, result=result.as_json())
 
     def finish(self, job: Job, token: str, outcome: Outcome) -> bool:

@@ -9,8 +9,11 @@ from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
+from standardwebhooks import Webhook
 
 from infra.bootstrap import Container
+from infra.settings import Settings
+from tests.integration.test_webhooks import Receiver, receiving
 from tests.jobs_support import InferenceDouble
 from tests.support import verified_account
 from workers.jobs import EmbeddedJobQueue
@@ -70,7 +73,7 @@ def test_an_oversized_job_is_refused(
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1:9000/hook",
+        "http://127.0.0.2:9000/hook",  # loopback too; 127.0.0.1 is allowed in this module
         "http://10.0.0.1/",
         "http://169.254.169.254/latest/meta-data",
         "ftp://example.com/x",
@@ -105,3 +108,38 @@ def test_endpoints_secret_and_deliveries_through_http(client: TestClient, outbox
     listed = client.get("/v1/webhooks/endpoints", headers=me.headers).json()
     assert [e["id"] for e in listed] == [again.json()["id"]]
     assert client.get("/v1/webhooks/deliveries", headers=me.headers).json()["items"] == []
+
+
+@pytest.fixture
+def settings(profile: str, tmp_path: Path) -> Settings:
+    """The embedded profile, with the test's receiver (on 127.0.0.1) allowed."""
+    return Settings(
+        profile="embedded", argon2_time_cost=1, argon2_memory_kib=8, data_dir=tmp_path,
+        webhook_allowed_hosts="127.0.0.1", webhook_retry_base_s=0.05, webhook_retry_cap_s=0.05,
+        webhook_poll_s=0.05,
+    )  # fmt: skip
+
+
+def test_a_job_ends_in_a_signed_webhook_retried_after_a_500(
+    client: TestClient, outbox: Path, inference: InferenceDouble
+) -> None:
+    me = verified_account(client, outbox)
+    with receiving(Receiver(answers=[500])) as receiver:
+        made = client.post("/v1/webhooks/endpoints", json={"url": receiver.url}, headers=me.headers)
+        assert made.status_code == 201, made.text
+        secret = made.json()["secret"]
+        job = client.post(
+            f"/v1/models/{uuid4()}/jobs",
+            json={"inputs": {"x": [3]}, "webhook": True},
+            headers=me.headers,
+        ).json()
+        deadline = time.monotonic() + 10
+        while len(receiver.got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # let the dispatcher record the second attempt
+    assert len(receiver.got) == 2
+    for body, headers in receiver.got:
+        assert Webhook(secret).verify(body, headers)["data"]["id"] == job["id"]
+    [delivery] = client.get("/v1/webhooks/deliveries", headers=me.headers).json()["items"]
+    assert delivery["status"] == "delivered"
+    assert [a["status_code"] for a in delivery["attempts"]] == [500, 200]
