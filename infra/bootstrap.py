@@ -22,6 +22,8 @@ from commands.event_store import EventStore
 from commands.inference import InferenceLimits, InferenceService
 from commands.inference_ports import InferenceEngine, ModelDeployer
 from commands.inference_targets import ModelViews
+from commands.job_ports import JobInference
+from commands.jobs import JobService
 from commands.metering_ports import UsageMeter, UsageRecord
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
@@ -32,11 +34,13 @@ from commands.sessions import SessionCommands
 from commands.tokens import TokenCodec
 from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
+from commands.webhooks import WebhookService
 from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
 from infra.inference.breaker import GuardedEngine
+from infra.jobs.wiring import Webhooks, build_jobs, build_webhooks
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
@@ -58,8 +62,10 @@ from queries.progress import ProjectionProgress, ReadYourWrites
 from queries.recommendations import Recommendations, UsageCoOccurrence
 from queries.reviews import ReviewQueries
 from workers.embedded import EmbeddedRunner
+from workers.jobs import EmbeddedJobQueue
 from workers.projector import Projector
 from workers.stats_worker import StatsTrigger
+from workers.webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:  # the cluster extras: only for the types, never imported here at run time
     import faust
@@ -106,8 +112,11 @@ class Container:
     read_your_writes: ReadYourWrites
     inference: InferenceService
     deployer: ModelDeployer
+    jobs: JobService
+    webhooks: WebhookService
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
+    background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
@@ -129,6 +138,9 @@ class Container:
         if self.stats_trigger is not None:
             self.stats_trigger.start()
             self.closers.append(self.stats_trigger.stop)
+        for worker in self.background:  # the embedded job queue and webhook dispatcher
+            worker.start()
+            self.closers.append(worker.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -172,6 +184,30 @@ def _ensure_search_indexes(store: ReadStore, search: SearchIndex) -> None:
         Projector(store, search).ensure_indexes()
     except Exception as error:  # an unreachable engine must not stop the API from starting
         log.warning("search indexes not ensured: %s", type(error).__name__)
+
+
+def _webhooks(
+    settings: Settings,
+    pool: ConnectionPool | None,
+    clock: Clock,
+    closers: list[Callable[[], object]],
+) -> Webhooks:
+    """Endpoints, secrets and deliveries; the dispatcher runs in process only when embedded
+    (the cluster runs `aimarket worker webhooks`)."""
+    return build_webhooks(settings, pool, clock, closers)
+
+
+def _jobs(
+    settings: Settings,
+    pool: ConnectionPool | None,
+    inference: JobInference,
+    webhooks: Webhooks,
+    clock: Clock,
+    closers: list[Callable[[], object]],
+) -> tuple[JobService, list[EmbeddedJobQueue | WebhookDispatcher]]:
+    """The job service, and what the embedded profile runs in process beside it."""
+    jobs, queue = build_jobs(settings, pool, inference, webhooks.service, clock, closers)
+    return jobs, [] if queue is None else [queue, webhooks.dispatcher]
 
 
 def _mailer(settings: Settings) -> Mailer:
@@ -222,6 +258,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     engine, deployer = _inference_engine(settings)
     inference = _inference(settings, app, GuardedEngine(engine, settings.breaker_fail_max,
                            settings.breaker_reset_timeout_s), _PendingMeter(), clock)  # fmt: skip
+    webhooks = _webhooks(settings, pool, clock, closers)
+    jobs, background = _jobs(settings, pool, inference, webhooks, clock, closers)
     return Container(
         settings=settings,
         app=app,
@@ -255,8 +293,11 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         ),
         inference=inference,
         deployer=deployer,
+        jobs=jobs,
+        webhooks=webhooks.service,
         closers=closers,
         stats_trigger=stats_trigger,
+        background=background,
     )
 
 
@@ -286,6 +327,17 @@ def _inference_engine(settings: Settings) -> tuple[InferenceEngine, ModelDeploye
     blobs = FilesystemBlobStore(settings.blob_root())
     engine = OnnxRuntimeEngine(blobs.path_of, settings.inference_sessions_max_bytes)
     return engine, engine
+
+
+def standalone_inference(
+    settings: Settings, clock: Clock, closers: list[Callable[[], object]]
+) -> InferenceService:
+    """The inference service alone, for a worker that runs jobs."""
+    app = open_marketplace(settings)
+    closers.append(app.close)
+    engine, _ = _inference_engine(settings)
+    guarded = GuardedEngine(engine, settings.breaker_fail_max, settings.breaker_reset_timeout_s)
+    return _inference(settings, app, guarded, _PendingMeter(), clock)
 
 
 def _inference(

@@ -39,14 +39,20 @@ def relay_command() -> None:
 
 
 def worker_command(
-    kind: Annotated[str, typer.Argument(help="projections, partner-feed or stats")],
+    kind: Annotated[
+        str, typer.Argument(help="projections, partner-feed, inference, stats or webhooks")
+    ],
 ) -> None:
-    """Run a worker: `projections` (read models) or `partner-feed` (faust-streaming), or
-    `stats` (rolls usage and ratings up into each model's figures)."""
+    """Run a worker: `projections` (read models), `partner-feed` or `inference` (async
+    jobs; faust-streaming), `stats` (rolls usage and ratings up into each model's figures)
+    or `webhooks` (sends due webhook deliveries from PostgreSQL)."""
     settings = load_settings()
     bootstrap = require_cluster(settings, "worker")
     if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
         _run_stats_worker(settings)
+        return
+    if kind == "webhooks":  # not a Kafka consumer: it polls the deliveries table
+        _run_webhooks_worker(settings)
         return
     import faust
 
@@ -73,6 +79,22 @@ def _run_stats_worker(settings: Settings) -> None:
     _stop_on_signals(worker.stopping.set)
     typer.echo(f"stats worker: following from position {worker.position()}", err=True)
     worker.run_forever()
+
+
+def _run_webhooks_worker(settings: Settings) -> None:
+    from infra.clock import SystemClock
+    from infra.jobs.wiring import build_webhooks
+    from infra.stores import postgres_pool
+
+    closers: list[Any] = []
+    webhooks = build_webhooks(settings, postgres_pool(settings, closers), SystemClock(), closers)
+    _stop_on_signals(webhooks.dispatcher.stop)
+    typer.echo("webhooks worker: sending due deliveries", err=True)
+    try:
+        webhooks.dispatcher.run_forever()
+    finally:
+        for close in reversed(closers):
+            close()
 
 
 def status_command() -> None:

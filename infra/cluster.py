@@ -5,8 +5,11 @@ that (pyproject.toml)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import faust
 
+from infra.kafka.jobs import KafkaJobQueue
 from infra.kafka.publisher import KafkaPublisher
 from infra.kafka.topics import ensure_topics
 from infra.readstore.mongo import MongoReadStore
@@ -20,6 +23,8 @@ from workers.projector import Projector
 from workers.relay import Relay
 from workers.topics import event_topics
 from workers.transcoding import TOPIC as FAST_TRANSCODER
+
+JOB_RETENTION_MS = 7 * 24 * 3600 * 1000  # a job id outlives no job: as long as results
 
 
 def cluster_read_stores(settings: Settings) -> tuple[ReadStore, SearchIndex]:
@@ -55,8 +60,38 @@ def build_relay(settings: Settings, bootstrap: str) -> Relay:
     )
 
 
+def job_producer(settings: Settings, closers: list[Callable[[], object]]) -> KafkaJobQueue:
+    bootstrap = settings.require_kafka()
+    ensure_topics(bootstrap, [settings.job_topic], settings.event_partitions, JOB_RETENTION_MS)
+    queue = KafkaJobQueue(bootstrap, settings.job_topic)
+    closers.append(queue.close)
+    return queue
+
+
+def _inference_app(settings: Settings, bootstrap: str) -> faust.App:
+    from infra.bootstrap import standalone_inference
+    from infra.clock import SystemClock
+    from infra.jobs.wiring import build_webhooks, job_runner, job_store
+    from infra.stores import postgres_pool
+    from workers.jobs_app import make_inference_app
+
+    ensure_topics(bootstrap, [settings.job_topic], settings.event_partitions, JOB_RETENTION_MS)
+    closers: list[Callable[[], object]] = []
+    pool, clock = postgres_pool(settings, closers), SystemClock()
+    webhooks = build_webhooks(settings, pool, clock, closers)
+    inference = standalone_inference(settings, clock, closers)
+    runner = job_runner(settings, job_store(settings, pool, closers), inference,
+                        webhooks.service, clock)  # fmt: skip
+    return make_inference_app(
+        bootstrap, runner, settings.job_topic, f"{settings.worker_group}-inference",
+        datadir=settings.data_dir / "faust",
+    )  # fmt: skip
+
+
 def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App:
     _ensure_topics(settings, bootstrap)
+    if kind == "inference":
+        return _inference_app(settings, bootstrap)
     if kind == "projections":
         store, search = cluster_read_stores(settings)
         projector = Projector(store, search, cache=DocumentCache(store))
@@ -79,4 +114,4 @@ def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App
             partitions=settings.event_partitions,
             datadir=settings.data_dir / "faust",
         )
-    raise KeyError(f"no worker {kind!r}: use projections or partner-feed")
+    raise KeyError(f"no worker {kind!r}: use projections, partner-feed or inference")

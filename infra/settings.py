@@ -116,6 +116,29 @@ class Settings(BaseSettings):
     breaker_fail_max: int = Field(default=5, gt=0, description="failures in a row that open it")
     breaker_reset_timeout_s: float = Field(default=10.0, gt=0, description="open before a trial")
 
+    # Async inference jobs (commands/jobs.py, workers/jobs.py)
+    job_ttl_s: int = Field(default=7 * 24 * 3600, gt=0, description="an ended job's life")
+    job_lease_s: float = Field(
+        default=600, gt=0, description="a running job's claim older than this is taken over"
+    )
+    job_max_input_bytes: int | None = Field(
+        default=None, gt=0, description="a job's inputs as JSON; default max_body_bytes"
+    )
+    job_topic: str = Field(default="aimarket.jobs", pattern=r"^[A-Za-z0-9._-]+$")
+    # Completion webhooks (commands/webhooks.py, workers/webhooks.py, infra/webhooks/)
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="comma-separated host names exempt from the SSRF address check (tests)",
+    )
+    webhook_max_endpoints: int = Field(default=10, gt=0)
+    webhook_rotation_grace_s: float = Field(default=24 * 3600, ge=0)
+    webhook_retry_window_s: float = Field(default=24 * 3600, gt=0)
+    webhook_retry_base_s: float = Field(default=5.0, gt=0)
+    webhook_retry_cap_s: float = Field(default=3600.0, gt=0)
+    webhook_connect_timeout_s: float = Field(default=3.0, gt=0)
+    webhook_read_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_poll_s: float = Field(default=1.0, gt=0)
+
     @model_validator(mode="after")
     def _cluster_needs_real_settings(self) -> Settings:
         if self.profile != "cluster":
@@ -159,6 +182,9 @@ class Settings(BaseSettings):
         if "public_base_url" in self.model_fields_set:
             return self
         return self.model_copy(update={"public_base_url": link_base_url(host, port)})
+
+    def allowed_webhook_hosts(self) -> list[str]:
+        return [h.strip() for h in self.webhook_allowed_hosts.split(",") if h.strip()]
 
     def blob_root(self) -> Path:
         return self.blob_dir or self.data_dir / "blobs"

@@ -164,3 +164,6 @@ ModelReader = Annotated[Principal, Depends(models_read)]
 ModelWriter = Annotated[Principal, Depends(models_write)]
 Admin = Annotated[Principal, Depends(admin_only)]
 MaybeCaller = Annotated[Principal | None, Depends(optional_principal)]
+# Inference and its async jobs: an API key with the scope `inference`, or a person's JWT.
+inference_caller = require_scope("inference")
+Inferrer = Annotated[Principal, Depends(inference_caller)]

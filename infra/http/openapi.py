@@ -56,14 +56,15 @@ EXTRA_CODES: dict[int, tuple[str, ...]] = {
     ),
     409: (
         "email_taken", "already_verified", "already_deactivated", "not_deactivated",
-        "key_revoked",
+        "key_revoked", "job_finished", "webhook_endpoints_full",
     ),
     413: ("payload_too_large",),
     422: (
         "invalid_input", "invalid_cursor", "invalid_version", "invalid_slug", "invalid_rating",
         "invalid_expiry", "unknown_scope", "answers_mismatch",
     ),
-    503: ("validation_unavailable", "search_index_missing"),
+    404: ("job_expired",),
+    503: ("validation_unavailable", "search_index_missing", "job_queue_unavailable"),
 }  # fmt: skip
 
 # What a route's declarations cannot show: credentials in a body, limits, other services.
@@ -76,6 +77,8 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("POST", "/v1/uploads/{upload_id}/complete"): frozenset({503}),  # no validator here
     ("GET", "/v1/downloads/sha256/{hex_digest}"): frozenset({403}),  # the signature
     ("GET", "/v1/ready"): frozenset({503}),
+    # A job is admitted as a call would be (entitlement, limits), then queued on Kafka.
+    ("POST", "/v1/models/{model_id}/jobs"): frozenset({402, 413, 429, 503}),
     ("GET", "/v1/models"): frozenset({503}),  # search index not built yet
     ("GET", "/v1/models/{model_id}/recommendations"): frozenset({503}),
     ("GET", "/v1/admin/users/search"): frozenset({503}),

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
+from commands.job_ports import Job, caller_of
+from domain.principal import Principal
 from infra.bootstrap import Container
 from infra.http.openapi import api_routes
 from tests.integration.test_model_registry import create, validated
@@ -40,6 +42,9 @@ NOT_OWNER = (403, "not_model_owner")
 UPLOAD_NOT_FOUND = (404, "upload_not_found")
 REQUEST_NOT_FOUND = (404, "access_request_not_found")
 KEY_NOT_FOUND = (404, "not_found")  # another user's key: never its data
+JOB_NOT_FOUND = (404, "job_not_found")
+ENDPOINT_NOT_FOUND = (404, "webhook_endpoint_not_found")
+DELIVERY_NOT_FOUND = (404, "webhook_delivery_not_found")
 FORBIDDEN_TO_ALL = ((403, "forbidden"), (403, "forbidden"))
 ADMIN_ONLY = Case(*FORBIDDEN_TO_ALL)
 REVIEW = {"version": "1.0.0", "rating": 1, "title": "bad"}
@@ -104,6 +109,18 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/admin/users/{user_id}/reactivate"): ADMIN_ONLY,
     ("GET", "/v1/audit/aggregates/{aggregate_id}/events"): ADMIN_ONLY,
     ("GET", "/v1/audit/aggregates/{aggregate_id}/state"): ADMIN_ONLY,
+    # Async jobs and webhooks: the consumer's own, never shown to anyone else.
+    ("POST", "/v1/models/{model_id}/jobs"): Case(
+        NOT_FOUND, (403, "access_required"), {"inputs": {"x": [1.0]}}
+    ),
+    ("GET", "/v1/jobs/{job_id}"): Case(JOB_NOT_FOUND, JOB_NOT_FOUND),
+    ("POST", "/v1/jobs/{job_id}/cancel"): Case(JOB_NOT_FOUND, JOB_NOT_FOUND),
+    ("DELETE", "/v1/webhooks/endpoints/{endpoint_id}"): Case(
+        ENDPOINT_NOT_FOUND, ENDPOINT_NOT_FOUND
+    ),
+    ("POST", "/v1/webhooks/deliveries/{delivery_id}/redeliver"): Case(
+        DELIVERY_NOT_FOUND, DELIVERY_NOT_FOUND
+    ),
 }
 
 # Routes with an object in their path that take no caller's credentials at all, and why.
@@ -125,6 +142,9 @@ class World:
     review_id: str
     request_id: str
     key_id: str
+    job_id: str
+    endpoint_id: str
+    delivery_id: str
 
     def url(self, path: str) -> str:
         values = {
@@ -132,6 +152,8 @@ class World:
             "{review_id}": self.review_id, "{request_id}": self.request_id,
             "{version}": "1.0.0", "{part}": "1", "{key_id}": self.key_id,
             "{user_id}": self.owner.id, "{aggregate_id}": self.model_id,
+            "{job_id}": self.job_id, "{endpoint_id}": self.endpoint_id,
+            "{delivery_id}": self.delivery_id,
         }  # fmt: skip
         for name, value in values.items():
             path = path.replace(name, value)
@@ -169,10 +191,24 @@ def world(client: TestClient, container: Container, outbox: Path) -> World:
         "/v1/auth/api-keys", json={"name": "ci", "scopes": ["models:read"]}, headers=owner.headers
     )
     assert key.status_code == 201, key.text
+    job_id, endpoint_id, delivery_id = jobs_and_webhooks(container, consumer, model_id)
     return World(
         owner, consumer, model_id, upload.json()["upload_id"], review.json()["id"],
-        asked.json()["id"], key.json()["id"],
+        asked.json()["id"], key.json()["id"], job_id, endpoint_id, delivery_id,
     )  # fmt: skip
+
+
+def jobs_and_webhooks(container: Container, consumer: Account, model_id: str) -> tuple[str, ...]:
+    """The consumer's finished job, webhook endpoint and its delivery, written straight to
+    the stores (no inference engine is needed to own one)."""
+    caller = Principal(UUID(consumer.id), "consumer", True, "jwt")
+    job = Job(uuid4(), caller.user_id, caller_of(caller), UUID(model_id), "1.0.0", {}, True,
+              "succeeded", datetime.now(UTC).timestamp(), result={"outputs": {}})  # fmt: skip
+    container.jobs.store.insert(job)
+    endpoint, _ = container.webhooks.add_endpoint(caller, "http://93.184.215.14/hooks", "")
+    container.webhooks.job_finished(job)
+    [delivery], _ = container.webhooks.deliveries(caller, None, None, 1)
+    return str(job.id), str(endpoint.id), str(delivery.id)
 
 
 def call(client: TestClient, who: Account, method: str, path: str, world: World) -> Any:

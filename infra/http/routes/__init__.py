@@ -10,13 +10,17 @@ from infra.http.routes import (
     audit,
     auth,
     inference,
+    jobs,
     models,
     ops,
     reviews,
     uploads,
+    webhooks,
 )
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
-    for module in (auth, admin, models, uploads, access, reviews, inference, audit, ops)
-)
+    for module in (
+        auth, admin, models, uploads, access, reviews, inference, jobs, webhooks, audit, ops,
+    )
+)  # fmt: skip

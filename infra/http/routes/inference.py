@@ -8,18 +8,15 @@ import uuid
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from commands.inference import BatchItem, InferenceResult, InferenceService
-from domain.principal import Principal
-from infra.http.deps import Use, require_scope
+from infra.http.deps import Inferrer, Use
 from infra.http.middleware import BodyLimit
 from infra.http.schemas import inference as schemas
 
 router = APIRouter(prefix="/v1", tags=["inference"])
 Inference = Annotated[InferenceService, Use(InferenceService)]
-inference_scope = require_scope("inference")
-Inferrer = Annotated[Principal, Depends(inference_scope)]
 INFER_PATH = re.compile(r"/v1/models/[^/]+/infer(/batch)?")
 
 

@@ -1,0 +1,1 @@
+"""The job store's adapters: SQLite (embedded) and PostgreSQL (cluster), one schema."""

@@ -1,0 +1,1 @@
+"""Outbound webhooks: SSRF checks, signing, the delivery store and the HTTP sender."""
