@@ -17,8 +17,10 @@ from commands.accounts import AccountCommands, AccountLookup
 from commands.api_keys import ApiKeyCommands, ApiKeyService
 from commands.artifacts import SizeLimits
 from commands.auth import AuthPolicy, AuthService
+from commands.deployments import DeploymentCommands
 from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.event_store import EventStore
+from commands.inference_ports import InferenceEngine, ModelDeployer
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
 from commands.ports import Mailer, TokenDenylist
@@ -31,6 +33,7 @@ from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
+from infra.inference.onnx_deployer import OnnxRuntimeDeployer, SessionCache
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
@@ -51,6 +54,7 @@ from queries.models import ModelQueries
 from queries.progress import ProjectionProgress, ReadYourWrites
 from queries.recommendations import Recommendations, UsageCoOccurrence
 from queries.reviews import ReviewQueries
+from workers.deployer import Deployer, DeployerWorker
 from workers.embedded import EmbeddedRunner
 from workers.projector import Projector
 from workers.stats_worker import StatsTrigger
@@ -100,6 +104,8 @@ class Container:
     read_your_writes: ReadYourWrites
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
+    inference_engine: InferenceEngine | None = None
+    deployer: DeployerWorker | None = None  # embedded: deploys in process; cluster: a worker
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
@@ -121,6 +127,9 @@ class Container:
         if self.stats_trigger is not None:
             self.stats_trigger.start()
             self.closers.append(self.stats_trigger.stop)
+        if self.deployer is not None:
+            self.deployer.start()
+            self.closers.append(self.deployer.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -209,6 +218,11 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     if read.runner is not None:  # the cluster runs `aimarket worker stats` instead
         stats_trigger = StatsTrigger(model_stats, read.store)
         read.runner.after_batch.append(stats_trigger)
+    engine, deployer = _inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
+    deployer_worker = None
+    if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
+        deployer_worker = _deployer_worker(app, read.store, deployer, "onnxruntime")
+        read.runner.after_batch.append(deployer_worker.nudge)
     access = AccessService(app, registry, clock)
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
     return Container(
@@ -244,7 +258,39 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         ),
         closers=closers,
         stats_trigger=stats_trigger,
+        inference_engine=engine,
+        deployer=deployer_worker,
     )
+
+
+def _inference_engine(
+    settings: Settings, blobs: FilesystemBlobStore
+) -> tuple[InferenceEngine | None, ModelDeployer | None]:
+    """Triton in the cluster (the deployer only where its repository is configured: the
+    `deployer` worker's process); onnxruntime in process when embedded."""
+    if settings.profile == "cluster":
+        from infra.cluster import triton_deployer, triton_engine
+
+        deploys = settings.triton_model_repository is not None
+        return triton_engine(settings), triton_deployer(settings, blobs) if deploys else None
+    # The embedded engine (infra/inference/onnx_engine.py) runs the sessions this loads.
+    return None, OnnxRuntimeDeployer(blobs, SessionCache())
+
+
+def _deployer_worker(
+    app: EventStore, store: ReadStore, deployer: ModelDeployer, engine_name: str
+) -> DeployerWorker:
+    return DeployerWorker(app, store, Deployer(DeploymentCommands(app, engine_name), deployer))
+
+
+def deployer_worker_for_cli(settings: Settings) -> DeployerWorker:
+    """`aimarket worker deployer`: follows the event store, deploys onto Triton."""
+    from infra.cluster import triton_deployer
+
+    app = open_marketplace(settings)
+    store, _ = read_stores(settings)
+    deployer = triton_deployer(settings, FilesystemBlobStore(settings.blob_root()))
+    return _deployer_worker(app, store, deployer, "triton")
 
 
 def _artifacts(

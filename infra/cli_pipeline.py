@@ -39,14 +39,18 @@ def relay_command() -> None:
 
 
 def worker_command(
-    kind: Annotated[str, typer.Argument(help="projections, partner-feed or stats")],
+    kind: Annotated[str, typer.Argument(help="projections, partner-feed, stats or deployer")],
 ) -> None:
-    """Run a worker: `projections` (read models) or `partner-feed` (faust-streaming), or
-    `stats` (rolls usage and ratings up into each model's figures)."""
+    """Run a worker: `projections` (read models) or `partner-feed` (faust-streaming),
+    `stats` (rolls usage and ratings up into each model's figures) or `deployer` (puts
+    published versions on Triton)."""
     settings = load_settings()
     bootstrap = require_cluster(settings, "worker")
     if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
         _run_stats_worker(settings)
+        return
+    if kind == "deployer":  # the same: it follows the event store
+        _run_deployer_worker(settings)
         return
     import faust
 
@@ -72,6 +76,19 @@ def _run_stats_worker(settings: Settings) -> None:
     worker = StatsWorker(app, store, progress, ModelStats(app, store, SystemClock()))
     _stop_on_signals(worker.stopping.set)
     typer.echo(f"stats worker: following from position {worker.position()}", err=True)
+    worker.run_forever()
+
+
+def _run_deployer_worker(settings: Settings) -> None:
+    from infra.bootstrap import deployer_worker_for_cli
+
+    try:
+        worker = deployer_worker_for_cli(settings)
+    except SettingsError as error:
+        typer.echo(f"configuration error: {error}", err=True)
+        raise typer.Exit(2) from None
+    _stop_on_signals(worker.stopping.set)
+    typer.echo(f"deployer: following from position {worker.position()}", err=True)
     worker.run_forever()
 
 
