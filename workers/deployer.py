@@ -45,6 +45,8 @@ class Deployer:
 
     def handle(self, event: Any) -> None:
         kind, model_id = type(event).__name__, UUID(str(event.originator_id))
+        if kind == "DefaultVersionChanged" and event.previous is None:
+            return  # the first publish: its VersionPublished deploys it
         if kind in DEPLOY_ON:
             self.deploy(model_id, str(event.version))
         elif kind in UNDEPLOY_ON:

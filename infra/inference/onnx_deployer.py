@@ -48,12 +48,16 @@ class OnnxRuntimeDeployer:
             feeds = {s["name"]: zeros_for(s) for s in target.signature.get("inputs", [])}
             session.run(None, feeds)  # the warm-up: the first user call is not the slow one
         except (UnservableSignature, ValueError, RuntimeError) as error:
-            raise DeploymentFailed(str(error)) from None
+            raise DeploymentFailed(self._told(error)) from None
         except Exception as error:  # onnxruntime's own exception classes (Fail, InvalidGraph)
             if type(error).__module__.startswith("onnxruntime"):
-                raise DeploymentFailed(str(error)) from None
+                raise DeploymentFailed(self._told(error)) from None
             raise
         self.sessions.put(target.engine_name, session)
+
+    def _told(self, error: Exception) -> str:
+        """onnxruntime's words, less where the blob store lies on our disks."""
+        return str(error).replace(f"{self.blobs.root}/", "")
 
     def undeploy(self, target: Deployment) -> None:
         self.sessions.discard(target.engine_name)

@@ -7,6 +7,7 @@ worker tries again rather than recording a failure that is not the model's."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 
 import tritonclient.grpc as grpcclient
@@ -17,6 +18,21 @@ from infra.inference.triton_repository import TritonRepository, UnservableSignat
 from infra.inference.triton_tensors import error_text, zeros_for
 
 log = logging.getLogger("aimarket.deployer")
+# A model that failed to load keeps Triton's server "not ready" (strict readiness) until
+# one of that name is loaded and unloaded; this stand-in, sent with the load request
+# itself, is that one.
+_STAND_IN_CONFIG = json.dumps(
+    {
+        "backend": "python",
+        "max_batch_size": 0,
+        "input": [{"name": "x", "data_type": "TYPE_FP32", "dims": [1]}],
+        "output": [{"name": "y", "data_type": "TYPE_FP32", "dims": [1]}],
+    }
+)
+_STAND_IN_FILES = {
+    "file:1/model.py": b"class TritonPythonModel:\n    def execute(self, requests):\n"
+    b"        return []\n"
+}
 _TRANSIENT = ("StatusCode.UNAVAILABLE",)
 
 
@@ -58,12 +74,16 @@ class TritonDeployer:
             self._discard(target)
             if error.status() in _TRANSIENT:
                 raise UpstreamUnavailable(f"Triton is out of reach: {error_text(error)}") from None
-            raise DeploymentFailed(error_text(error)) from None
+            raise DeploymentFailed(self._told(error)) from None
         log.info("deployed %s as %s", target.version, name)
 
     def undeploy(self, target: Deployment) -> None:
         self._unload(target.engine_name)
         self.repository.remove(target)
+
+    def _told(self, error: InferenceServerException) -> str:
+        """Triton's words, less where its repository lies on our disks."""
+        return error_text(error).replace(f"{self.repository.root}/", "")
 
     def _is_ready(self, name: str) -> bool:
         try:
@@ -93,6 +113,16 @@ class TritonDeployer:
 
     def _discard(self, target: Deployment) -> None:
         """Leave nothing of a failed deployment: not loaded, not in the repository."""
-        with contextlib.suppress(UpstreamUnavailable):  # Triton away: it holds nothing
-            self._unload(target.engine_name)
         self.repository.remove(target)
+        name = target.engine_name
+        with contextlib.suppress(UpstreamUnavailable):  # Triton away: it holds nothing
+            try:
+                self.client.load_model(
+                    name,
+                    config=_STAND_IN_CONFIG,
+                    files=_STAND_IN_FILES,
+                    client_timeout=self.load_timeout_s,
+                )
+            except InferenceServerException as error:
+                log.warning("stand-in for %s not loaded: %s", name, error_text(error))
+            self._unload(name)

@@ -33,7 +33,8 @@ TRITON_TYPES = {
 
 
 class UnservableSignature(ValueError):
-    """The signature cannot be written as a Triton config (unknown dtype or rank)."""
+    """The signature cannot be written as a Triton config (unknown dtype or rank), or the
+    artifact it describes is not in the blob store."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,12 @@ class TritonRepository:
         try:
             version_dir = staging / "1"
             version_dir.mkdir(parents=True)
-            shutil.copyfile(self.blobs.path_of(target.digest), version_dir / "model.onnx")
+            try:
+                shutil.copyfile(self.blobs.path_of(target.digest), version_dir / "model.onnx")
+            except FileNotFoundError:
+                raise UnservableSignature(
+                    f"artifact {target.digest} is not in the blob store"
+                ) from None
             if self.options.backend == "python":
                 shutil.copyfile(MODEL_PY, version_dir / "model.py")
             (staging / "config.pbtxt").write_text(config)
