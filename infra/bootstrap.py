@@ -19,16 +19,13 @@ from commands.artifacts import SizeLimits
 from commands.auth import AuthPolicy, AuthService
 from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.event_store import EventStore
-from commands.inference import InferenceLimits, InferenceService
-from commands.inference_ports import InferenceEngine, ModelDeployer
-from commands.inference_targets import ModelViews
+from commands.inference import InferenceService
+from commands.inference_ports import InferenceEngine
 from commands.job_ports import JobInference
 from commands.jobs import JobService
-from commands.metering_ports import UsageMeter, UsageRecord
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
 from commands.ports import Mailer, TokenDenylist
-from commands.response_cache import ResponseCache
 from commands.reviews import ReviewService
 from commands.sessions import SessionCommands
 from commands.tokens import TokenCodec
@@ -39,7 +36,12 @@ from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
-from infra.inference.breaker import GuardedEngine
+from infra.inference.wiring import (
+    PendingMeter,
+    deployer_worker,
+    inference_engine,
+    inference_service,
+)
 from infra.jobs.wiring import Webhooks, build_jobs, build_webhooks
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
@@ -61,6 +63,7 @@ from queries.models import ModelQueries
 from queries.progress import ProjectionProgress, ReadYourWrites
 from queries.recommendations import Recommendations, UsageCoOccurrence
 from queries.reviews import ReviewQueries
+from workers.deployer import DeployerWorker
 from workers.embedded import EmbeddedRunner
 from workers.jobs import EmbeddedJobQueue
 from workers.projector import Projector
@@ -111,12 +114,13 @@ class Container:
     downloads: DownloadService
     read_your_writes: ReadYourWrites
     inference: InferenceService
-    deployer: ModelDeployer
+    inference_engine: InferenceEngine  # unguarded: tests and operators look into it
     jobs: JobService
     webhooks: WebhookService
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
+    deployer_worker: DeployerWorker | None = None  # embedded: deploys in process
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
@@ -138,6 +142,9 @@ class Container:
         if self.stats_trigger is not None:
             self.stats_trigger.start()
             self.closers.append(self.stats_trigger.stop)
+        if self.deployer_worker is not None:
+            self.deployer_worker.start()
+            self.closers.append(self.deployer_worker.stop)
         for worker in self.background:  # the embedded job queue and webhook dispatcher
             worker.start()
             self.closers.append(worker.stop)
@@ -255,9 +262,12 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
-    engine, deployer = _inference_engine(settings)
-    inference = _inference(settings, app, GuardedEngine(engine, settings.breaker_fail_max,
-                           settings.breaker_reset_timeout_s), _PendingMeter(), clock)  # fmt: skip
+    engine, deployer = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
+    inference = inference_service(settings, app, engine, PendingMeter(), clock)
+    worker = None
+    if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
+        worker = deployer_worker(app, read.store, deployer, "onnxruntime")
+        read.runner.after_batch.append(worker.nudge)
     webhooks = _webhooks(settings, pool, clock, closers)
     jobs, background = _jobs(settings, pool, inference, webhooks, clock, closers)
     return Container(
@@ -292,66 +302,14 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
             read.progress, lambda: app.recorder.max_notification_id() or 0
         ),
         inference=inference,
-        deployer=deployer,
+        inference_engine=engine,
         jobs=jobs,
         webhooks=webhooks.service,
         closers=closers,
         stats_trigger=stats_trigger,
         background=background,
+        deployer_worker=worker,
     )
-
-
-class _PendingMeter:
-    """Counts in memory only (replaced by the metering ledger)."""
-
-    def __init__(self) -> None:
-        self.records: list[UsageRecord] = []
-
-    def record(self, record: UsageRecord) -> None:
-        self.records.append(record)
-
-    def peek_calls(self, consumer_id: Any, model_id: Any, month: str) -> int | None:
-        return self.calls_this_month(consumer_id, model_id, month)
-
-    def calls_this_month(self, consumer_id: Any, model_id: Any, month: str) -> int:
-        return sum(
-            1
-            for r in self.records
-            if r.consumer_id == consumer_id and r.model_id == model_id and r.counts_toward_quota
-        )
-
-
-def _inference_engine(settings: Settings) -> tuple[InferenceEngine, ModelDeployer]:
-    from infra.inference.onnx_engine import OnnxRuntimeEngine
-
-    blobs = FilesystemBlobStore(settings.blob_root())
-    engine = OnnxRuntimeEngine(blobs.path_of, settings.inference_sessions_max_bytes)
-    return engine, engine
-
-
-def standalone_inference(
-    settings: Settings, clock: Clock, closers: list[Callable[[], object]]
-) -> InferenceService:
-    """The inference service alone, for a worker that runs jobs."""
-    app = open_marketplace(settings)
-    closers.append(app.close)
-    engine, _ = _inference_engine(settings)
-    guarded = GuardedEngine(engine, settings.breaker_fail_max, settings.breaker_reset_timeout_s)
-    return _inference(settings, app, guarded, _PendingMeter(), clock)
-
-
-def _inference(
-    settings: Settings, app: EventStore, engine: InferenceEngine, meter: UsageMeter, clock: Clock
-) -> InferenceService:
-    limits = InferenceLimits(
-        max_input_bytes=settings.inference_max_input_bytes,
-        max_batch_items=settings.inference_max_batch_items,
-        timeout_s=settings.inference_timeout_s,
-        calls_per_minute=settings.inference_calls_per_minute,
-    )
-    cache = ResponseCache(clock, settings.response_cache_max_bytes, settings.response_cache_ttl_s)
-    views = ModelViews(app, settings.inference_model_cache_ttl_s)
-    return InferenceService(views, engine, meter, InProcessRateLimiter(), cache, clock, limits)
 
 
 def _artifacts(

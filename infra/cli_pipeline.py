@@ -40,12 +40,16 @@ def relay_command() -> None:
 
 def worker_command(
     kind: Annotated[
-        str, typer.Argument(help="projections, partner-feed, inference, stats or webhooks")
+        str,
+        typer.Argument(
+            help="projections, partner-feed, inference, stats, webhooks, deployer or metering"
+        ),
     ],
 ) -> None:
     """Run a worker: `projections` (read models), `partner-feed` or `inference` (async
-    jobs; faust-streaming), `stats` (rolls usage and ratings up into each model's figures)
-    or `webhooks` (sends due webhook deliveries from PostgreSQL)."""
+    jobs; faust-streaming), `stats` (rolls usage and ratings up into each model's figures),
+    `webhooks` (sends due webhook deliveries from PostgreSQL) or `deployer` (puts published
+    versions on Triton)."""
     settings = load_settings()
     bootstrap = require_cluster(settings, "worker")
     if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
@@ -53,6 +57,9 @@ def worker_command(
         return
     if kind == "webhooks":  # not a Kafka consumer: it polls the deliveries table
         _run_webhooks_worker(settings)
+        return
+    if kind == "deployer":  # the same: it follows the event store
+        _run_deployer_worker(settings)
         return
     import faust
 
@@ -95,6 +102,19 @@ def _run_webhooks_worker(settings: Settings) -> None:
     finally:
         for close in reversed(closers):
             close()
+
+
+def _run_deployer_worker(settings: Settings) -> None:
+    from infra.inference.wiring import deployer_worker_for_cli
+
+    try:
+        worker = deployer_worker_for_cli(settings)
+    except SettingsError as error:
+        typer.echo(f"configuration error: {error}", err=True)
+        raise typer.Exit(2) from None
+    _stop_on_signals(worker.stopping.set)
+    typer.echo(f"deployer: following from position {worker.position()}", err=True)
+    worker.run_forever()
 
 
 def status_command() -> None:

@@ -9,6 +9,10 @@ from collections.abc import Callable
 
 import faust
 
+from infra.blobs import FilesystemBlobStore
+from infra.inference.triton_deployer import TritonDeployer
+from infra.inference.triton_engine import TritonEngine
+from infra.inference.triton_repository import RepositoryOptions, TritonRepository
 from infra.kafka.jobs import KafkaJobQueue
 from infra.kafka.publisher import KafkaPublisher
 from infra.kafka.topics import ensure_topics
@@ -34,6 +38,27 @@ def cluster_read_stores(settings: Settings) -> tuple[ReadStore, SearchIndex]:
         OpenSearchIndex(
             settings.opensearch_url, settings.search_prefix, settings.opensearch_timeout_s
         ),
+    )
+
+
+def triton_engine(settings: Settings) -> TritonEngine:
+    return TritonEngine(settings.triton_grpc_url)
+
+
+def triton_deployer(settings: Settings, blobs: FilesystemBlobStore) -> TritonDeployer:
+    options = RepositoryOptions(
+        backend=settings.triton_backend,
+        max_batch_size=settings.triton_max_batch_size,
+        max_queue_delay_us=settings.triton_max_queue_delay_us,
+        dynamic_batching=settings.triton_dynamic_batching,
+        instances=settings.triton_instances,
+    )
+    repository = TritonRepository(settings.require_triton_repository(), blobs, options)
+    return TritonDeployer(
+        repository,
+        settings.triton_grpc_url,
+        load_timeout_s=settings.triton_load_timeout_s,
+        call_timeout_s=settings.inference_timeout_s,
     )
 
 
@@ -69,8 +94,8 @@ def job_producer(settings: Settings, closers: list[Callable[[], object]]) -> Kaf
 
 
 def _inference_app(settings: Settings, bootstrap: str) -> faust.App:
-    from infra.bootstrap import standalone_inference
     from infra.clock import SystemClock
+    from infra.inference.wiring import standalone_inference
     from infra.jobs.wiring import build_webhooks, job_runner, job_store
     from infra.stores import postgres_pool
     from workers.jobs_app import make_inference_app

@@ -139,6 +139,31 @@ class Settings(BaseSettings):
     webhook_read_timeout_s: float = Field(default=5.0, gt=0)
     webhook_poll_s: float = Field(default=1.0, gt=0)
 
+    # Inference (infra/inference/): Triton in the cluster profile, onnxruntime when embedded
+    triton_url: str = Field(default="127.0.0.1:58000", description="Triton HTTP host:port")
+    triton_grpc_url: str = Field(
+        default="127.0.0.1:58001", description="Triton gRPC host:port: inference and model control"
+    )
+    triton_model_repository: Path | None = Field(
+        default=None, description="Triton's model repository, a volume shared with Triton"
+    )
+    triton_backend: Literal["python", "onnxruntime"] = Field(
+        default="python",
+        description="python: a model.py running onnxruntime (the nvidia-pytriton wheel's "
+        "Triton has no onnxruntime backend); onnxruntime: the platform of a full Triton",
+    )
+    triton_max_batch_size: int = Field(
+        default=32, ge=0, description="for versions whose inputs and outputs all batch"
+    )
+    triton_dynamic_batching: bool = Field(
+        default=True, description="let Triton stack concurrent calls into one run"
+    )
+    triton_max_queue_delay_us: int = Field(
+        default=100, ge=0, description="longest wait of a call for others to batch with"
+    )
+    triton_instances: int = Field(default=1, ge=1, description="model instances per version")
+    triton_load_timeout_s: float = Field(default=120.0, gt=0, description="one load_model")
+
     @model_validator(mode="after")
     def _cluster_needs_real_settings(self) -> Settings:
         if self.profile != "cluster":
@@ -188,6 +213,14 @@ class Settings(BaseSettings):
 
     def blob_root(self) -> Path:
         return self.blob_dir or self.data_dir / "blobs"
+
+    def require_triton_repository(self) -> Path:
+        if self.triton_model_repository is None:
+            raise SettingsError(
+                "the cluster profile deploys models into AIMARKET_TRITON_MODEL_REPOSITORY "
+                "(Triton's model repository); `eval $(aimarket services env)` sets it"
+            )
+        return self.triton_model_repository
 
     def staging_root(self) -> Path:
         return self.data_dir / "uploads"

@@ -184,7 +184,10 @@ def _version_rejected(doc: Document, data: dict[str, Any], envelope: Envelope) -
 @_on_live("Model.VersionPublished")
 def _version_published(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
     at = envelope["occurred_at"]
-    versions = _with_version(doc["versions"], data["version"], status="published", published_at=at)
+    versions = _with_version(
+        doc["versions"], data["version"], status="published", published_at=at,
+        deployment=_deployment("deploying"),
+    )  # fmt: skip
     if doc["status"] != "draft":
         return _touch(doc, envelope, versions=versions)
     # The first published version publishes the model.
@@ -193,6 +196,30 @@ def _version_published(doc: Document, data: dict[str, Any], envelope: Envelope) 
         doc, envelope, versions=versions, status="published", published_at=at,
         published_ts=published_ts,
     )  # fmt: skip
+
+
+def _deployment(status: str, engine: str | None = None, error: str | None = None) -> Document:
+    return {"status": status, "engine": engine, "error": error}
+
+
+@_on_live("Model.Deployed")
+def _deployed(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
+    deployment = _deployment("deployed", data["engine"])
+    versions = _with_version(doc["versions"], data["version"], deployment=deployment)
+    return _derived({**doc, "versions": versions}, envelope["occurred_at"])
+
+
+@_on_live("Model.DeploymentFailed")
+def _deployment_failed(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
+    deployment = _deployment("failed", data["engine"], data["error"])
+    versions = _with_version(doc["versions"], data["version"], deployment=deployment)
+    return _derived({**doc, "versions": versions}, envelope["occurred_at"])
+
+
+@_on_live("Model.Undeployed")
+def _undeployed(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
+    versions = _with_version(doc["versions"], data["version"], deployment=_deployment("undeployed"))
+    return _derived({**doc, "versions": versions}, envelope["occurred_at"])
 
 
 @_on_live("Model.DefaultVersionChanged")

@@ -201,7 +201,17 @@ def _sort(params: BrowseParams) -> tuple[tuple[str, int], ...]:
 
 def _versions_for(doc: Document, viewer: Viewer) -> list[dict[str, Any]]:
     mine = viewer.is_admin or viewer.owns(doc)
-    return [v for v in doc["versions"] if mine or v["status"] == "published"]
+    if mine:
+        return list(doc["versions"])
+    # The engine's error text is for the publisher; others see only where it stands.
+    return [_public_version(v) for v in doc["versions"] if v["status"] == "published"]
+
+
+def _public_version(version: dict[str, Any]) -> dict[str, Any]:
+    deployment = version.get("deployment")
+    if not deployment or deployment.get("error") is None:
+        return version
+    return {**version, "deployment": {**deployment, "error": None}}
 
 
 def _rating(stats: dict[str, Any], full: bool = False) -> dict[str, Any]:

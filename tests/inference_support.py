@@ -118,14 +118,3 @@ def code(response: Any) -> str:
 
 def data_dir(container: Container) -> Path:
     return container.settings.data_dir
-
-
-def deploy_now(container: Container, model_id: str, version: str = "1.0.0") -> None:
-    """What the deployer does for a published version (until it runs in the tests' process)."""
-    from commands.inference_ports import Deployment
-
-    model = container.app.load(Model, UUID(model_id))
-    info = model.version_info(version)
-    container.deployer.deploy(Deployment(model.id, version, info["digest"], info["signature"]))
-    model.record_deployed(version, "onnxruntime")
-    container.app.save(model)

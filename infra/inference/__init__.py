@@ -1,0 +1,1 @@
+"""Inference adapters: Triton (cluster profile) and onnxruntime in process (embedded)."""

@@ -21,10 +21,10 @@ from tests.inference_support import (
     api_key,
     code,
     create_model,
-    deploy_now,
     infer,
     run_directly,
     upload_and_publish,
+    wait_deployed,
 )
 from tests.support import Account, verified_account
 
@@ -47,7 +47,7 @@ def deployed_model(
 ) -> str:
     model_id = create_model(client, publisher, **details)
     upload_and_publish(client, publisher, model_id, MODEL)
-    deploy_now(container, model_id)
+    assert wait_deployed(container, model_id) == "deployed"
     return model_id
 
 
@@ -236,7 +236,7 @@ def test_a_version_not_in_memory_is_loaded_for_the_call_as_a_cold_start_not_bill
 ) -> None:
     model_id = deployed_model(client, container, publisher)
     model = container.app.load(Model, UUID(model_id))
-    container.deployer.pool.remove(f"m{model.id.hex}_v1_0_0")  # type: ignore[attr-defined]
+    container.inference_engine.pool.remove(f"m{model.id.hex}_v1_0_0")  # type: ignore[attr-defined]
     cold = infer(client, api_key(client, consumer), model_id, {"x": X.tolist()})
     assert cold.status_code == 200, cold.text
     assert cold.json()["cold_start"] is True and cold.json()["cost"]["amount"] == 0
@@ -247,6 +247,8 @@ def test_a_version_not_in_memory_is_loaded_for_the_call_as_a_cold_start_not_bill
 def test_a_version_still_deploying_is_503_model_loading_and_a_failed_one_model_unavailable(
     client: TestClient, container: Container, publisher: Account, consumer: Account
 ) -> None:
+    assert container.deployer_worker is not None
+    container.deployer_worker.stop()  # the version stays `deploying`
     model_id = create_model(client, publisher)
     upload_and_publish(client, publisher, model_id, MODEL)
     key = api_key(client, consumer)

@@ -18,9 +18,9 @@ from infra.settings import Settings
 from tests.inference_support import (
     affine_model,
     create_model,
-    deploy_now,
     run_directly,
     upload_and_publish,
+    wait_deployed,
 )
 from tests.integration.test_webhooks import Receiver, receiving
 from tests.support import Account, verified_account
@@ -39,7 +39,7 @@ def model_id(client: TestClient, container: Container, outbox: Path) -> str:
     publisher = verified_account(client, outbox, role="publisher")
     made = create_model(client, publisher)
     upload_and_publish(client, publisher, made, MODEL)
-    deploy_now(container, made)
+    assert wait_deployed(container, made) == "deployed"
     return made
 
 

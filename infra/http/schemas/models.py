@@ -158,6 +158,13 @@ class UsagePublic(BaseModel):
     trending: int = Field(description="Growth of the last 7 days over the 7 before, per mille")
 
 
+class DeploymentPublic(BaseModel):
+    status: str = Field(description="deploying, deployed, failed or undeployed")
+    error: str | None = Field(
+        default=None, description="The inference engine's words, when it refused the version"
+    )
+
+
 class VersionPublic(BaseModel):
     version: str
     status: str = Field(description="uploaded, validated, rejected or published")
@@ -168,6 +175,9 @@ class VersionPublic(BaseModel):
     reasons: list[str] = Field(description="Why validation rejected it")
     uploaded_at: datetime
     published_at: datetime | None
+    deployment: DeploymentPublic | None = Field(
+        default=None, description="Where a published version stands on the inference engine"
+    )
 
 
 class VersionsList(BaseModel):

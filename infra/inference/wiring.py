@@ -1,0 +1,103 @@
+"""How inference is put together for a profile: the engine and deployer (Triton in the
+cluster, onnxruntime in process when embedded), the breaker around the engine, the
+service, and the deployer worker. Cluster parts come from infra/cluster.py, imported only
+inside the functions that need them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from commands.deployments import DeploymentCommands
+from commands.event_store import EventStore
+from commands.inference import InferenceLimits, InferenceService
+from commands.inference_ports import InferenceEngine, ModelDeployer
+from commands.inference_targets import ModelViews
+from commands.metering_ports import UsageMeter, UsageRecord
+from commands.response_cache import ResponseCache
+from domain.clock import Clock
+from infra.blobs import FilesystemBlobStore
+from infra.inference.breaker import GuardedEngine
+from infra.ratelimit import InProcessRateLimiter
+from infra.settings import Settings
+from infra.stores import open_marketplace, read_stores
+from projections.ports import ReadStore
+from workers.deployer import Deployer, DeployerWorker
+
+
+def inference_engine(
+    settings: Settings, blobs: FilesystemBlobStore
+) -> tuple[InferenceEngine, ModelDeployer | None]:
+    """Triton in the cluster (with the deployer only where its repository is configured:
+    the `deployer` worker's process); onnxruntime in process when embedded, which is its
+    own deployer."""
+    if settings.profile == "cluster":
+        from infra.cluster import triton_deployer, triton_engine
+
+        deploys = settings.triton_model_repository is not None
+        return triton_engine(settings), triton_deployer(settings, blobs) if deploys else None
+    from infra.inference.onnx_engine import OnnxRuntimeEngine
+
+    engine = OnnxRuntimeEngine(blobs.path_of, settings.inference_sessions_max_bytes)
+    return engine, engine
+
+
+def inference_service(
+    settings: Settings, app: EventStore, engine: InferenceEngine, meter: UsageMeter, clock: Clock
+) -> InferenceService:
+    guarded = GuardedEngine(engine, settings.breaker_fail_max, settings.breaker_reset_timeout_s)
+    limits = InferenceLimits(
+        max_input_bytes=settings.inference_max_input_bytes,
+        max_batch_items=settings.inference_max_batch_items,
+        timeout_s=settings.inference_timeout_s,
+        calls_per_minute=settings.inference_calls_per_minute,
+    )
+    cache = ResponseCache(clock, settings.response_cache_max_bytes, settings.response_cache_ttl_s)
+    views = ModelViews(app, settings.inference_model_cache_ttl_s)
+    return InferenceService(views, guarded, meter, InProcessRateLimiter(), cache, clock, limits)
+
+
+def standalone_inference(
+    settings: Settings, clock: Clock, closers: list[Callable[[], object]]
+) -> InferenceService:
+    """The inference service alone, for a worker that runs jobs."""
+    app = open_marketplace(settings)
+    closers.append(app.close)
+    engine, _ = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
+    return inference_service(settings, app, engine, PendingMeter(), clock)
+
+
+def deployer_worker(
+    app: EventStore, store: ReadStore, deployer: ModelDeployer, engine_name: str
+) -> DeployerWorker:
+    return DeployerWorker(app, store, Deployer(DeploymentCommands(app, engine_name), deployer))
+
+
+def deployer_worker_for_cli(settings: Settings) -> DeployerWorker:
+    """`aimarket worker deployer`: follows the event store, deploys onto Triton."""
+    from infra.cluster import triton_deployer
+
+    app = open_marketplace(settings)
+    store, _ = read_stores(settings)
+    deployer = triton_deployer(settings, FilesystemBlobStore(settings.blob_root()))
+    return deployer_worker(app, store, deployer, "triton")
+
+
+class PendingMeter:
+    """Counts in memory only (replaced by the metering ledger)."""
+
+    def __init__(self) -> None:
+        self.records: list[UsageRecord] = []
+
+    def record(self, record: UsageRecord) -> None:
+        self.records.append(record)
+
+    def peek_calls(self, consumer_id: Any, model_id: Any, month: str) -> int | None:
+        return self.calls_this_month(consumer_id, model_id, month)
+
+    def calls_this_month(self, consumer_id: Any, model_id: Any, month: str) -> int:
+        return sum(
+            1
+            for r in self.records
+            if r.consumer_id == consumer_id and r.model_id == model_id and r.counts_toward_quota
+        )
