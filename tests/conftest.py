@@ -7,7 +7,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,9 +15,12 @@ from fastapi.testclient import TestClient
 from infra.bootstrap import Container, build_container
 from infra.http.app import create_app
 from infra.settings import Settings
-from tests.pipeline import running_pipeline
+from tests.pipeline import running_deployer, running_pipeline
 from tests.plugins.databases import create_database, drop_database
 from tests.support import ConsistentClient, MovableClock
+
+if TYPE_CHECKING:  # a plugin module: imported here, pytest could not rewrite its asserts
+    from tests.plugins.services import TritonEndpoint
 
 pytest_plugins = ["tests.plugins.services"]
 
@@ -88,6 +91,27 @@ def cluster_pipeline(
     """`aimarket relay` and `aimarket worker projections`, running for the whole session."""
     with running_pipeline(cluster_settings, tmp_path_factory.mktemp("pipeline")) as processes:
         yield processes
+
+
+@pytest.fixture(scope="session")
+def cluster_inference_settings(cluster_settings: Settings, triton: TritonEndpoint) -> Settings:
+    """The cluster profile calling the real Triton, deploying into its repository."""
+    return cluster_settings.model_copy(
+        update={
+            "triton_url": triton.http_url,
+            "triton_grpc_url": triton.grpc_url,
+            "triton_model_repository": triton.model_repository,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster_deployer(
+    cluster_inference_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """`aimarket worker deployer` for one test module (from the log's head on)."""
+    with running_deployer(cluster_inference_settings, tmp_path_factory.mktemp("deployer")) as p:
+        yield p
 
 
 @pytest.fixture

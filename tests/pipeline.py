@@ -77,3 +77,23 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> No
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+@contextmanager
+def running_deployer(settings: Settings, logs: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`aimarket worker deployer`, from the log's head on: versions published before it
+    started (other tests' models) are not deployed onto the shared Triton."""
+    from infra.stores import open_marketplace, read_stores
+    from projections.ports import Position
+    from workers.deployer import POSITION_COLLECTION, TRACKER
+
+    app = open_marketplace(settings)
+    store, _ = read_stores(settings)
+    store.apply(POSITION_COLLECTION, [], Position(TRACKER, app.recorder.max_notification_id() or 0))
+    app.close()
+    logs.mkdir(parents=True, exist_ok=True)
+    process = start(["worker", "deployer"], settings, logs / "deployer.log")
+    try:
+        yield process
+    finally:
+        stop(process)

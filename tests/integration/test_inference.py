@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from domain.model import Model
 from infra.bootstrap import Container
+from infra.settings import Settings
 from tests.inference_support import (
     WEIGHTS,
     affine_model,
@@ -30,6 +31,16 @@ from tests.support import Account, verified_account
 
 MODEL = affine_model()
 X = np.random.default_rng(11).standard_normal((2, 4)).astype(np.float32)
+
+
+@pytest.fixture
+def settings(settings: Settings, profile: str, request: pytest.FixtureRequest) -> Settings:
+    """The cluster profile calls Triton, with `aimarket worker deployer` deploying."""
+    if profile != "cluster":
+        return settings
+    request.getfixturevalue("cluster_deployer")
+    cluster: Settings = request.getfixturevalue("cluster_inference_settings")
+    return cluster
 
 
 @pytest.fixture
@@ -231,6 +242,7 @@ def test_without_the_publishers_opt_in_nothing_is_cached(
     assert [a["cached"] for a in answers] == [False, False]
 
 
+@pytest.mark.parametrize("profile", ["embedded"])  # its engine and deployer in process
 def test_a_version_not_in_memory_is_loaded_for_the_call_as_a_cold_start_not_billed(
     client: TestClient, container: Container, publisher: Account, consumer: Account
 ) -> None:
@@ -244,6 +256,7 @@ def test_a_version_not_in_memory_is_loaded_for_the_call_as_a_cold_start_not_bill
     assert warm.json()["cold_start"] is False
 
 
+@pytest.mark.parametrize("profile", ["embedded"])  # its engine and deployer in process
 def test_a_version_still_deploying_is_503_model_loading_and_a_failed_one_model_unavailable(
     client: TestClient, container: Container, publisher: Account, consumer: Account
 ) -> None:
