@@ -19,6 +19,8 @@ from commands.artifacts import SizeLimits
 from commands.auth import AuthPolicy, AuthService
 from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.event_store import EventStore
+from commands.metering import BufferedUsageMeter
+from commands.metering_ports import UsageLedger
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
 from commands.ports import Mailer, TokenDenylist
@@ -27,6 +29,7 @@ from commands.sessions import SessionCommands
 from commands.tokens import TokenCodec
 from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
+from commands.usage_rollup import UsageRollup
 from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
@@ -42,6 +45,7 @@ from infra.schema_lock import schema_lock
 from infra.settings import Settings
 from infra.staging import FilesystemStaging
 from infra.stores import event_store_env, open_marketplace, postgres_pool, read_stores, relay_ledger
+from infra.usage import open_usage_ledger
 from projections.ports import ReadStore, SearchIndex
 from queries.access import AccessQueries
 from queries.accounts import AccountQueries
@@ -52,6 +56,7 @@ from queries.progress import ProjectionProgress, ReadYourWrites
 from queries.recommendations import Recommendations, UsageCoOccurrence
 from queries.reviews import ReviewQueries
 from workers.embedded import EmbeddedRunner
+from workers.metering_worker import RollupRunner
 from workers.projector import Projector
 from workers.stats_worker import StatsTrigger
 
@@ -98,8 +103,10 @@ class Container:
     uploads: UploadService
     downloads: DownloadService
     read_your_writes: ReadYourWrites
+    usage_meter: BufferedUsageMeter
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
+    usage_rollup: RollupRunner | None = None  # the cluster runs `aimarket worker metering`
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
@@ -121,6 +128,9 @@ class Container:
         if self.stats_trigger is not None:
             self.stats_trigger.start()
             self.closers.append(self.stats_trigger.stop)
+        if self.usage_rollup is not None:
+            self.usage_rollup.start()
+            self.closers.append(self.usage_rollup.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -164,6 +174,29 @@ def _ensure_search_indexes(store: ReadStore, search: SearchIndex) -> None:
         Projector(store, search).ensure_indexes()
     except Exception as error:  # an unreachable engine must not stop the API from starting
         log.warning("search indexes not ensured: %s", type(error).__name__)
+
+
+def _metering(
+    settings: Settings, pool: ConnectionPool | None, closers: list[Callable[[], object]]
+) -> BufferedUsageMeter:
+    """The usage meter on the profile's ledger; closing it writes what still waits."""
+    meter = BufferedUsageMeter(
+        open_usage_ledger(settings, pool, closers),
+        batch_size=settings.usage_flush_batch,
+        flush_interval_s=settings.usage_flush_interval_ms / 1000,
+        seed_ttl_s=settings.usage_count_ttl_s,
+    )
+    closers.append(meter.close)
+    return meter
+
+
+def usage_rollup(
+    settings: Settings, app: EventStore, ledger: UsageLedger, clock: Clock
+) -> RollupRunner:
+    """Ledger rows into the Usage aggregates: a thread when embedded, else
+    `aimarket worker metering` (build_metering_worker)."""
+    rollup = UsageRollup(ledger, UsageCommands(app), clock, settings.usage_rollup_batch)
+    return RollupRunner(rollup, settings.usage_rollup_idle_s)
 
 
 def _mailer(settings: Settings) -> Mailer:
@@ -211,6 +244,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
+    meter = _metering(settings, pool, closers)
     return Container(
         settings=settings,
         app=app,
@@ -242,8 +276,10 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         read_your_writes=ReadYourWrites(
             read.progress, lambda: app.recorder.max_notification_id() or 0
         ),
+        usage_meter=meter,
         closers=closers,
         stats_trigger=stats_trigger,
+        usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
     )
 
 
@@ -327,6 +363,14 @@ def pipeline_status(settings: Settings) -> dict[str, Any]:
     store, _ = read_stores(settings)
     monitor = PipelineMonitor(app, store, relay_ledger(settings), settings.event_topic_prefix)
     return {"profile": settings.profile, **monitor.status()}
+
+
+def build_metering_worker(settings: Settings) -> RollupRunner:
+    """`aimarket worker metering`: the roll-up on the cluster's PostgreSQL ledger."""
+    closers: list[Callable[[], object]] = []
+    pool = postgres_pool(settings, closers)
+    ledger = open_usage_ledger(settings, pool, closers)
+    return usage_rollup(settings, open_marketplace(settings), ledger, SystemClock())
 
 
 # The cluster's processes: built in infra/cluster.py, imported only when asked for.

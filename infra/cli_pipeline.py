@@ -39,14 +39,18 @@ def relay_command() -> None:
 
 
 def worker_command(
-    kind: Annotated[str, typer.Argument(help="projections, partner-feed or stats")],
+    kind: Annotated[str, typer.Argument(help="projections, partner-feed, stats or metering")],
 ) -> None:
-    """Run a worker: `projections` (read models) or `partner-feed` (faust-streaming), or
-    `stats` (rolls usage and ratings up into each model's figures)."""
+    """Run a worker: `projections` (read models) or `partner-feed` (faust-streaming),
+    `stats` (rolls usage and ratings up into each model's figures), or `metering` (rolls
+    the usage ledger up into the Usage aggregates)."""
     settings = load_settings()
     bootstrap = require_cluster(settings, "worker")
     if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
         _run_stats_worker(settings)
+        return
+    if kind == "metering":  # not a Kafka consumer either: it reads the PostgreSQL ledger
+        _run_metering_worker(settings)
         return
     import faust
 
@@ -73,6 +77,15 @@ def _run_stats_worker(settings: Settings) -> None:
     _stop_on_signals(worker.stopping.set)
     typer.echo(f"stats worker: following from position {worker.position()}", err=True)
     worker.run_forever()
+
+
+def _run_metering_worker(settings: Settings) -> None:
+    from infra.bootstrap import build_metering_worker
+
+    runner = build_metering_worker(settings)
+    _stop_on_signals(runner.stopping.set)
+    typer.echo("metering worker: rolling usage up into the Usage aggregates", err=True)
+    runner.run_forever()
 
 
 def status_command() -> None:
