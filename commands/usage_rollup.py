@@ -9,7 +9,9 @@ A round is three steps, each safe to stop after:
 3. finish: the batch is marked done.
 A batch claimed and not finished (the roll-up died between 1 and 3) is applied again
 with the same rows and the same id, at start and then whenever it is older than
-`stale_after_s`; the aggregates that got it the first time ignore it.
+`stale_after_s`; the aggregates that got it the first time ignore it. They remember
+their last 50 batch ids, so a redo must come before 50 newer batches reach the same
+pair: hence a short `stale_after_s` (a slow round redone meanwhile is harmless).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class UsageRollup:
         usage: UsageCommands,
         clock: Clock,
         batch_size: int = 1000,
-        stale_after_s: float = 60.0,
+        stale_after_s: float = 15.0,
     ) -> None:
         self.ledger, self.usage, self.clock = ledger, usage, clock
         self.batch_size, self.stale_after_s = batch_size, stale_after_s
