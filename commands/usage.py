@@ -39,15 +39,41 @@ class UsageCommands(CommandHandlers):
         usage.record(day, calls, successful)
         return self.app.write(usage)
 
+    def record_batch(
+        self,
+        consumer_id: UUID,
+        model_id: UUID,
+        publisher_id: UUID,
+        batch_id: str,
+        days: dict[str, tuple[int, int]],
+    ) -> Written | None:
+        """Add one metering batch's per-day (calls, successful) to the pair's usage, once:
+        None when the aggregate has applied `batch_id` already (a redone batch)."""
+        for day in days:
+            _check_day(day)
+        try:
+            usage = self._load(consumer_id, model_id)
+        except NotFound:  # the record names the publisher: no need to load the model
+            usage = Usage(consumer_id=consumer_id, model_id=model_id, publisher_id=publisher_id)
+        if not usage.record_batch(batch_id, days):
+            return None
+        try:
+            return self.app.write(usage)
+        except IntegrityError:  # another roll-up started this pair's usage: run again
+            raise ConcurrentUpdate("usage for this pair was started meanwhile") from None
+
     def has_used(self, consumer_id: UUID, model_id: UUID) -> bool:
         try:
             return self.app.load(Usage, Usage.create_id(consumer_id, model_id)).has_used
         except NotFound:
             return False
 
+    def _load(self, consumer_id: UUID, model_id: UUID) -> Usage:
+        return self.app.load(Usage, Usage.create_id(consumer_id, model_id))
+
     def _load_or_start(self, consumer_id: UUID, model_id: UUID) -> Usage:
         try:
-            return self.app.load(Usage, Usage.create_id(consumer_id, model_id))
+            return self._load(consumer_id, model_id)
         except NotFound:
             pass
         try:

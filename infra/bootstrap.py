@@ -23,6 +23,7 @@ from commands.inference import InferenceService
 from commands.inference_ports import InferenceEngine
 from commands.job_ports import JobInference
 from commands.jobs import JobService
+from commands.metering import BufferedUsageMeter
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
 from commands.ports import Mailer, TokenDenylist
@@ -37,7 +38,6 @@ from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
 from infra.inference.wiring import (
-    PendingMeter,
     deployer_worker,
     inference_engine,
     inference_service,
@@ -54,6 +54,7 @@ from infra.schema_lock import schema_lock
 from infra.settings import Settings
 from infra.staging import FilesystemStaging
 from infra.stores import event_store_env, open_marketplace, postgres_pool, read_stores, relay_ledger
+from infra.usage.wiring import metering, usage_rollup
 from projections.ports import ReadStore, SearchIndex
 from queries.access import AccessQueries
 from queries.accounts import AccountQueries
@@ -66,6 +67,7 @@ from queries.reviews import ReviewQueries
 from workers.deployer import DeployerWorker
 from workers.embedded import EmbeddedRunner
 from workers.jobs import EmbeddedJobQueue
+from workers.metering_worker import RollupRunner
 from workers.projector import Projector
 from workers.stats_worker import StatsTrigger
 from workers.webhooks import WebhookDispatcher
@@ -117,10 +119,12 @@ class Container:
     inference_engine: InferenceEngine  # unguarded: tests and operators look into it
     jobs: JobService
     webhooks: WebhookService
+    usage_meter: BufferedUsageMeter
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
     deployer_worker: DeployerWorker | None = None  # embedded: deploys in process
+    usage_rollup: RollupRunner | None = None  # the cluster runs `aimarket worker metering`
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
@@ -148,6 +152,9 @@ class Container:
         for worker in self.background:  # the embedded job queue and webhook dispatcher
             worker.start()
             self.closers.append(worker.stop)
+        if self.usage_rollup is not None:
+            self.usage_rollup.start()
+            self.closers.append(self.usage_rollup.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -262,8 +269,9 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
+    meter = metering(settings, pool, closers)
     engine, deployer = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
-    inference = inference_service(settings, app, engine, PendingMeter(), clock)
+    inference = inference_service(settings, app, engine, meter, clock)
     worker = None
     if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
         worker = deployer_worker(app, read.store, deployer, "onnxruntime")
@@ -305,10 +313,12 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         inference_engine=engine,
         jobs=jobs,
         webhooks=webhooks.service,
+        usage_meter=meter,
         closers=closers,
         stats_trigger=stats_trigger,
         background=background,
         deployer_worker=worker,
+        usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
     )
 
 

@@ -48,8 +48,8 @@ def worker_command(
 ) -> None:
     """Run a worker: `projections` (read models), `partner-feed` or `inference` (async
     jobs; faust-streaming), `stats` (rolls usage and ratings up into each model's figures),
-    `webhooks` (sends due webhook deliveries from PostgreSQL) or `deployer` (puts published
-    versions on Triton)."""
+    `webhooks` (sends due webhook deliveries from PostgreSQL), `deployer` (puts published
+    versions on Triton) or `metering` (rolls the usage ledger up into the Usage aggregates)."""
     settings = load_settings()
     bootstrap = require_cluster(settings, "worker")
     if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
@@ -60,6 +60,9 @@ def worker_command(
         return
     if kind == "deployer":  # the same: it follows the event store
         _run_deployer_worker(settings)
+        return
+    if kind == "metering":  # not a Kafka consumer either: it reads the PostgreSQL ledger
+        _run_metering_worker(settings)
         return
     import faust
 
@@ -115,6 +118,15 @@ def _run_deployer_worker(settings: Settings) -> None:
     _stop_on_signals(worker.stopping.set)
     typer.echo(f"deployer: following from position {worker.position()}", err=True)
     worker.run_forever()
+
+
+def _run_metering_worker(settings: Settings) -> None:
+    from infra.usage.wiring import build_metering_worker
+
+    runner = build_metering_worker(settings)
+    _stop_on_signals(runner.stopping.set)
+    typer.echo("metering worker: rolling usage up into the Usage aggregates", err=True)
+    runner.run_forever()
 
 
 def status_command() -> None:

@@ -164,6 +164,23 @@ class Settings(BaseSettings):
     triton_instances: int = Field(default=1, ge=1, description="model instances per version")
     triton_load_timeout_s: float = Field(default=120.0, gt=0, description="one load_model")
 
+    # Metering (commands/metering.py, commands/usage_rollup.py)
+    usage_flush_batch: int = Field(
+        default=500, gt=0, description="usage records that, waiting, are written at once"
+    )
+    usage_flush_interval_ms: int = Field(
+        default=200, gt=0, description="the longest a usage record waits to be written"
+    )
+    usage_count_ttl_s: float = Field(
+        default=60.0, gt=0, description="re-read a month's call count from the ledger after"
+    )
+    usage_rollup_batch: int = Field(
+        default=1000, gt=0, description="records per roll-up into the Usage aggregates"
+    )
+    usage_rollup_idle_s: float = Field(
+        default=1.0, gt=0, description="the roll-up's wait when it found no full batch"
+    )
+
     @model_validator(mode="after")
     def _cluster_needs_real_settings(self) -> Settings:
         if self.profile != "cluster":

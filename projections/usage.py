@@ -34,16 +34,28 @@ def _started(doc: Document, data: dict[str, Any], envelope: Envelope) -> Documen
 
 @usage.on("Usage.Recorded")
 def _recorded(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
-    day, calls = str(data["day"]), int(data["calls"])
+    counts = {str(data["day"]): (int(data["calls"]), int(data["successful"]))}
+    return _add(doc, counts, envelope)
+
+
+@usage.on("Usage.BatchRecorded")
+def _batch_recorded(doc: Document, data: dict[str, Any], envelope: Envelope) -> Document:
+    counts = {str(day): (int(c), int(s)) for day, (c, s) in dict(data["days"]).items()}
+    return _add(doc, counts, envelope)
+
+
+def _add(doc: Document, counts: dict[str, tuple[int, int]], envelope: Envelope) -> Document:
     days = dict(doc.get("days") or {})
-    days[day] = int(days.get(day, 0)) + calls
+    for day, (calls, _) in counts.items():
+        days[day] = int(days.get(day, 0)) + calls
     # The same bound as the aggregate: the document never grows past two months.
     days = {d: days[d] for d in sorted(days)[-DAYS_KEPT:]}
     at = envelope["occurred_at"]
     return {
         **doc,
-        "calls": int(doc.get("calls", 0)) + calls,
-        "successful_calls": int(doc.get("successful_calls", 0)) + int(data["successful"]),
+        "calls": int(doc.get("calls", 0)) + sum(c for c, _ in counts.values()),
+        "successful_calls": int(doc.get("successful_calls", 0))
+        + sum(s for _, s in counts.values()),
         "days": days,
         "last_day": max(days),
         "first_used_at": doc.get("first_used_at") or at,

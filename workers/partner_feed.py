@@ -205,6 +205,7 @@ DROPPED |= {
 DROPPED |= {
     "Usage.Started": "per-person activity; partners get usage as aggregates, not per consumer",
     "Usage.Recorded": "per-person activity; partners get usage as aggregates, not per consumer",
+    "Usage.BatchRecorded": "per-person activity; partners get usage as aggregates",
 }
 _BETWEEN_TWO = "between one consumer and one publisher: answers, reasons, personal names"
 DROPPED |= {

@@ -6,14 +6,13 @@ inside the functions that need them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from commands.deployments import DeploymentCommands
 from commands.event_store import EventStore
 from commands.inference import InferenceLimits, InferenceService
 from commands.inference_ports import InferenceEngine, ModelDeployer
 from commands.inference_targets import ModelViews
-from commands.metering_ports import UsageMeter, UsageRecord
+from commands.metering_ports import UsageMeter
 from commands.response_cache import ResponseCache
 from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
@@ -61,10 +60,14 @@ def standalone_inference(
     settings: Settings, clock: Clock, closers: list[Callable[[], object]]
 ) -> InferenceService:
     """The inference service alone, for a worker that runs jobs."""
+    from infra.stores import postgres_pool
+    from infra.usage.wiring import metering
+
     app = open_marketplace(settings)
     closers.append(app.close)
     engine, _ = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
-    return inference_service(settings, app, engine, PendingMeter(), clock)
+    meter = metering(settings, postgres_pool(settings, closers), closers)
+    return inference_service(settings, app, engine, meter, clock)
 
 
 def deployer_worker(
@@ -81,23 +84,3 @@ def deployer_worker_for_cli(settings: Settings) -> DeployerWorker:
     store, _ = read_stores(settings)
     deployer = triton_deployer(settings, FilesystemBlobStore(settings.blob_root()))
     return deployer_worker(app, store, deployer, "triton")
-
-
-class PendingMeter:
-    """Counts in memory only (replaced by the metering ledger)."""
-
-    def __init__(self) -> None:
-        self.records: list[UsageRecord] = []
-
-    def record(self, record: UsageRecord) -> None:
-        self.records.append(record)
-
-    def peek_calls(self, consumer_id: Any, model_id: Any, month: str) -> int | None:
-        return self.calls_this_month(consumer_id, model_id, month)
-
-    def calls_this_month(self, consumer_id: Any, model_id: Any, month: str) -> int:
-        return sum(
-            1
-            for r in self.records
-            if r.consumer_id == consumer_id and r.model_id == model_id and r.counts_toward_quota
-        )

@@ -89,6 +89,7 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
     model = model_history(user.id, name)
     usage = Usage(consumer_id=user.id, model_id=model.id, publisher_id=user.id)
     usage.record("2026-11-26", 2, 1)
+    usage.record_batch(f"batch-{name}", {"2026-11-26": (3, 2), "2026-11-27": (1, 0)})
     access, review = access_and_review_history(user.id, model.id, name)
     uploads = upload_history(user.id, model.id)
     user.deactivate(by=user.id)
