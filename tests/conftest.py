@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from infra.bootstrap import Container, build_container
 from infra.http.app import create_app
 from infra.settings import Settings
-from tests.pipeline import running_deployer, running_pipeline
+from tests.pipeline import running_deployer, running_pipeline, running_worker
 from tests.plugins.databases import create_database, drop_database
 from tests.support import ConsistentClient, MovableClock
 
@@ -101,8 +101,19 @@ def cluster_inference_settings(cluster_settings: Settings, triton: TritonEndpoin
             "triton_url": triton.http_url,
             "triton_grpc_url": triton.grpc_url,
             "triton_model_repository": triton.model_repository,
+            "job_topic": f"{cluster_settings.worker_group}.jobs",
         }
     )
+
+
+@pytest.fixture(scope="module")
+def cluster_job_worker(
+    cluster_inference_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """`aimarket worker inference` (async jobs from Kafka) for one test module."""
+    logs = tmp_path_factory.mktemp("jobs")
+    with running_worker(cluster_inference_settings, "inference", logs) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")

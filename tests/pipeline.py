@@ -97,3 +97,14 @@ def running_deployer(settings: Settings, logs: Path) -> Iterator[subprocess.Pope
         yield process
     finally:
         stop(process)
+
+
+@contextmanager
+def running_worker(settings: Settings, kind: str, logs: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`aimarket worker <kind>` as an operator starts it, stopped when the block ends."""
+    logs.mkdir(parents=True, exist_ok=True)
+    process = start(["worker", kind], settings, logs / f"{kind}.log")
+    try:
+        yield process
+    finally:
+        stop(process)

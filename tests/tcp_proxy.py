@@ -31,7 +31,14 @@ class Proxy:
 
     def close(self) -> None:
         self.down()
+        asyncio.run_coroutine_threadsafe(self._cancel_all(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _cancel_all(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _up(self) -> None:
         self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port,

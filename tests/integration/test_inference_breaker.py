@@ -5,6 +5,8 @@ its pause one trial call through the restored connection closes it again."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from uuid import UUID
 from collections.abc import Iterator
 
 import numpy as np
@@ -27,6 +29,7 @@ from tests.support import ConsistentClient, MovableClock, verified_account
 from tests.tcp_proxy import Proxy, proxy_to
 
 X = np.ones((1, 4), np.float32).tolist()
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 RESET_S = 1.0
 
 
@@ -64,7 +67,8 @@ def test_an_unreachable_triton_is_503_unbilled_and_the_breaker_opens_then_recove
     model_id = create_model(client, publisher)
     upload_and_publish(client, publisher, model_id, affine_model())
     assert wait_deployed(container, model_id) == "deployed"
-    key = api_key(client, verified_account(client, outbox))
+    consumer = verified_account(client, outbox)
+    key = api_key(client, consumer)
     assert infer(client, key, model_id, {"x": X}).status_code == 200
 
     proxy.down()
@@ -79,3 +83,7 @@ def test_an_unreachable_triton_is_503_unbilled_and_the_breaker_opens_then_recove
     time.sleep(RESET_S + 0.2)  # the breaker's own pause (pybreaker reads the wall clock)
     recovered = infer(client, key, model_id, {"x": X})
     assert recovered.status_code == 200, recovered.text
+    container.usage_meter.flush()
+    since = container.usage_meter.ledger.records_for(UUID(consumer.id), EPOCH, 10)
+    assert [r.status for r in since] == ["succeeded", *["unavailable"] * 3, "succeeded"]
+    assert [r.cost_amount for r in since] == [0] * 5 and not any(r.billed for r in since)
