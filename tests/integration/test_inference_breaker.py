@@ -5,9 +5,9 @@ its pause one trial call through the restored connection closes it again."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import UUID
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
