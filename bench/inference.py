@@ -103,6 +103,7 @@ def serve(data_dir: str, models: list[bytes], ready: Any) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # connections queue until uvicorn accepts them
     ready.put((sock.getsockname()[1], key, model_ids))
     config = uvicorn.Config(app, http=LeanBodyProtocol, log_level="warning", access_log=False)
     try:

@@ -251,7 +251,8 @@ class InferenceService:
         owner, admin = caller.user_id == view.publisher_id, caller.role == "admin"
         if owner or admin:
             return Caller(owner, admin, True, None, True, 0)
-        month = now.astimezone(UTC).strftime("%Y-%m")
+        utc = now.astimezone(UTC)
+        month = f"{utc.year:04d}-{utc.month:02d}"  # strftime costs more than the rest here
         used = self._meter.peek_calls(caller.user_id, view.model_id, month)
         if used is None:
             used = await to_thread.run_sync(

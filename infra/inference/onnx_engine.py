@@ -24,6 +24,9 @@ from domain.errors import UpstreamFailed, UpstreamTimedOut
 # (weights plus the optimised graph's copies); a guess that errs on the large side.
 MEMORY_PER_FILE_BYTE = 3
 MAX_ERROR = 500
+# A version whose runs take less than this (on average) runs on the event loop: handing
+# it to a thread and back costs more than the run itself (docs/BENCHMARKS.md).
+INLINE_RUN_MS = 0.3
 
 
 @dataclass
@@ -31,6 +34,7 @@ class _Loaded:
     session: ort.InferenceSession
     nbytes: int
     outputs: list[str]
+    typical_ms: float = 1.0  # a moving average of its runs; unknown at first: a thread
 
 
 class SessionPool:
@@ -105,17 +109,11 @@ class OnnxRuntimeEngine:
         loaded, cold = self._pool.get(target.engine_name), False
         if loaded is None:
             loaded, cold = await to_thread.run_sync(self._load_cold, target), True
-        options = ort.RunOptions()
-        started = time.perf_counter()
-        run = to_thread.run_sync(loaded.session.run, loaded.outputs, inputs, options)
-        try:
-            values = await asyncio.wait_for(run, timeout_s)
-        except TimeoutError:
-            options.terminate = True  # onnxruntime stops the run at its next check
-            raise UpstreamTimedOut(f"the model did not answer within {timeout_s:g} s") from None
-        except Exception as error:
-            raise UpstreamFailed(f"the model failed on these inputs: {_short(error)}") from None
-        compute_ms = (time.perf_counter() - started) * 1000
+        if loaded.typical_ms < INLINE_RUN_MS:
+            values, compute_ms = _run(loaded, inputs, None)
+        else:
+            values, compute_ms = await _in_thread(loaded, inputs, timeout_s)
+        loaded.typical_ms = 0.8 * loaded.typical_ms + 0.2 * compute_ms
         return EngineResult(dict(zip(loaded.outputs, values, strict=True)), 0.0, compute_ms, cold)
 
     def _load_cold(self, target: Deployment) -> _Loaded:
@@ -141,6 +139,29 @@ class OnnxRuntimeEngine:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         outputs = [o.name for o in session.get_outputs()]
         return _Loaded(session, path.stat().st_size * MEMORY_PER_FILE_BYTE, outputs)
+
+
+async def _in_thread(
+    loaded: _Loaded, inputs: dict[str, np.ndarray], timeout_s: float
+) -> tuple[Any, float]:
+    options = ort.RunOptions()
+    try:
+        return await asyncio.wait_for(to_thread.run_sync(_run, loaded, inputs, options), timeout_s)
+    except TimeoutError:
+        options.terminate = True  # onnxruntime stops the run at its next check
+        raise UpstreamTimedOut(f"the model did not answer within {timeout_s:g} s") from None
+
+
+def _run(
+    loaded: _Loaded, inputs: dict[str, np.ndarray], options: ort.RunOptions | None
+) -> tuple[Any, float]:
+    """The session's outputs, and how long the run itself took (ms)."""
+    started = time.perf_counter()
+    try:
+        values = loaded.session.run(loaded.outputs, inputs, options)
+    except Exception as error:
+        raise UpstreamFailed(f"the model failed on these inputs: {_short(error)}") from None
+    return values, (time.perf_counter() - started) * 1000
 
 
 def _warm_up(loaded: _Loaded, target: Deployment) -> None:

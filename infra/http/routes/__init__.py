@@ -20,7 +20,9 @@ from infra.http.routes import (
 
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
+    # Matched in this order, one route after another: the calls come first, they are
+    # the traffic (about 40 fewer route matches per call).
     for module in (
-        auth, admin, models, uploads, access, reviews, inference, jobs, webhooks, audit, ops,
+        inference, jobs, auth, admin, models, uploads, access, reviews, webhooks, audit, ops,
     )
 )  # fmt: skip
