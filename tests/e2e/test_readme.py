@@ -39,6 +39,7 @@ def test_the_readme_first_session_runs_as_pasted(tmp_path: Path) -> None:
             timeout=120,
         )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        assert '"key":"aimpk_' in done.stdout  # the API key, shown once
+        assert '"outputs":{"y":[[40.0,50.0]]}' in done.stdout  # [1, 2, 3, 4] @ W, called
+        assert '"cost":{"units":1,"amount":0,"currency":"USD"}' in done.stdout
         model = httpx.get(f"{base}/v1/models", params={"q": "tiny"}).json()
         assert [m["slug"] for m in model["items"]] == ["tiny-matmul"]
