@@ -57,6 +57,7 @@ bench: install-test
 	$(PY) bench/auth.py
 	$(PY) bench/pipeline.py
 	$(PY) bench/discovery.py
+	$(PY) bench/inference.py
 
 services-up: install-test
 	$(PY) -m infra.services up

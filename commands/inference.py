@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import numpy as np
@@ -20,6 +20,14 @@ from anyio import to_thread
 
 from commands.inference_ports import EngineResult, InferenceEngine
 from commands.inference_targets import ModelView, ModelViews, Release
+from commands.inference_types import (
+    BatchItem,
+    Cost,
+    InferenceLimits,
+    InferenceResult,
+    NoPaidAccessYet,
+    PaidAccess,
+)
 from commands.metering_ports import CallStatus, UsageMeter, UsageRecord
 from commands.ports import RateLimiter
 from commands.response_cache import ResponseCache
@@ -37,69 +45,6 @@ from domain.entitlement import Caller, Entitlement, entitle
 from domain.errors import DomainError, RateLimited, Unavailable, UpstreamTimedOut
 from domain.pricing import next_period_start
 from domain.principal import Principal
-
-
-class PaidAccess(Protocol):
-    def has_paid_access(self, consumer_id: UUID, model_id: UUID) -> bool:
-        """A completed purchase or an active subscription (billing)."""
-        ...
-
-
-class NoPaidAccessYet:
-    """Until billing lands nobody has bought anything: past a free tier, calls are 402."""
-
-    def has_paid_access(self, consumer_id: UUID, model_id: UUID) -> bool:
-        return False
-
-
-@dataclass(frozen=True)
-class InferenceLimits:
-    max_input_bytes: int = 8 * 1024 * 1024
-    max_batch_items: int = 32
-    timeout_s: float = 10.0
-    calls_per_minute: int = 600  # per API key, or per user with a JWT
-
-
-@dataclass(frozen=True)
-class Cost:
-    units: int
-    amount: int  # minor units; 0 inside the free tier
-    currency: str
-
-
-@dataclass(frozen=True)
-class InferenceResult:
-    request_id: str
-    model_id: UUID
-    version: str
-    outputs: dict[str, Any]  # encoded as the caller asked (nested lists or base64)
-    timings_ms: dict[str, float]  # queue, compute, total
-    cost: Cost
-    cached: bool = False
-    cold_start: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "model_id": str(self.model_id),
-            "version": self.version,
-            "outputs": self.outputs,
-            "timings_ms": self.timings_ms,
-            "cost": {
-                "units": self.cost.units,
-                "amount": self.cost.amount,
-                "currency": self.cost.currency,
-            },
-            "cached": self.cached,
-            "cold_start": self.cold_start,
-        }
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    result: InferenceResult | None = None
-    error: DomainError | None = None
 
 
 @dataclass(frozen=True)

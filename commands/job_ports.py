@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from commands.inference import InferenceResult
+from commands.inference_types import InferenceResult
 from domain.principal import Principal
 
 QUEUED, RUNNING, CANCELED = "queued", "running", "canceled"

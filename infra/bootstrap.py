@@ -21,7 +21,6 @@ from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.event_store import EventStore
 from commands.inference import InferenceService
 from commands.inference_ports import InferenceEngine
-from commands.job_ports import JobInference
 from commands.jobs import JobService
 from commands.metering import BufferedUsageMeter
 from commands.model_stats import ModelStats
@@ -42,7 +41,7 @@ from infra.inference.wiring import (
     inference_engine,
     inference_service,
 )
-from infra.jobs.wiring import Webhooks, build_jobs, build_webhooks
+from infra.jobs.wiring import build_jobs, build_webhooks
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
@@ -200,30 +199,6 @@ def _ensure_search_indexes(store: ReadStore, search: SearchIndex) -> None:
         log.warning("search indexes not ensured: %s", type(error).__name__)
 
 
-def _webhooks(
-    settings: Settings,
-    pool: ConnectionPool | None,
-    clock: Clock,
-    closers: list[Callable[[], object]],
-) -> Webhooks:
-    """Endpoints, secrets and deliveries; the dispatcher runs in process only when embedded
-    (the cluster runs `aimarket worker webhooks`)."""
-    return build_webhooks(settings, pool, clock, closers)
-
-
-def _jobs(
-    settings: Settings,
-    pool: ConnectionPool | None,
-    inference: JobInference,
-    webhooks: Webhooks,
-    clock: Clock,
-    closers: list[Callable[[], object]],
-) -> tuple[JobService, list[EmbeddedJobQueue | WebhookDispatcher]]:
-    """The job service, and what the embedded profile runs in process beside it."""
-    jobs, queue = build_jobs(settings, pool, inference, webhooks.service, clock, closers)
-    return jobs, [] if queue is None else [queue, webhooks.dispatcher]
-
-
 def _mailer(settings: Settings) -> Mailer:
     if settings.smtp_host:
         return SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
@@ -276,8 +251,13 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
         worker = deployer_worker(app, read.store, deployer, "onnxruntime")
         read.runner.after_batch.append(worker.nudge)
-    webhooks = _webhooks(settings, pool, clock, closers)
-    jobs, background = _jobs(settings, pool, inference, webhooks, clock, closers)
+    # The embedded profile runs the job queue and the webhook dispatcher in process; the
+    # cluster runs `aimarket worker inference` and `aimarket worker webhooks`.
+    webhooks = build_webhooks(settings, pool, clock, closers)
+    jobs, queue = build_jobs(settings, pool, inference, webhooks.service, clock, closers)
+    background: list[EmbeddedJobQueue | WebhookDispatcher] = (
+        [] if queue is None else [queue, webhooks.dispatcher]
+    )
     return Container(
         settings=settings,
         app=app,

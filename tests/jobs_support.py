@@ -13,7 +13,7 @@ from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
-from commands.inference import Cost, InferenceResult
+from commands.inference_types import Cost, InferenceResult
 from commands.job_ports import Job
 from domain.errors import Forbidden, InvalidInput
 from domain.principal import Principal

@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 from commands.deployments import DeploymentCommands
 from commands.event_store import EventStore
-from commands.inference import InferenceLimits, InferenceService
+from commands.inference import InferenceService
 from commands.inference_ports import InferenceEngine, ModelDeployer
 from commands.inference_targets import ModelViews
+from commands.inference_types import InferenceLimits
 from commands.metering_ports import UsageMeter
 from commands.response_cache import ResponseCache
 from domain.clock import Clock

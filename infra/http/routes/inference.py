@@ -11,7 +11,8 @@ from uuid import UUID
 import orjson
 from fastapi import APIRouter, Query, Response
 
-from commands.inference import BatchItem, InferenceService
+from commands.inference import InferenceService
+from commands.inference_types import BatchItem
 from infra.http.deps import Inferrer, Use
 from infra.http.middleware import BodyLimit
 from infra.http.schemas import inference as schemas
