@@ -76,7 +76,7 @@ def cluster_settings() -> Settings:
     )  # fmt: skip
 
 
-def serve(settings_json: str, models: list[bytes], ready: Any) -> None:
+def serve(settings: Settings, models: list[bytes], ready: Any) -> None:
     """Our API on the cluster profile in uvicorn, with the deployer in a thread."""
     import socket
 
@@ -87,7 +87,6 @@ def serve(settings_json: str, models: list[bytes], ready: Any) -> None:
     from infra.http.lean_body import LeanBodyProtocol
     from infra.inference.wiring import deployer_worker_for_cli
 
-    settings = Settings.model_validate_json(settings_json)
     container = build_container(settings)
     deployer = deployer_worker_for_cli(settings)
     deployer.start()
@@ -219,16 +218,29 @@ async def batch_against_single(port: int, key: str, model_id: str, calls: int) -
     )
 
 
+def ready_or_died(ready: Any, server: Any) -> Any:
+    import queue
+
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            return ready.get(timeout=1)
+        except queue.Empty:
+            if not server.is_alive():
+                raise SystemExit("the API process died while starting; see above") from None
+    raise SystemExit("the API process did not start in 10 minutes")
+
+
 def main(requests: int = 2000) -> None:
     print("cluster profile: API (uvicorn, own process) vs tritonclient gRPC direct, same Triton")
     settings = cluster_settings()
     context = multiprocessing.get_context("spawn")
     ready: Any = context.Queue()
     server = context.Process(target=serve, daemon=True, args=(
-        settings.model_dump_json(), [c.model for c in cases()], ready))  # fmt: skip
+        settings, [c.model for c in cases()], ready))  # fmt: skip
     server.start()
     try:
-        port, key, model_ids = ready.get(timeout=600)
+        port, key, model_ids = ready_or_died(ready, server)
         api_against_direct(settings, port, key, model_ids, requests)
         dynamic_batching(settings, model_ids[0], requests)
         asyncio.run(batch_against_single(port, key, model_ids[0], max(100, requests // 10)))
