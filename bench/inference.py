@@ -86,8 +86,6 @@ def cases() -> list[Case]:
 def serve(data_dir: str, models: list[bytes], ready: Any) -> None:
     """The embedded API in uvicorn; sets up a publisher, the models (uploaded, published,
     deployed through the API) and an API key, then puts (port, key, model ids) on `ready`."""
-    import socket
-
     import uvicorn
 
     from infra.bootstrap import build_container
@@ -100,16 +98,26 @@ def serve(data_dir: str, models: list[bytes], ready: Any) -> None:
     container.start_runner()
     app = create_app(container)
     key, model_ids = set_up(app, container, models)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)  # connections queue until uvicorn accepts them
+    sock = listening_socket()
     ready.put((sock.getsockname()[1], key, model_ids))
     config = uvicorn.Config(app, http=LeanBodyProtocol, log_level="warning", access_log=False)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         container.close()
+
+
+def listening_socket() -> Any:
+    """A socket on a free port of 127.0.0.1, listening: connections queue until uvicorn
+    accepts them. IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on accepted
+    connections (else every response waits out the client's delayed ACK)."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
 
 
 def set_up(app: Any, container: Any, models: list[bytes]) -> tuple[str, list[str]]:

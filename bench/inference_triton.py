@@ -40,6 +40,7 @@ from bench.inference import (
     api_figures,
     cases,
     drive,
+    listening_socket,
     request_head,
     set_up,
 )
@@ -78,7 +79,6 @@ def cluster_settings() -> Settings:
 
 def serve(settings: Settings, models: list[bytes], ready: Any) -> None:
     """Our API on the cluster profile in uvicorn, with the deployer in a thread."""
-    import socket
 
     import uvicorn
 
@@ -92,10 +92,7 @@ def serve(settings: Settings, models: list[bytes], ready: Any) -> None:
     deployer.start()
     app = create_app(container)
     key, model_ids = set_up(app, container, models)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
+    sock = listening_socket()
     ready.put((sock.getsockname()[1], key, model_ids))
     config = uvicorn.Config(app, http=LeanBodyProtocol, log_level="warning", access_log=False)
     try:

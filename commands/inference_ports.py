@@ -5,7 +5,7 @@ the errors both answer with, told apart so a caller knows whether to retry."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -38,7 +38,6 @@ class EngineResult:
     queue_ms: float  # waiting in the engine's queue (Triton's dynamic batcher)
     compute_ms: float  # running the model
     cold_start: bool = False  # the engine had to load the version for this call
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class InferenceEngine(Protocol):

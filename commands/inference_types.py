@@ -3,7 +3,7 @@ port through which billing says a caller has paid."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -48,7 +48,6 @@ class InferenceResult:
     cost: Cost
     cached: bool = False
     cold_start: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {

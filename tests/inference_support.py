@@ -11,11 +11,13 @@ from uuid import UUID
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 from fastapi.testclient import TestClient
 from onnx import TensorProto, helper, numpy_helper
 
 from domain.model import DeploymentStatus, Model
 from infra.bootstrap import Container
+from infra.settings import Settings
 from tests.support import Account
 
 PART = 1024
@@ -42,6 +44,19 @@ def run_directly(model: bytes, x: np.ndarray) -> np.ndarray:
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     (y,) = session.run(["y"], {"x": x})
     return np.asarray(y)
+
+
+def on_triton(
+    settings: Settings, profile: str, request: pytest.FixtureRequest, *workers: str
+) -> Settings:
+    """The cluster profile calling the real Triton with `aimarket worker deployer` (and the
+    named module-scoped worker fixtures) running; the embedded profile as it is."""
+    if profile != "cluster":
+        return settings
+    for fixture in ("cluster_deployer", *workers):
+        request.getfixturevalue(fixture)
+    cluster: Settings = request.getfixturevalue("cluster_inference_settings")
+    return cluster
 
 
 def create_model(client: TestClient, owner: Account, **details: Any) -> str:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from infra.settings import Settings
 
@@ -108,3 +109,20 @@ def running_worker(settings: Settings, kind: str, logs: Path) -> Iterator[subpro
         yield process
     finally:
         stop(process)
+
+
+@contextmanager
+def rolling_up(container: Any, settings: Settings) -> Iterator[None]:
+    """The usage roll-up running: embedded, the container's own thread; cluster,
+    `aimarket worker metering`'s runner for the block."""
+    if container.usage_rollup is not None:
+        yield
+        return
+    from infra.usage.wiring import build_metering_worker
+
+    worker = build_metering_worker(settings)
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop()

@@ -63,8 +63,7 @@ class TritonEngine:
         except _NotLoaded:
             await self._load(target)
             result = await self._infer(target, inputs, timeout_s)
-            return EngineResult(result.outputs, result.queue_ms, result.compute_ms, True,
-                                result.extra)  # fmt: skip
+            return EngineResult(result.outputs, result.queue_ms, result.compute_ms, True)
 
     async def _load(self, target: Deployment) -> None:
         """A cold start: one load per version however many calls wait for it."""
@@ -96,8 +95,8 @@ class TritonEngine:
         outputs = {spec["name"]: result.as_numpy(spec["name"]) for spec in _outputs(target)}
         # Triton's response carries no timings; its statistics call would double the round
         # trips. So compute_ms is the measured round trip (queue and network included) and
-        # queue_ms is 0: `extra["timing"]` says so.
-        return EngineResult(outputs, 0.0, elapsed_ms, extra={"timing": "round_trip"})
+        # queue_ms is 0.
+        return EngineResult(outputs, 0.0, elapsed_ms)
 
     async def _mapped(
         self, client: grpcaio.InferenceServerClient, target: Deployment, error: Any

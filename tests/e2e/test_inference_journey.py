@@ -7,8 +7,6 @@ recommends the other one they used."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
@@ -20,17 +18,17 @@ from fastapi.testclient import TestClient
 from commands.metering_ports import CallStatus
 from infra.bootstrap import Container
 from infra.settings import Settings
-from infra.usage.wiring import build_metering_worker
 from tests.inference_support import (
     affine_model,
     api_key,
     create_model,
     infer,
+    on_triton,
     run_directly,
     upload_and_publish,
     wait_deployed,
 )
-from tests.pipeline import wait_until
+from tests.pipeline import rolling_up, wait_until
 from tests.support import Account, MovableClock, verified_account
 
 X = np.random.default_rng(5).standard_normal((1, 4)).astype(np.float32)
@@ -38,26 +36,7 @@ X = np.random.default_rng(5).standard_normal((1, 4)).astype(np.float32)
 
 @pytest.fixture
 def settings(settings: Settings, profile: str, request: pytest.FixtureRequest) -> Settings:
-    if profile != "cluster":
-        return settings
-    request.getfixturevalue("cluster_deployer")
-    request.getfixturevalue("cluster_job_worker")
-    cluster: Settings = request.getfixturevalue("cluster_inference_settings")
-    return cluster
-
-
-@contextmanager
-def rolling_up(container: Container, settings: Settings) -> Iterator[None]:
-    """Embedded: the container's own thread; cluster: `aimarket worker metering`'s runner."""
-    if container.usage_rollup is not None:
-        yield
-        return
-    worker = build_metering_worker(settings)
-    worker.start()
-    try:
-        yield
-    finally:
-        worker.stop()
+    return on_triton(settings, profile, request, "cluster_job_worker")
 
 
 def deployed(client: TestClient, container: Container, publisher: Account, name: str,

@@ -17,12 +17,12 @@ from domain.model import Model
 from infra.bootstrap import Container
 from infra.settings import Settings
 from tests.inference_support import (
-    WEIGHTS,
     affine_model,
     api_key,
     code,
     create_model,
     infer,
+    on_triton,
     run_directly,
     upload_and_publish,
     wait_deployed,
@@ -35,12 +35,7 @@ X = np.random.default_rng(11).standard_normal((2, 4)).astype(np.float32)
 
 @pytest.fixture
 def settings(settings: Settings, profile: str, request: pytest.FixtureRequest) -> Settings:
-    """The cluster profile calls Triton, with `aimarket worker deployer` deploying."""
-    if profile != "cluster":
-        return settings
-    request.getfixturevalue("cluster_deployer")
-    cluster: Settings = request.getfixturevalue("cluster_inference_settings")
-    return cluster
+    return on_triton(settings, profile, request)
 
 
 @pytest.fixture
@@ -274,4 +269,3 @@ def test_a_version_still_deploying_is_503_model_loading_and_a_failed_one_model_u
     failed = infer(client, key, model_id, {"x": X.tolist()})
     assert (failed.status_code, code(failed)) == (503, "model_unavailable")
     assert "the engine said no" in failed.json()["error"]["message"]
-    assert WEIGHTS.shape == (4, 3)

@@ -5,8 +5,6 @@ metering`'s runner (cluster)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -15,29 +13,15 @@ from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container
 from infra.settings import Settings
-from infra.usage.wiring import build_metering_worker
 from tests.integration.test_metering import call
 from tests.integration.test_stats_and_recommendations import model
-from tests.pipeline import wait_until
+from tests.pipeline import rolling_up, wait_until
 from tests.support import Account, MovableClock, verified_account
 
 
 @pytest.fixture
 def publisher(client: TestClient, outbox: Path) -> Account:
     return verified_account(client, outbox, role="publisher")
-
-
-@contextmanager
-def rolling_up(container: Container, settings: Settings) -> Iterator[None]:
-    if container.usage_rollup is not None:  # embedded: already running in the container
-        yield
-        return
-    worker = build_metering_worker(settings)
-    worker.start()
-    try:
-        yield
-    finally:
-        worker.stop()
 
 
 def test_metered_calls_qualify_reviews_and_feed_stats_and_recommendations(
