@@ -53,8 +53,11 @@ def test_metered_calls_qualify_reviews_and_feed_stats_and_recommendations(
         wait_until(
             lambda: container.model_stats.compute(x)["invocations_total"] == 7, 60, "x's figures"
         )
+        # y's figures roll up in their own step: wait for them too, not only for x's.
+        wait_until(
+            lambda: container.model_stats.compute(y)["invocations_7d"] == 6, 60, "y's figures"
+        )
     assert container.model_stats.compute(x)["consumers"] == 2
-    assert container.model_stats.compute(y)["invocations_7d"] == 6
     assert container.usage.has_used(consumers[0], UUID(x))
     assert client.post(url, json=review, headers=reviewer.headers).status_code == 201
 
