@@ -70,6 +70,7 @@ class _Subscription:
     customer_id: str
     payment_method_id: str
     price: PlanPrice
+    metadata: dict[str, str]
     failed_renewals: int = 0
 
 
@@ -189,7 +190,7 @@ class SimulatedGateway:
                 _new_id("sub"), state, start, add_month(start), latest_payment=first
             )
             self.subscriptions[record.id] = _Subscription(
-                record, customer_id, payment_method_id, price
+                record, customer_id, payment_method_id, price, dict(metadata)
             )
             self._emit("customer.subscription.created", self._subscription_object(record.id))
             return record
@@ -376,7 +377,8 @@ class SimulatedGateway:
             "current_period_start": int(record.current_period_start.timestamp()),
             "current_period_end": int(record.current_period_end.timestamp()),
             "cancel_at_period_end": record.cancel_at_period_end,
-            "metadata": {"model_id": str(held.price.model_id), "plan": held.price.plan},
+            "metadata": held.metadata,
+            "plan": {"nickname": held.price.plan, "amount": held.price.monthly.amount},
         }
 
     def _renewal_invoice(self, held: _Subscription, payment: Payment) -> dict[str, Any]:
@@ -393,6 +395,7 @@ class SimulatedGateway:
             "period_start": int(start.timestamp()),
             "period_end": int(add_month(start).timestamp()),
             "attempt_count": held.failed_renewals + 1,
+            "subscription_details": {"metadata": held.metadata},
         }
 
     def _emit(self, kind: str, obj: dict[str, Any]) -> None:
