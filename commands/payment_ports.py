@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
-from domain.errors import Conflict, InvalidInput, PaymentRequired, Unavailable
+from domain.errors import Conflict, InvalidInput, NotFound, PaymentRequired, Unavailable
 from domain.pricing import Money
 
 
@@ -46,6 +46,12 @@ class ProviderUnavailable(Unavailable):
 
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
+
+
+class UnknownAtProvider(NotFound):
+    """An id the provider does not know (a customer, payment, subscription, account)."""
+
+    code = "unknown_at_provider"
 
 
 class CurrencyMismatch(InvalidInput):

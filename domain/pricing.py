@@ -155,3 +155,9 @@ def add_month(at: datetime) -> datetime:
     day (Jan 31 -> Feb 28): how a monthly subscription's period ends."""
     year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
     return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def previous_period(period: str) -> str:
+    """The billing month before `period` (both YYYY-MM)."""
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"

@@ -59,6 +59,7 @@ from queries.access import AccessQueries
 from queries.accounts import AccountQueries
 from queries.audit import AuditQueries
 from queries.health import Readiness
+from queries.invoices import InvoiceQueries
 from queries.models import ModelQueries
 from queries.progress import ProjectionProgress, ReadYourWrites
 from queries.recommendations import Recommendations, UsageCoOccurrence
@@ -119,6 +120,7 @@ class Container:
     jobs: JobService
     webhooks: WebhookService
     usage_meter: BufferedUsageMeter
+    invoice_queries: InvoiceQueries
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
@@ -294,6 +296,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         jobs=jobs,
         webhooks=webhooks.service,
         usage_meter=meter,
+        invoice_queries=InvoiceQueries(read.store),
         closers=closers,
         stats_trigger=stats_trigger,
         background=background,

@@ -38,10 +38,11 @@ from commands.payment_ports import (
     SavedMethod,
     SubscriptionState,
     Transfer,
+    UnknownAtProvider,
     same_currency,
 )
 from domain.clock import Clock
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import DomainError, InvalidInput
 from domain.pricing import Money, add_month
 from infra.payments.cards import SimCard, card_for
 
@@ -141,7 +142,7 @@ class SimulatedGateway:
         with self._lock:
             found = self.payments.get(payment_id)
         if found is None:
-            raise NotFound(f"no payment {payment_id}", code="payment_not_found")
+            raise UnknownAtProvider(f"no payment {payment_id}")
         return found
 
     def settle(self, payment_id: str, succeeded: bool) -> Payment:
@@ -272,7 +273,7 @@ class SimulatedGateway:
     ) -> Transfer:
         def transfer() -> Transfer:
             if account_id not in self.accounts:
-                raise NotFound(f"no connected account {account_id}", code="account_not_found")
+                raise UnknownAtProvider(f"no connected account {account_id}")
             if amount.amount <= 0:
                 raise InvalidInput("a transfer moves more than zero")
             made = Transfer(_new_id("tr"), account_id, amount)
@@ -411,12 +412,12 @@ class SimulatedGateway:
 
     def _customer(self, customer_id: str) -> None:
         if customer_id not in self.customers:
-            raise NotFound(f"no customer {customer_id}", code="customer_not_found")
+            raise UnknownAtProvider(f"no customer {customer_id}")
 
     def _subscription(self, subscription_id: str) -> _Subscription:
         held = self.subscriptions.get(subscription_id)
         if held is None:
-            raise NotFound(f"no subscription {subscription_id}", code="subscription_not_found")
+            raise UnknownAtProvider(f"no subscription {subscription_id}")
         return held
 
 

@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from commands.job_ports import Job, caller_of
+from domain.invoice import Invoice
 from domain.principal import Principal
 from infra.bootstrap import Container
 from infra.http.openapi import api_routes
@@ -45,6 +46,7 @@ KEY_NOT_FOUND = (404, "not_found")  # another user's key: never its data
 JOB_NOT_FOUND = (404, "job_not_found")
 ENDPOINT_NOT_FOUND = (404, "webhook_endpoint_not_found")
 DELIVERY_NOT_FOUND = (404, "webhook_delivery_not_found")
+INVOICE_NOT_FOUND = (404, "invoice_not_found")
 FORBIDDEN_TO_ALL = ((403, "forbidden"), (403, "forbidden"))
 ADMIN_ONLY = Case(*FORBIDDEN_TO_ALL)
 REVIEW = {"version": "1.0.0", "rating": 1, "title": "bad"}
@@ -121,6 +123,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/webhooks/deliveries/{delivery_id}/redeliver"): Case(
         DELIVERY_NOT_FOUND, DELIVERY_NOT_FOUND
     ),
+    # Billing: the consumer's own, never shown to anyone else.
+    ("GET", "/v1/billing/invoices/{invoice_id}"): Case(INVOICE_NOT_FOUND, INVOICE_NOT_FOUND),
 }
 
 # Routes with an object in their path that take no caller's credentials at all, and why.
@@ -145,6 +149,7 @@ class World:
     job_id: str
     endpoint_id: str
     delivery_id: str
+    invoice_id: str
 
     def url(self, path: str) -> str:
         values = {
@@ -153,7 +158,7 @@ class World:
             "{version}": "1.0.0", "{part}": "1", "{key_id}": self.key_id,
             "{user_id}": self.owner.id, "{aggregate_id}": self.model_id,
             "{job_id}": self.job_id, "{endpoint_id}": self.endpoint_id,
-            "{delivery_id}": self.delivery_id,
+            "{delivery_id}": self.delivery_id, "{invoice_id}": self.invoice_id,
         }  # fmt: skip
         for name, value in values.items():
             path = path.replace(name, value)
@@ -195,7 +200,17 @@ def world(client: TestClient, container: Container, outbox: Path) -> World:
     return World(
         owner, consumer, model_id, upload.json()["upload_id"], review.json()["id"],
         asked.json()["id"], key.json()["id"], job_id, endpoint_id, delivery_id,
+        billing_objects(container, consumer, owner, model_id),
     )  # fmt: skip
+
+
+def billing_objects(container: Container, consumer: Account, owner: Account, model_id: str) -> str:
+    """The consumer's invoice, drafted straight into the event store."""
+    line = {"model_id": model_id, "publisher_id": owner.id, "description": "guarded: 3",
+            "units": 3, "amount": 30}  # fmt: skip
+    invoice = Invoice(UUID(consumer.id), "2031-01", "EUR", [line], "2031-02-01T00:00:00+00:00")
+    container.app.write(invoice)
+    return str(invoice.id)
 
 
 def jobs_and_webhooks(container: Container, consumer: Account, model_id: str) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from infra.http.routes import (
     audit,
     auth,
     inference,
+    invoices,
     jobs,
     models,
     ops,
@@ -23,6 +24,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     # Matched in this order, one route after another: the calls come first, they are
     # the traffic (about 40 fewer route matches per call).
     for module in (
-        inference, jobs, auth, admin, models, uploads, access, reviews, webhooks, audit, ops,
+        inference, jobs, auth, admin, models, uploads, access, reviews, webhooks,
+        invoices, audit, ops,
     )
 )  # fmt: skip
