@@ -18,6 +18,7 @@ from commands.event_store import EventStore
 from commands.inference_targets import ModelViews
 from commands.metering_ports import UsageRecord
 from commands.ports import Mailer
+from domain.clock import Clock
 from domain.errors import DomainError
 from infra.billing_usage.postgres import PostgresBillingUsage
 from infra.billing_usage.sqlite import SqliteBillingUsage
@@ -31,6 +32,7 @@ class Billing:
     store: BillingUsageStore
     budgets: Budgets
     pricer: PricerRunner | None  # embedded only
+    clock: Clock  # "this month", for the report's default period
 
 
 def billing_store(
@@ -62,6 +64,7 @@ def billing(
     app: EventStore,
     pool: ConnectionPool | None,
     mailer: Mailer,
+    clock: Clock,
     closers: list[Callable[[], object]],
     plans: PlanAllowances | None = None,
 ) -> Billing:
@@ -75,7 +78,7 @@ def billing(
         pending = partial(store.price_pending, price, settings.billing_pricing_batch)
         alerts = BudgetAlerts(app, store, mailer)
         pricer = PricerRunner(pending, alerts.after_priced, settings.billing_pricing_idle_s)
-    return Billing(store, budgets, pricer)
+    return Billing(store, budgets, pricer, clock)
 
 
 def usage_ingest(
