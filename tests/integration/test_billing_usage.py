@@ -88,7 +88,7 @@ def test_metered_calls_are_priced_shown_to_their_caller_only_and_capped_by_the_b
                      json={"monthly_cap": {"amount": 30, "currency": "USD"}})  # fmt: skip
     assert cap.status_code == 200, cap.text
 
-    for n in range(4):  # one free, then 10 each: 30 is the cap
+    for _ in range(4):  # one free, then 10 each: 30 is the cap
         answer = infer(client, key, model_id, {"x": X})
         assert answer.status_code == 200, answer.text
     wait_until(lambda: billed(client, consumer) == 30, 60, "the calls priced")
