@@ -61,9 +61,9 @@ EXTRA_CODES: dict[int, tuple[str, ...]] = {
     413: ("payload_too_large",),
     422: (
         "invalid_input", "invalid_cursor", "invalid_version", "invalid_slug", "invalid_rating",
-        "invalid_expiry", "unknown_scope", "answers_mismatch",
+        "invalid_expiry", "unknown_scope", "answers_mismatch", "invalid_period",
     ),
-    404: ("job_expired",),
+    404: ("job_expired", "api_key_not_found"),
     503: ("validation_unavailable", "search_index_missing", "job_queue_unavailable"),
 }  # fmt: skip
 
