@@ -77,6 +77,7 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("POST", "/v1/uploads/{upload_id}/complete"): frozenset({503}),  # no validator here
     ("GET", "/v1/downloads/sha256/{hex_digest}"): frozenset({403}),  # the signature
     ("GET", "/v1/ready"): frozenset({503}),
+    ("PUT", "/v1/billing/budget"): frozenset({404}),  # api_key_id not one of the caller's
     # A job is admitted as a call would be (entitlement, limits), then queued on Kafka.
     ("POST", "/v1/models/{model_id}/jobs"): frozenset({402, 413, 429, 503}),
     ("GET", "/v1/models"): frozenset({503}),  # search index not built yet
