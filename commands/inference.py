@@ -18,6 +18,7 @@ from uuid import UUID
 import numpy as np
 from anyio import to_thread
 
+from commands.budgets import BudgetCheck, NoBudgets
 from commands.inference_ports import EngineResult, InferenceEngine
 from commands.inference_targets import ModelView, ModelViews, Release
 from commands.inference_types import (
@@ -70,6 +71,7 @@ class InferenceService:
         self._views, self._engine, self._meter = views, engine, meter
         self._limiter, self._cache, self._clock, self._limits = limiter, cache, clock, limits
         self.paid_access = paid or NoPaidAccessYet()  # billing hands in its own
+        self.budgets: BudgetCheck = NoBudgets()  # billing hands in its caps
 
     @property
     def limits(self) -> InferenceLimits:
@@ -183,6 +185,7 @@ class InferenceService:
             items,
             int((next_period_start(now) - now).total_seconds()),
         )
+        await self.budgets.check(caller, now)  # 402 budget_exhausted: this month's cap is spent
         release.check_deployed()  # after access: those without it learn nothing more
         return _Admitted(view, release, entitlement, now)
 

@@ -17,6 +17,7 @@ from commands.accounts import AccountCommands, AccountLookup
 from commands.api_keys import ApiKeyCommands, ApiKeyService
 from commands.artifacts import SizeLimits
 from commands.auth import AuthPolicy, AuthService
+from commands.budgets import SpendingMeter
 from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.event_store import EventStore
 from commands.inference import InferenceService
@@ -33,6 +34,7 @@ from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
 from commands.webhooks import WebhookService
 from domain.clock import Clock
+from infra.billing_usage.wiring import Billing, billing
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
@@ -126,6 +128,7 @@ class Container:
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
     deployer_worker: DeployerWorker | None = None  # embedded: deploys in process
     usage_rollup: RollupRunner | None = None  # the cluster runs `aimarket worker metering`
+    billing: Billing | None = None  # billing usage and budgets
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
@@ -156,6 +159,9 @@ class Container:
         if self.usage_rollup is not None:
             self.usage_rollup.start()
             self.closers.append(self.usage_rollup.stop)
+        if self.billing is not None and self.billing.pricer is not None:  # embedded pricing
+            self.billing.pricer.start()
+            self.closers.append(self.billing.pricer.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -248,7 +254,10 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
     meter = metering(settings, pool, closers)
     engine, deployer = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
-    inference = inference_service(settings, app, engine, meter, clock)
+    bills = billing(settings, app, pool, mailer, clock, closers)
+    spending = SpendingMeter(meter, bills.budgets.counter)
+    inference = inference_service(settings, app, engine, spending, clock)
+    inference.budgets = bills.budgets
     worker = None
     if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
         worker = deployer_worker(app, read.store, deployer, "onnxruntime")
@@ -302,6 +311,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         background=background,
         deployer_worker=worker,
         usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
+        billing=bills,
     )
 
 

@@ -49,7 +49,8 @@ def worker_command(
     """Run a worker: `projections` (read models), `partner-feed` or `inference` (async
     jobs; faust-streaming), `stats` (rolls usage and ratings up into each model's figures),
     `webhooks` (sends due webhook deliveries from PostgreSQL), `deployer` (puts published
-    versions on Triton) or `metering` (rolls the usage ledger up into the Usage aggregates)."""
+    versions on Triton) or `metering` (usage from Kafka into the ledger and
+    the billing usage; the ledger rolled up into the Usage aggregates)."""
     settings = load_settings()
     bootstrap = require_cluster(settings, "worker")
     if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
@@ -61,9 +62,11 @@ def worker_command(
     if kind == "deployer":  # the same: it follows the event store
         _run_deployer_worker(settings)
         return
-    if kind == "metering":  # not a Kafka consumer either: it reads the PostgreSQL ledger
+    if kind == "metering" and settings.usage_sink == "ledger":  # the ledger only: no Kafka
         _run_metering_worker(settings)
         return
+    if kind == "metering":  # the roll-up in a thread; usage from Kafka in the faust agent
+        _start_rollup(settings)
     import faust
 
     from infra.bootstrap import build_worker_app
@@ -127,6 +130,12 @@ def _run_metering_worker(settings: Settings) -> None:
     _stop_on_signals(runner.stopping.set)
     typer.echo("metering worker: rolling usage up into the Usage aggregates", err=True)
     runner.run_forever()
+
+
+def _start_rollup(settings: Settings) -> None:
+    from infra.usage.wiring import build_metering_worker
+
+    build_metering_worker(settings).start()  # a daemon thread: it ends with the worker
 
 
 def status_command() -> None:

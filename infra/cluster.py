@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import faust
 
+from commands.metering_ports import UsageLedger
 from infra.blobs import FilesystemBlobStore
 from infra.inference.triton_deployer import TritonDeployer
 from infra.inference.triton_engine import TritonEngine
@@ -16,6 +17,7 @@ from infra.inference.triton_repository import RepositoryOptions, TritonRepositor
 from infra.kafka.jobs import KafkaJobQueue
 from infra.kafka.publisher import KafkaPublisher
 from infra.kafka.topics import ensure_topics
+from infra.kafka.usage import KafkaUsageSink
 from infra.readstore.mongo import MongoReadStore
 from infra.search.opensearch import OpenSearchIndex
 from infra.settings import Settings
@@ -113,6 +115,34 @@ def _inference_app(settings: Settings, bootstrap: str) -> faust.App:
     )  # fmt: skip
 
 
+def usage_sink(settings: Settings, ledger: UsageLedger) -> KafkaUsageSink:
+    """Where a cluster API process's meter flushes: the usage topic (made if missing)."""
+    bootstrap = settings.require_kafka()
+    ensure_topics(bootstrap, [settings.usage_topic], settings.event_partitions,
+                  settings.usage_topic_retention_ms)  # fmt: skip
+    return KafkaUsageSink(bootstrap, settings.usage_topic, ledger)
+
+
+def _metering_app(settings: Settings, bootstrap: str) -> faust.App:
+    from infra.billing_usage.wiring import usage_ingest
+    from infra.mail import OutboxMailer, SmtpMailer
+    from infra.stores import postgres_pool
+    from workers.usage_app import make_usage_app
+
+    ensure_topics(bootstrap, [settings.usage_topic], settings.event_partitions,
+                  settings.usage_topic_retention_ms)  # fmt: skip
+    mailer = (
+        SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
+        if settings.smtp_host
+        else OutboxMailer(settings.data_dir / "outbox", settings.smtp_sender)
+    )
+    ingest = usage_ingest(settings, open_marketplace(settings), postgres_pool(settings, []), mailer)
+    return make_usage_app(
+        bootstrap, ingest, settings.usage_topic, f"{settings.worker_group}-metering",
+        datadir=settings.data_dir / "faust",
+    )  # fmt: skip
+
+
 def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App:
     _ensure_topics(settings, bootstrap)
     if kind == "inference":
@@ -139,4 +169,6 @@ def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App
             partitions=settings.event_partitions,
             datadir=settings.data_dir / "faust",
         )
-    raise KeyError(f"no worker {kind!r}: use projections, partner-feed or inference")
+    if kind == "metering":
+        return _metering_app(settings, bootstrap)
+    raise KeyError(f"no worker {kind!r}: use projections, partner-feed, inference or metering")

@@ -81,6 +81,8 @@ def cluster_settings(
         data_dir=tmp_path_factory.mktemp("cluster"),
         argon2_time_cost=1,
         argon2_memory_kib=8,
+        # The API writes the ledger itself: tests of the Kafka path ask for it by name.
+        usage_sink="ledger",
     )
 
 

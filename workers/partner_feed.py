@@ -207,6 +207,10 @@ DROPPED |= {
     "Usage.Recorded": "per-person activity; partners get usage as aggregates, not per consumer",
     "Usage.BatchRecorded": "per-person activity; partners get usage as aggregates",
 }
+DROPPED |= {
+    f"Budget.{name}": "one consumer's spending caps and alerts: private"
+    for name in ("Started", "CapSet", "ThresholdNotified")
+}
 _BETWEEN_TWO = "between one consumer and one publisher: answers, reasons, personal names"
 DROPPED |= {
     f"AccessRequest.{name}": _BETWEEN_TWO

@@ -61,9 +61,9 @@ EXTRA_CODES: dict[int, tuple[str, ...]] = {
     413: ("payload_too_large",),
     422: (
         "invalid_input", "invalid_cursor", "invalid_version", "invalid_slug", "invalid_rating",
-        "invalid_expiry", "unknown_scope", "answers_mismatch",
+        "invalid_expiry", "unknown_scope", "answers_mismatch", "invalid_period",
     ),
-    404: ("job_expired",),
+    404: ("job_expired", "api_key_not_found"),
     503: ("validation_unavailable", "search_index_missing", "job_queue_unavailable"),
 }  # fmt: skip
 
@@ -77,6 +77,7 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("POST", "/v1/uploads/{upload_id}/complete"): frozenset({503}),  # no validator here
     ("GET", "/v1/downloads/sha256/{hex_digest}"): frozenset({403}),  # the signature
     ("GET", "/v1/ready"): frozenset({503}),
+    ("PUT", "/v1/billing/budget"): frozenset({404}),  # api_key_id not one of the caller's
     # A job is admitted as a call would be (entitlement, limits), then queued on Kafka.
     ("POST", "/v1/models/{model_id}/jobs"): frozenset({402, 413, 429, 503}),
     ("GET", "/v1/models"): frozenset({503}),  # search index not built yet

@@ -24,9 +24,17 @@ from workers.metering_worker import RollupRunner
 def metering(
     settings: Settings, pool: ConnectionPool | None, closers: list[Callable[[], object]]
 ) -> BufferedUsageMeter:
-    """The usage meter on the profile's ledger; closing it writes what still waits."""
+    """The usage meter on the profile's ledger (cluster: through Kafka to the metering
+    worker); closing it writes what still waits."""
+    ledger = open_usage_ledger(settings, pool, closers)
+    if pool is not None and settings.usage_sink == "kafka":  # the metering worker writes it
+        from infra.cluster import usage_sink
+
+        sink = usage_sink(settings, ledger)
+        closers.append(sink.close)
+        ledger = sink
     meter = BufferedUsageMeter(
-        open_usage_ledger(settings, pool, closers),
+        ledger,
         batch_size=settings.usage_flush_batch,
         flush_interval_s=settings.usage_flush_interval_ms / 1000,
         seed_ttl_s=settings.usage_count_ttl_s,

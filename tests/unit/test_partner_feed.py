@@ -21,6 +21,7 @@ import domain
 from domain.access_request import AccessRequest
 from domain.admin_roster import AdminRoster
 from domain.api_key import ApiKey
+from domain.budget import Budget
 from domain.envelope import envelope
 from domain.login_session import LoginSession
 from domain.model import Model
@@ -91,6 +92,9 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
     usage.record("2026-11-26", 2, 1)
     usage.record_batch(f"batch-{name}", {"2026-11-26": (3, 2), "2026-11-27": (1, 0)})
     access, review = access_and_review_history(user.id, model.id, name)
+    budget = Budget(user.id)
+    budget.set_cap("", {"amount": 100, "currency": "USD"})
+    budget.note_threshold("", "2026-11", 50)
     uploads = upload_history(user.id, model.id)
     user.deactivate(by=user.id)
     user.reactivate(by=user.id)
@@ -105,6 +109,7 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
         *session.collect_events(),
         *model.collect_events(),
         *usage.collect_events(),
+        *budget.collect_events(),
         *access.collect_events(),
         *review.collect_events(),
         *(event for upload in uploads for event in upload.collect_events()),

@@ -9,6 +9,7 @@ from infra.http.routes import (
     admin,
     audit,
     auth,
+    billing_usage,
     inference,
     invoices,
     jobs,
@@ -25,6 +26,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     # the traffic (about 40 fewer route matches per call).
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks,
-        invoices, audit, ops,
+        billing_usage, invoices, audit, ops,
     )
 )  # fmt: skip

@@ -1,0 +1,105 @@
+"""Billing usage: records priced per billing period into the billing usage store, the
+budget emails that pricing may set off, and the caller's usage report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from commands.billing_ports import BilledDay, BillingUsageStore, PlanAllowances
+from commands.billing_pricing import MonthKey, PricedCall, Schedule, price_calls
+from commands.conflicts import CommandHandlers
+from commands.event_store import EventStore
+from commands.metering_ports import UsageRecord
+from commands.ports import Mailer, OutgoingEmail
+from domain.budget import ACCOUNT, Budget, scope_of
+from domain.errors import InvalidInput, NotFound
+from domain.user import User
+
+log = logging.getLogger("aimarket.billing")
+MAX_REPORT_DAYS = 366
+
+
+class UsagePricer:
+    """The pricing rule (commands/billing_pricing.py) with the model's price schedule and
+    the consumer's plan at hand: what the stores call inside their transaction."""
+
+    def __init__(self, schedule_of: Callable[[UUID], Schedule], plans: PlanAllowances) -> None:
+        self.schedule_of, self.plans = schedule_of, plans
+
+    def __call__(self, records: Sequence[UsageRecord], counted: dict[MonthKey, int]
+                 ) -> list[PricedCall]:  # fmt: skip
+        return price_calls(records, counted, self.schedule_of, self.plans.included_requests)[0]
+
+
+class BudgetAlerts(CommandHandlers):
+    """After a batch is priced: an email per threshold (50/80/100 %) of a cap newly
+    reached this month, once; the Budget records it before the email goes."""
+
+    def __init__(self, app: EventStore, store: BillingUsageStore, mailer: Mailer) -> None:
+        self.app, self.store, self.mailer = app, store, mailer
+
+    def after_priced(self, priced: Sequence[PricedCall]) -> int:
+        """Emails sent for this batch."""
+        scopes = {(c.record.consumer_id, c.record.api_key_id) for c in priced if c.amount}
+        sent = 0
+        for consumer_id in sorted({c for c, _ in scopes}):
+            keys = {k for c, k in scopes if c == consumer_id}
+            months = {c.record.month for c in priced if c.record.consumer_id == consumer_id}
+            for month in sorted(months):
+                sent += self.notify(consumer_id, month, sorted({ACCOUNT} | {scope_of(k)
+                                    for k in keys if k is not None}))  # fmt: skip
+        return sent
+
+    def notify(self, consumer_id: UUID, month: str, scopes: list[str]) -> int:
+        try:
+            budget = self.app.load(Budget, Budget.create_id(consumer_id))
+        except NotFound:
+            return 0
+        emails = []
+        for scope in scopes:
+            cap = budget.cap_of(scope)
+            if cap is None:
+                continue
+            key = None if scope == ACCOUNT else UUID(scope)
+            spent = self.store.spent(consumer_id, key, month, cap.currency)
+            for percent in budget.to_notify(scope, month, spent):
+                budget.note_threshold(scope, month, percent)
+                emails.append((scope, percent, spent, cap.amount, cap.currency))
+        if not emails:
+            return 0
+        self.app.write(budget)  # a worker that lost the race sends nothing (retried)
+        to = self.app.load(User, consumer_id).email
+        for scope, percent, spent, cap_amount, currency in emails:
+            whose = f"API key {scope}" if scope else "your account"
+            self.mailer.send(OutgoingEmail(
+                to, f"aimarket: {percent}% of your monthly budget used",
+                f"In {month}, {whose} has spent {spent} of its {cap_amount} {currency} "
+                f"(minor units) monthly budget ({percent}%)."
+                + (" Calls are refused until the budget is raised." if percent >= 100 else ""),
+            ))  # fmt: skip
+        return len(emails)
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    first_day: str
+    last_day: str
+    days: list[BilledDay]
+    totals: dict[str, int]  # currency -> amount
+
+
+def usage_report(store: BillingUsageStore, consumer_id: UUID, first: date, last: date
+                 ) -> UsageReport:  # fmt: skip
+    if last < first:
+        raise InvalidInput("`to` is before `from`", code="invalid_period")
+    if (last - first).days >= MAX_REPORT_DAYS:
+        raise InvalidInput(f"a report covers at most {MAX_REPORT_DAYS} days", code="invalid_period")
+    days = store.days(consumer_id, first.isoformat(), last.isoformat())
+    totals: dict[str, int] = {}
+    for day in days:
+        totals[day.currency] = totals.get(day.currency, 0) + day.amount
+    return UsageReport(first.isoformat(), last.isoformat(), days, totals)
