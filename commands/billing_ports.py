@@ -35,6 +35,15 @@ class BilledDay:
     amount: int  # minor units
 
 
+@dataclass(frozen=True)
+class BilledMonth:
+    consumer_id: UUID
+    model_id: UUID
+    currency: str
+    billable_units: int
+    amount: int  # minor units
+
+
 class Pricer(Protocol):
     def __call__(
         self, records: Sequence[UsageRecord], counted: dict[tuple[UUID, UUID, str], int]
@@ -52,4 +61,8 @@ class BillingUsageStore(Protocol):
 
     def spent(self, consumer_id: UUID, api_key_id: UUID | None, month: str, currency: str) -> int:
         """Billed this month: the account's whole spend, or one key's (`api_key_id`)."""
+        ...
+
+    def month_totals(self, month: str) -> list[BilledMonth]:
+        """Every consumer x model x currency billed in the month (YYYY-MM): period close."""
         ...

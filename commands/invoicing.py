@@ -21,6 +21,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from commands.billing_ports import BillingUsageStore
 from commands.conflicts import CommandHandlers
 from commands.event_store import EventStore
 from commands.metering_ports import month_of
@@ -33,6 +34,7 @@ from commands.payment_ports import (
 from domain.clock import Clock
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.invoice import Invoice, InvoiceStatus
+from domain.model import Model
 from domain.pricing import Money
 
 log = logging.getLogger("aimarket.billing")
@@ -62,6 +64,33 @@ class PeriodUsage(Protocol):
     def billed_lines(self, period: str) -> list[UsageLine]:
         """Every consumer and model with billable usage in the period (YYYY-MM)."""
         ...
+
+
+class UsageLines:
+    """Period usage from the priced billing usage, each line named by its model."""
+
+    def __init__(self, store: BillingUsageStore, app: EventStore) -> None:
+        self.store, self.app = store, app
+
+    def billed_lines(self, period: str) -> list[UsageLine]:
+        models: dict[UUID, Model] = {}
+        lines = []
+        for month in self.store.month_totals(period):
+            if month.amount <= 0:
+                continue
+            model = models.get(month.model_id) or self.app.load(Model, month.model_id)
+            models[month.model_id] = model
+            lines.append(
+                UsageLine(
+                    month.consumer_id,
+                    month.model_id,
+                    model.publisher_id,
+                    model.name,
+                    month.billable_units,
+                    Money(month.amount, month.currency),
+                )
+            )
+        return lines
 
 
 class Customers(Protocol):

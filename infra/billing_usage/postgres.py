@@ -10,7 +10,7 @@ from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
-from commands.billing_ports import BilledDay, Pricer
+from commands.billing_ports import BilledDay, BilledMonth, Pricer
 from commands.billing_pricing import PricedCall
 from commands.metering_ports import UsageRecord
 from infra.billing_usage.common import counted_after, day_rows, month_rows, scope_of, spend_rows
@@ -100,3 +100,15 @@ class PostgresBillingUsage:
                 (consumer_id, scope_of(api_key_id), month, currency),
             ).fetchone()
         return int(row[0]) if row else 0
+
+    def month_totals(self, month: str) -> list[BilledMonth]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT consumer_id, model_id, currency, SUM(billable_units), SUM(amount) "
+                f"FROM {DAYS} WHERE day >= %s AND day < %s "
+                "GROUP BY consumer_id, model_id, currency ORDER BY consumer_id, model_id",
+                (f"{month}-01", f"{month}-99"),
+            ).fetchall()
+        return [
+            BilledMonth(UUID(str(c)), UUID(str(m)), cur, int(u), int(a)) for c, m, cur, u, a in rows
+        ]

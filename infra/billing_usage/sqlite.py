@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from uuid import UUID
 
-from commands.billing_ports import BilledDay, Pricer
+from commands.billing_ports import BilledDay, BilledMonth, Pricer
 from commands.billing_pricing import PricedCall
 from infra.billing_usage.common import counted_after, day_rows, month_rows, scope_of, spend_rows
 from infra.sqlite_tx import immediate_transaction
@@ -105,6 +105,16 @@ class SqliteBillingUsage:
                 (str(consumer_id), scope_of(api_key_id), month, currency),
             ).fetchone()
         return int(row[0]) if row else 0
+
+    def month_totals(self, month: str) -> list[BilledMonth]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT consumer_id, model_id, currency, SUM(billable_units), SUM(amount) "
+                "FROM billing_usage_days WHERE day >= ? AND day < ? "
+                "GROUP BY consumer_id, model_id, currency ORDER BY consumer_id, model_id",
+                (f"{month}-01", f"{month}-99"),
+            ).fetchall()
+        return [BilledMonth(UUID(c), UUID(m), cur, int(u), int(a)) for c, m, cur, u, a in rows]
 
     def close(self) -> None:
         self._db.close()
