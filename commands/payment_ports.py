@@ -206,6 +206,24 @@ class PaymentGateway(Protocol):
     ) -> Transfer: ...
 
 
+class ChargeRecorder(Protocol):
+    """Where captured charges and their refunds are posted: the publishers' ledger. Both
+    are idempotent by `transaction_id` (a purchase's capture, a renewal's invoice)."""
+
+    def record_charge(
+        self, transaction_id: str, publisher_id: UUID, model_id: UUID, gross: Money, at: datetime
+    ) -> None: ...
+
+    def record_refund(
+        self,
+        transaction_id: str,
+        charge_transaction_id: str,
+        publisher_id: UUID,
+        amount: Money,
+        at: datetime,
+    ) -> None: ...
+
+
 def same_currency(*amounts: Money) -> str:
     """The one currency of these amounts; mixing currencies is refused."""
     currencies = {a.currency for a in amounts}

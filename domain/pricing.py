@@ -6,6 +6,7 @@ an object the transcoder does not know; `Pricing.from_dict` validates on the way
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -147,3 +148,10 @@ def next_period_start(at: datetime) -> datetime:
     if at.month == 12:
         return datetime(at.year + 1, 1, 1, tzinfo=UTC)
     return datetime(at.year, at.month + 1, 1, tzinfo=UTC)
+
+
+def add_month(at: datetime) -> datetime:
+    """The same day and time a month later, on the month's last day when it has no such
+    day (Jan 31 -> Feb 28): how a monthly subscription's period ends."""
+    year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))

@@ -20,6 +20,8 @@ AGGREGATES = (
     "review",
     "usage",
     "adminroster",
+    "purchase",
+    "subscription",
 )
 
 
