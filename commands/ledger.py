@@ -20,12 +20,12 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from commands.conflicts import CommandHandlers, ConcurrentUpdate
-from commands.event_store import EventStore, Written
+from commands.event_store import EventStore
 from commands.payment_ports import PaymentGateway, ProviderUnavailable
 from domain.clock import Clock
 from domain.errors import DomainError, InvalidInput, NotFound, PaymentRequired
 from domain.ledger import PublisherLedger
-from domain.ledger_rules import check_fee_bps
+from domain.ledger_rules import ChargeNotRecorded, check_fee_bps
 from domain.pricing import Money
 from domain.user import User
 
@@ -57,16 +57,15 @@ class LedgerCommands(CommandHandlers):
 
     def record_charge(
         self, transaction_id: str, publisher_id: UUID, model_id: UUID, gross: Money, at: datetime
-    ) -> Written | None:
-        """Book a customer's payment: fee to the platform, the rest owed to the publisher.
-        None when this transaction was booked already."""
+    ) -> None:
+        """Book a customer's payment: fee to the platform, the rest owed to the publisher;
+        nothing when this transaction was booked already (the `ChargeRecorder` port)."""
         _check_transaction_id(transaction_id)
         ledger = self._load_or_open(publisher_id)
-        if not ledger.record_charge(
+        if ledger.record_charge(
             transaction_id, model_id, gross.amount, gross.currency, self.fee_bps, at
         ):
-            return None
-        return self._write(ledger)
+            self._write(ledger)
 
     def record_refund(
         self,
@@ -75,15 +74,17 @@ class LedgerCommands(CommandHandlers):
         publisher_id: UUID,
         amount: Money,
         at: datetime,
-    ) -> Written | None:
-        """Reverse part or all of a booked charge; None when booked already."""
+    ) -> None:
+        """Reverse part or all of a booked charge; nothing when booked already."""
         _check_transaction_id(transaction_id)
-        ledger = self._load(publisher_id)
-        if not ledger.record_refund(
+        try:
+            ledger = self._load(publisher_id)
+        except NotFound:
+            raise ChargeNotRecorded(f"no charge {charge_transaction_id} booked") from None
+        if ledger.record_refund(
             transaction_id, charge_transaction_id, amount.amount, amount.currency, at
         ):
-            return None
-        return self._write(ledger)
+            self._write(ledger)
 
     def payout(self, publisher_id: UUID, minimum: Money | None = None) -> list[PayoutDone]:
         """Finish any payout a crash left started, then transfer each currency's payable
@@ -149,7 +150,7 @@ class LedgerCommands(CommandHandlers):
             )
         except ProviderUnavailable:
             raise  # may have happened: left started, the next run repeats it with its key
-        except (InvalidInput, PaymentRequired) as refused:  # it did not happen: money back
+        except (InvalidInput, NotFound, PaymentRequired) as refused:  # not made: money back
             ledger.fail_payout(payout_id, refused.code, self.clock.now())
             self.app.write(ledger)
             return PayoutDone(payout_id, amount, "failed", None)
@@ -166,9 +167,9 @@ class LedgerCommands(CommandHandlers):
         except NotFound:
             return PublisherLedger(publisher_id=publisher_id)
 
-    def _write(self, ledger: PublisherLedger) -> Written:
+    def _write(self, ledger: PublisherLedger) -> None:
         try:
-            return self.app.write(ledger)
+            self.app.write(ledger)
         except IntegrityError:  # another booking opened this ledger meanwhile: run again
             raise ConcurrentUpdate("this ledger was opened meanwhile") from None
 

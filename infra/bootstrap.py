@@ -22,6 +22,7 @@ from commands.event_store import EventStore
 from commands.inference import InferenceService
 from commands.inference_ports import InferenceEngine
 from commands.jobs import JobService
+from commands.ledger import LedgerCommands
 from commands.metering import BufferedUsageMeter
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
@@ -42,6 +43,7 @@ from infra.inference.wiring import (
     inference_service,
 )
 from infra.jobs.wiring import build_jobs, build_webhooks
+from infra.ledger_wiring import ledger_commands
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
@@ -58,6 +60,7 @@ from projections.ports import ReadStore, SearchIndex
 from queries.access import AccessQueries
 from queries.accounts import AccountQueries
 from queries.audit import AuditQueries
+from queries.earnings import EarningsQueries
 from queries.health import Readiness
 from queries.models import ModelQueries
 from queries.progress import ProjectionProgress, ReadYourWrites
@@ -119,6 +122,8 @@ class Container:
     jobs: JobService
     webhooks: WebhookService
     usage_meter: BufferedUsageMeter
+    ledger: LedgerCommands  # the publishers' ledger: the saga and webhooks book into it
+    earnings: EarningsQueries
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
@@ -294,6 +299,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         jobs=jobs,
         webhooks=webhooks.service,
         usage_meter=meter,
+        ledger=ledger_commands(settings, app, clock),
+        earnings=EarningsQueries(app),
         closers=closers,
         stats_trigger=stats_trigger,
         background=background,

@@ -17,6 +17,10 @@ from domain.ledger_rules import Account
 PERIOD_LENGTH = len("YYYY-MM")
 
 
+class InvalidPeriod(InvalidInput):
+    code = "invalid_period"
+
+
 class LedgerSource(Protocol):
     """The read the earnings need of the event store (the write side's gateway has it)."""
 
@@ -120,4 +124,4 @@ def _check_period(period: str) -> None:
         and month.isdigit()
         and 1 <= int(month) <= 12
     ):  # fmt: skip
-        raise InvalidInput("period is a month as YYYY-MM", code="invalid_period")
+        raise InvalidPeriod("period is a month as YYYY-MM")

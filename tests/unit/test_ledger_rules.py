@@ -74,7 +74,8 @@ def test_partial_refunds_add_up_to_the_charge_and_never_exceed_it(
             break
         back = reversal(gross, cut.fee, refunded, amount)
         assert back.fee >= 0 and back.share >= 0 and back.fee + back.share == amount
-        refunded, fee_back, share_back = refunded + amount, fee_back + back.fee, share_back + back.share
+        refunded += amount
+        fee_back, share_back = fee_back + back.fee, share_back + back.share
         assert fee_back <= cut.fee and share_back <= cut.share
     rest = gross - refunded
     if rest:

@@ -9,6 +9,7 @@ from infra.http.routes import (
     admin,
     audit,
     auth,
+    earnings,
     inference,
     jobs,
     models,
@@ -24,5 +25,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     # the traffic (about 40 fewer route matches per call).
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks, audit, ops,
+        earnings,
     )
 )  # fmt: skip
