@@ -218,3 +218,18 @@ def test_two_first_charges_at_once_are_both_booked(rig: Rig) -> None:
     for thread in threads:
         thread.join()
     assert rig.books(publisher).balance("USD", Account.CUSTOMER_PAYMENTS) == 200
+
+
+def test_a_busy_ledger_loads_from_its_snapshot_with_the_same_books(rig: Rig) -> None:
+    ledger, publisher = rig.ledger(), rig.publisher()
+    ledger.record_charge("pi_0", publisher, uuid4(), usd(1000), rig.clock.now())
+    ledger.payout(publisher)
+    for n in range(1, 105):
+        ledger.record_charge(f"pi_{n}", publisher, uuid4(), usd(100), rig.clock.now())
+    ledger.record_refund("re_1", "pi_0", publisher, usd(1000), rig.clock.now())
+    ledger_id = PublisherLedger.create_id(publisher)
+    assert rig.app.snapshots is not None and list(rig.app.snapshots.get(ledger_id))
+    books = rig.books(publisher)
+    assert books.balance("USD", Account.PUBLISHER_PAYABLE) == 104 * 80 - 800
+    assert books.balance("USD", Account.PAID_OUT) == 800
+    assert len(books.charges) == 105 and books.refunds == {"re_1": "pi_0"}
