@@ -25,9 +25,11 @@ from commands.payment_ports import PaymentGateway, ProviderUnavailable
 from domain.clock import Clock
 from domain.errors import DomainError, InvalidInput, NotFound, PaymentRequired
 from domain.ledger import PublisherLedger
-from domain.ledger_rules import ChargeNotRecorded, check_fee_bps
+from domain.ledger_rules import Account, ChargeNotRecorded, check_fee_bps
 from domain.pricing import Money
 from domain.user import User
+
+PAYABLE = Account.PUBLISHER_PAYABLE
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,15 @@ class LedgerCommands(CommandHandlers):
             ledger = self._load(publisher_id)
         except NotFound:
             return []
-        account = self._connected_account(ledger)
-        done = [self._transfer(ledger, account, pid) for pid, _ in ledger.pending_payouts()]
+        floor = 0 if minimum is None else minimum.amount
         currencies = ledger.currencies() if minimum is None else [minimum.currency]
-        for currency in currencies:
-            payout_id = ledger.start_payout(
-                currency, 0 if minimum is None else minimum.amount, self.clock.now()
-            )
+        due = [c for c in currencies if ledger.balance(c, PAYABLE) >= max(floor, 1)]
+        if not due and not ledger.pending_payouts():
+            return []
+        account = self._connected_account(ledger)  # before any money is set aside
+        done = [self._transfer(ledger, account, pid) for pid, _ in ledger.pending_payouts()]
+        for currency in due:
+            payout_id = ledger.start_payout(currency, floor, self.clock.now())
             if payout_id is not None:
                 self.app.write(ledger)  # recorded before the transfer: its idempotency key
                 done.append(self._transfer(ledger, account, payout_id))
@@ -122,8 +126,8 @@ class LedgerCommands(CommandHandlers):
         found: list[UUID] = []
         start: int | None = None
         while page := self.app.recorder.select_notifications(start, 500, topics=topics):
-            ledgers = (self.app.load(PublisherLedger, UUID(str(n.originator_id))) for n in page)
-            found.extend(ledger.publisher_id for ledger in ledgers)
+            opened = (self.app.mapper.to_domain_event(n) for n in page)
+            found.extend(e.publisher_id for e in opened if isinstance(e, PublisherLedger.Opened))
             start = page[-1].id + 1
         return found
 

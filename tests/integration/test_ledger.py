@@ -16,6 +16,7 @@ import pytest
 from commands.event_store import EventStore
 from commands.ledger import LedgerCommands
 from commands.payment_ports import ProviderUnavailable, Transfer
+from domain.errors import NotFound
 from domain.ledger import PublisherLedger
 from domain.ledger_rules import Account, ChargeNotRecorded, RefundExceedsCharge
 from domain.pricing import Money
@@ -233,3 +234,21 @@ def test_a_busy_ledger_loads_from_its_snapshot_with_the_same_books(rig: Rig) -> 
     assert books.balance("USD", Account.PUBLISHER_PAYABLE) == 104 * 80 - 800
     assert books.balance("USD", Account.PAID_OUT) == 800
     assert len(books.charges) == 105 and books.refunds == {"re_1": "pi_0"}
+
+
+def test_a_publisher_that_cannot_be_connected_keeps_their_balance(rig: Rig) -> None:
+    ledger, unknown = rig.ledger(), uuid4()  # no account: no email to connect with
+    ledger.record_charge("pi_1", unknown, uuid4(), usd(100), rig.clock.now())
+    with pytest.raises(NotFound):
+        ledger.payout(unknown)
+    books = rig.books(unknown)
+    assert books.balance("USD", Account.PUBLISHER_PAYABLE) == 80
+    assert books.payouts == {} and rig.gateway.accounts == {}
+
+
+def test_nothing_to_pay_connects_no_account(rig: Rig) -> None:
+    ledger, publisher = rig.ledger(), rig.publisher()
+    ledger.record_charge("pi_1", publisher, uuid4(), usd(1000), rig.clock.now())
+    ledger.record_refund("re_1", "pi_1", publisher, usd(1000), rig.clock.now())
+    assert ledger.payout(publisher) == []
+    assert rig.gateway.accounts == {}
