@@ -20,6 +20,7 @@ from commands.conflicts import ConcurrentUpdate
 from domain.admin_roster import AdminRoster
 from domain.api_key import ApiKey
 from domain.errors import NotFound
+from domain.ledger import PublisherLedger
 from domain.model import Model
 from domain.user import User
 
@@ -43,6 +44,7 @@ class EventStore(Application[UUID]):
         ApiKey: 100,
         Model: 100,
         AdminRoster: 100,
+        PublisherLedger: 100,  # one event per sale: a busy publisher's ledger grows fast
     }
 
     def __init__(self, env: dict[str, str] | None = None) -> None:

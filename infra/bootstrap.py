@@ -23,6 +23,7 @@ from commands.event_store import EventStore
 from commands.inference import InferenceService
 from commands.inference_ports import InferenceEngine
 from commands.jobs import JobService
+from commands.ledger import LedgerCommands
 from commands.metering import BufferedUsageMeter
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
@@ -44,6 +45,7 @@ from infra.inference.wiring import (
     inference_service,
 )
 from infra.jobs.wiring import build_jobs, build_webhooks
+from infra.ledger_wiring import ledger_commands
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
@@ -60,6 +62,7 @@ from projections.ports import ReadStore, SearchIndex
 from queries.access import AccessQueries
 from queries.accounts import AccountQueries
 from queries.audit import AuditQueries
+from queries.earnings import EarningsQueries
 from queries.health import Readiness
 from queries.invoices import InvoiceQueries
 from queries.models import ModelQueries
@@ -123,6 +126,8 @@ class Container:
     webhooks: WebhookService
     usage_meter: BufferedUsageMeter
     invoice_queries: InvoiceQueries
+    ledger: LedgerCommands  # the publishers' ledger: the saga and webhooks book into it
+    earnings: EarningsQueries
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
@@ -306,6 +311,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         webhooks=webhooks.service,
         usage_meter=meter,
         invoice_queries=InvoiceQueries(read.store),
+        ledger=ledger_commands(settings, app, clock),
+        earnings=EarningsQueries(app),
         closers=closers,
         stats_trigger=stats_trigger,
         background=background,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from infra.cli_billing import billing
 from infra.cli_common import load_settings
 from infra.cli_pipeline import events, models, pipeline_commands, projections
 from infra.services.cli import services_app
@@ -20,6 +21,7 @@ app.add_typer(services_app, name="services")
 app.add_typer(events, name="events")
 app.add_typer(projections, name="projections")
 app.add_typer(models, name="models")
+app.add_typer(billing, name="billing")
 pipeline_commands(app)
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]

@@ -22,3 +22,7 @@ class BillingSettings(BaseSettings):
     budget_spend_ttl_s: float = Field(
         default=30.0, ge=0, description="spend seeded from billing usage, then moved on in memory"
     )
+    # The publishers' ledger (domain/ledger.py): the platform's cut of every charge.
+    platform_fee_bps: int = Field(
+        default=2000, ge=0, le=10_000, description="basis points of each charge; 2000 = 20%"
+    )

@@ -14,6 +14,8 @@ COLLECTION = "invoices"
 
 class InvoiceNotFound(NotFound):
     code = "invoice_not_found"
+
+
 NEWEST_FIRST = [("period", -1), ("currency", 1)]
 
 

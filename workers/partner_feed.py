@@ -227,6 +227,13 @@ DROPPED |= {
     f"Upload.{name}": "a publisher's work in progress; the version events tell the outcome"
     for name in ("Started", "Completed", "Failed")
 }
+DROPPED |= {
+    f"PublisherLedger.{name}": "a publisher's earnings and payouts: their own business"
+    for name in (
+        "Opened", "ChargeRecorded", "RefundRecorded", "AccountConnected", "PayoutStarted",
+        "PayoutEnded",
+    )
+}  # fmt: skip
 
 
 def public_types() -> list[PublicType]:

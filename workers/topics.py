@@ -23,6 +23,7 @@ AGGREGATES = (
     "purchase",
     "subscription",
     "invoice",
+    "publisherledger",
 )
 
 

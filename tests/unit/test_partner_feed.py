@@ -23,6 +23,7 @@ from domain.admin_roster import AdminRoster
 from domain.api_key import ApiKey
 from domain.budget import Budget
 from domain.envelope import envelope
+from domain.ledger import PublisherLedger
 from domain.login_session import LoginSession
 from domain.model import Model
 from domain.pricing import FREE
@@ -102,6 +103,7 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
     roster = AdminRoster(admin_ids=[user.id])
     roster.admit(key.id)
     roster.dismiss(user.id)
+    ledger = ledger_history(user.id, model.id, name)
     events = [
         *user.collect_events(),
         *roster.collect_events(),
@@ -113,8 +115,20 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
         *access.collect_events(),
         *review.collect_events(),
         *(event for upload in uploads for event in upload.collect_events()),
+        *ledger.collect_events(),
     ]
     return [envelope(event) for event in events]
+
+
+def ledger_history(publisher_id: uuid.UUID, model_id: uuid.UUID, name: str) -> PublisherLedger:
+    ledger = PublisherLedger(publisher_id=publisher_id)
+    ledger.record_charge(f"pi_{name}", model_id, 1000, "EUR", 2000, NOW)
+    ledger.connect_account(f"acct_{name}")
+    payout_id = ledger.start_payout("EUR", 0, NOW)
+    assert payout_id is not None
+    ledger.complete_payout(payout_id, f"tr_{name}", NOW)
+    ledger.record_refund(f"re_{name}", f"pi_{name}", 100, "EUR", NOW)
+    return ledger
 
 
 def model_history(publisher_id: uuid.UUID, name: str) -> Model:

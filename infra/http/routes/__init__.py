@@ -10,6 +10,7 @@ from infra.http.routes import (
     audit,
     auth,
     billing_usage,
+    earnings,
     inference,
     invoices,
     jobs,
@@ -26,6 +27,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     # the traffic (about 40 fewer route matches per call).
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks,
-        billing_usage, invoices, audit, ops,
+        billing_usage, invoices, earnings, audit, ops,
     )
 )  # fmt: skip
