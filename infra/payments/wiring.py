@@ -1,0 +1,35 @@
+"""Which payment gateway a profile gets: the simulated one when embedded (or when
+AIMARKET_PAYMENTS=simulated), Stripe in the cluster (AIMARKET_PAYMENTS=stripe, the default
+there). The stripe SDK is a cluster extra: imported only inside `payment_gateway`."""
+
+from __future__ import annotations
+
+from commands.payment_ports import PaymentGateway
+from domain.clock import Clock
+from infra.payments.simulated import SimulatedGateway
+from infra.settings import Settings, SettingsError
+
+
+def payments_mode(settings: Settings) -> str:
+    if settings.payments is not None:
+        return settings.payments
+    return "stripe" if settings.profile == "cluster" else "simulated"
+
+
+def payment_gateway(settings: Settings, clock: Clock) -> PaymentGateway:
+    if payments_mode(settings) == "simulated":
+        return SimulatedGateway(clock)
+    if settings.stripe_api_key is None:
+        raise SettingsError(
+            "Stripe payments need AIMARKET_STRIPE_API_KEY (and AIMARKET_STRIPE_WEBHOOK_SECRETS); "
+            "`eval $(aimarket services env)` points them at stripe-mock, or set "
+            "AIMARKET_PAYMENTS=simulated"
+        )
+    from infra.payments.stripe_gateway import StripeGateway
+
+    return StripeGateway(
+        settings.stripe_api_key.get_secret_value(),
+        settings.stripe_api_base,
+        clock,
+        settings.stripe_timeout_s,
+    )
