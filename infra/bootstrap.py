@@ -45,6 +45,7 @@ from infra.jobs.wiring import build_jobs, build_webhooks
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
+from infra.payments.wiring import Billing, build_billing
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
 from infra.relay_ledger import PostgresRelayLedger
@@ -119,6 +120,7 @@ class Container:
     jobs: JobService
     webhooks: WebhookService
     usage_meter: BufferedUsageMeter
+    billing: Billing  # the payment gateway, its webhooks, subscriptions
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
@@ -130,7 +132,7 @@ class Container:
         """The one `kind` this container holds: how the web layer gets any service."""
         found = self._by_kind.get(kind)
         if found is None:
-            holders = (self, self.read)
+            holders = (self, self.read, self.billing)
             values = [getattr(h, name) for h in holders for name in h.__dataclass_fields__]
             found = next((v for v in values if isinstance(v, kind)), None)
             if found is None:
@@ -294,6 +296,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         jobs=jobs,
         webhooks=webhooks.service,
         usage_meter=meter,
+        billing=build_billing(settings, app, read.store, clock),
         closers=closers,
         stats_trigger=stats_trigger,
         background=background,

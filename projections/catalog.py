@@ -7,11 +7,13 @@ from projections.access_requests import access_requests
 from projections.api_keys import api_keys
 from projections.base import DocumentProjection
 from projections.reviews import reviews
+from projections.subscriptions import subscriptions
 from projections.usage import usage
 from projections.users import users
 
 READ_MODELS: dict[str, DocumentProjection] = {
-    p.name: p for p in (users, api_keys, catalogue.models, usage, access_requests, reviews)
+    p.name: p
+    for p in (users, api_keys, catalogue.models, usage, access_requests, reviews, subscriptions)
 }
 
 # Full-text indexes fed from read models:

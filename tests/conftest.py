@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # a plugin module: imported here, pytest could not rewrite it
 pytest_plugins = ["tests.plugins.services"]
 
 TEST_SECRET = "test-signing-secret-that-is-long-enough-0123456789"
+WEBHOOK_SECRET = "whsec_test_0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,6 +82,10 @@ def cluster_settings(
         data_dir=tmp_path_factory.mktemp("cluster"),
         argon2_time_cost=1,
         argon2_memory_kib=8,
+        # Stateful payment scenarios need the simulated provider (stripe-mock keeps no
+        # state); the Stripe adapter has its own tests (tests/integration/test_stripe_gateway.py).
+        payments="simulated",
+        stripe_webhook_secrets=WEBHOOK_SECRET,
     )
 
 
@@ -131,7 +136,13 @@ def settings(profile: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
         request.getfixturevalue("cluster_pipeline")
         cluster: Settings = request.getfixturevalue("cluster_settings")
         return cluster
-    return Settings(profile="embedded", argon2_time_cost=1, argon2_memory_kib=8, data_dir=tmp_path)
+    return Settings(
+        profile="embedded",
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        data_dir=tmp_path,
+        stripe_webhook_secrets=WEBHOOK_SECRET,
+    )
 
 
 @pytest.fixture

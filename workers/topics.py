@@ -22,6 +22,7 @@ AGGREGATES = (
     "adminroster",
     "purchase",
     "subscription",
+    "providerevent",
 )
 
 

@@ -77,6 +77,10 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("POST", "/v1/uploads/{upload_id}/complete"): frozenset({503}),  # no validator here
     ("GET", "/v1/downloads/sha256/{hex_digest}"): frozenset({403}),  # the signature
     ("GET", "/v1/ready"): frozenset({503}),
+    # The signature is the credential (400 invalid_signature); the provider may be down.
+    ("POST", "/v1/webhooks/stripe"): frozenset({400}),
+    ("POST", "/v1/subscriptions/{subscription_id}/cancel"): frozenset({409, 503}),
+    ("POST", "/v1/subscriptions/{subscription_id}/change-plan"): frozenset({409, 503}),
     # A job is admitted as a call would be (entitlement, limits), then queued on Kafka.
     ("POST", "/v1/models/{model_id}/jobs"): frozenset({402, 413, 429, 503}),
     ("GET", "/v1/models"): frozenset({503}),  # search index not built yet

@@ -4,10 +4,17 @@ there). The stripe SDK is a cluster extra: imported only inside `payment_gateway
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from commands.event_store import EventStore
 from commands.payment_ports import PaymentGateway
+from commands.provider_events import ProviderEvents, WebhookSecrets
+from commands.subscriptions import SubscriptionCommands
 from domain.clock import Clock
 from infra.payments.simulated import SimulatedGateway
 from infra.settings import Settings, SettingsError
+from projections.ports import ReadStore
+from queries.subscriptions import SubscriptionQueries
 
 
 def payments_mode(settings: Settings) -> str:
@@ -32,4 +39,27 @@ def payment_gateway(settings: Settings, clock: Clock) -> PaymentGateway:
         settings.stripe_api_base,
         clock,
         settings.stripe_timeout_s,
+    )
+
+
+@dataclass
+class Billing:
+    """The payment provider and what the API does with it (the container holds these)."""
+
+    gateway: PaymentGateway
+    provider_events: ProviderEvents
+    subscriptions: SubscriptionCommands
+    subscription_queries: SubscriptionQueries
+
+
+def build_billing(settings: Settings, app: EventStore, store: ReadStore, clock: Clock) -> Billing:
+    gateway = payment_gateway(settings, clock)
+    secrets = WebhookSecrets(
+        settings.stripe_webhook_secret_list(), settings.stripe_webhook_tolerance_s
+    )
+    return Billing(
+        gateway,
+        ProviderEvents(app, clock, secrets),
+        SubscriptionCommands(app, gateway, clock),
+        SubscriptionQueries(store),
     )

@@ -14,6 +14,8 @@ from infra.http.routes import (
     models,
     ops,
     reviews,
+    stripe_webhooks,
+    subscriptions,
     uploads,
     webhooks,
 )
@@ -24,5 +26,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     # the traffic (about 40 fewer route matches per call).
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks, audit, ops,
+        subscriptions, stripe_webhooks,
     )
 )  # fmt: skip
