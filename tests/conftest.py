@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from infra.bootstrap import Container, build_container
 from infra.http.app import create_app
 from infra.settings import Settings
+from tests.billing_support import WEBHOOK_SECRET
 from tests.pipeline import running_deployer, running_pipeline, running_worker
 from tests.plugins.databases import create_database, drop_database
 from tests.support import ConsistentClient, MovableClock
@@ -25,7 +26,6 @@ if TYPE_CHECKING:  # a plugin module: imported here, pytest could not rewrite it
 pytest_plugins = ["tests.plugins.services"]
 
 TEST_SECRET = "test-signing-secret-that-is-long-enough-0123456789"
-WEBHOOK_SECRET = "whsec_test_0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture(scope="session", autouse=True)
