@@ -61,9 +61,14 @@ EXTRA_CODES: dict[int, tuple[str, ...]] = {
     413: ("payload_too_large",),
     422: (
         "invalid_input", "invalid_cursor", "invalid_version", "invalid_slug", "invalid_rating",
-        "invalid_expiry", "unknown_scope", "answers_mismatch",
+        "invalid_expiry", "unknown_scope", "answers_mismatch", "payment_request_invalid",
     ),
-    404: ("job_expired",),
+    404: (
+        "job_expired",
+        # The payment provider's objects (infra/payments/): a stale id in a saga's call.
+        "payment_not_found", "payment_object_not_found", "customer_not_found",
+        "account_not_found", "subscription_not_found",
+    ),
     503: ("validation_unavailable", "search_index_missing", "job_queue_unavailable"),
 }  # fmt: skip
 

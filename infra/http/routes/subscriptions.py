@@ -22,7 +22,7 @@ SubscriptionReads = Annotated[SubscriptionQueries, Use(SubscriptionQueries)]
 Fresh = fresh_for(current_user)
 
 
-class PlanPublic(BaseModel):
+class SubscriptionPlan(BaseModel):
     name: str
     monthly_price: int = Field(description="minor units")
     currency: str
@@ -32,7 +32,7 @@ class PlanPublic(BaseModel):
 class SubscriptionPublic(BaseModel):
     id: UUID
     model_id: UUID
-    plan: PlanPublic
+    plan: SubscriptionPlan
     status: str  # incomplete, active, past_due, canceled
     period_start: datetime | None
     period_end: datetime | None = Field(description="access lasts until then, paid")
