@@ -223,6 +223,14 @@ DROPPED |= {
     f"Upload.{name}": "a publisher's work in progress; the version events tell the outcome"
     for name in ("Started", "Completed", "Failed")
 }
+DROPPED |= {
+    f"Subscription.{name}": "one consumer's plan and payments with one publisher"
+    for name in (
+        "Started", "Restarted", "Activated", "Renewed", "PastDue", "CancelRequested",
+        "Canceled", "PlanChanged",
+    )
+}  # fmt: skip
+DROPPED["ProviderEvent.Handled"] = "the payment provider's bookkeeping, no public fact"
 
 
 def public_types() -> list[PublicType]:
