@@ -84,17 +84,17 @@ class ProviderEvents(CommandHandlers):
         marker_id = ProviderEvent.create_id(PROVIDER, event["id"])
         if self._known(marker_id):
             return "duplicate"
-        subscription = self._subscription_of(event)
         handler = HANDLERS.get(event["type"])
-        outcome = "ignored" if handler is None or subscription is None else "handled"
-        if handler is not None and subscription is not None:
+        subscription = self._subscription_of(event) if handler is not None else None
+        if handler is None or subscription is None:
+            return "ignored"  # nothing of ours changes: no marker to keep either
+        try:
             outcome = handler(self, subscription, event["data"]["object"])
+        except (KeyError, TypeError, ValueError):
+            raise MalformedEvent(f"a {event['type']} event without the fields it needs") from None
         marker = ProviderEvent(PROVIDER, event["id"], event["type"], outcome)
         try:
-            if subscription is not None and subscription.pending_events:
-                self.app.write(subscription, marker)
-            else:
-                self.app.write(marker)
+            self.app.write(marker, subscription)
         except IntegrityError:  # the same event, delivered twice at once: the other won
             return "duplicate"
         return outcome
@@ -110,12 +110,11 @@ class ProviderEvents(CommandHandlers):
         """Ours, from the metadata the purchase saga gave the provider's subscription;
         None for an event about something else, or about an earlier provider subscription
         of a restarted one."""
-        found = event["data"]["object"]
-        metadata, provider_id = _metadata_and_id(found)
         try:
+            metadata, provider_id = _metadata_and_id(event["data"]["object"])
             key = UUID(str(metadata["consumer_id"])), UUID(str(metadata["model_id"]))
             subscription = self.app.load(Subscription, Subscription.create_id(*key))
-        except (KeyError, ValueError, NotFound):
+        except (KeyError, ValueError, TypeError, AttributeError, NotFound):
             return None
         if subscription.provider_id not in (None, provider_id):
             return None

@@ -186,3 +186,20 @@ def test_an_unsigned_or_tampered_or_stale_delivery_is_refused_before_any_work(
     genuine = client.post("/v1/webhooks/stripe", content=body, headers={"Stripe-Signature": signed})
     assert genuine.json()["outcome"] == "handled"
     assert load(container, sub.id).status == SubscriptionStatus.CANCELED
+
+
+def test_a_signed_event_without_the_fields_its_type_needs_is_malformed(
+    client: TestClient, container: Container, clock: MovableClock
+) -> None:
+    sub = start_subscription(container, uuid4(), uuid4())
+    metadata = {"consumer_id": str(sub.consumer_id), "model_id": str(sub.model_id)}
+    invoice = {
+        "object": "invoice",
+        "id": "in_x",
+        "subscription": sub.provider_id,
+        "subscription_details": {"metadata": metadata},
+    }
+    event = {"id": f"evt_{uuid4().hex}", "type": "invoice.paid", "data": {"object": invoice}}
+    response = deliver(client, event, now_s(clock))
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "malformed_json")
+    assert load(container, sub.id).version == sub.version
