@@ -10,9 +10,7 @@ is `IdempotencyKeyReused`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -20,39 +18,21 @@ import stripe
 
 from commands.payment_ports import (
     CardDeclined,
-    IdempotencyKeyReused,
-    InvalidPaymentMethod,
     InvoiceLine,
     Payment,
-    PaymentStatus,
     PlanPrice,
     ProviderSubscription,
-    ProviderUnavailable,
     PushedInvoice,
     Refund,
     SavedMethod,
-    SubscriptionState,
     Transfer,
     same_currency,
 )
 from domain.clock import Clock
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput
 from domain.pricing import Money
-
-Params = dict[str, Any]
-_STATUSES = {
-    "succeeded": PaymentStatus.SUCCEEDED,
-    "processing": PaymentStatus.PROCESSING,
-    "requires_capture": PaymentStatus.PROCESSING,
-}
-_SUBSCRIPTION_STATES = {
-    "active": SubscriptionState.ACTIVE,
-    "trialing": SubscriptionState.ACTIVE,
-    "past_due": SubscriptionState.PAST_DUE,
-    "unpaid": SubscriptionState.PAST_DUE,
-    "canceled": SubscriptionState.CANCELED,
-    "incomplete_expired": SubscriptionState.CANCELED,
-}
+from infra.payments import stripe_mapping as to
+from infra.payments.stripe_mapping import Params
 
 
 class StripeGateway:
@@ -86,7 +66,7 @@ class StripeGateway:
             intent = self._call(self.v1.setup_intents.create, params, idempotency_key)
         except stripe.CardError as error:
             raise CardDeclined(error.user_message or "your card was declined") from error
-        method_id = _id_of(intent["payment_method"])
+        method_id = to.id_of(intent["payment_method"])
         card = self._call(self.v1.payment_methods.retrieve, None, None, method_id)["card"]
         return SavedMethod(
             method_id, card["brand"], card["last4"], card["exp_month"], card["exp_year"]
@@ -117,11 +97,11 @@ class StripeGateway:
         try:
             intent = self._call(self.v1.payment_intents.create, params, idempotency_key)
         except stripe.CardError as error:  # a decline: the intent exists, failed
-            return _declined(error, amount)
-        return _payment(intent)
+            return to.declined(error, amount)
+        return to.payment(intent)
 
     def retrieve_payment(self, payment_id: str) -> Payment:
-        return _payment(self._call(self.v1.payment_intents.retrieve, None, None, payment_id))
+        return to.payment(self._call(self.v1.payment_intents.retrieve, None, None, payment_id))
 
     def refund(self, payment_id: str, amount: Money, *, idempotency_key: str) -> Refund:
         params = {"payment_intent": payment_id, "amount": amount.amount}
@@ -143,14 +123,14 @@ class StripeGateway:
         params = {
             "customer": customer_id,
             "default_payment_method": payment_method_id,
-            "items": [{"price_data": _price_data(price, product)}],
+            "items": [{"price_data": to.price_data(price, product)}],
             "metadata": dict(metadata),
             "payment_behavior": "allow_incomplete",  # a declined first charge: incomplete
             "off_session": True,
             "expand": ["latest_invoice"],
         }
         made = self._call(self.v1.subscriptions.create, params, idempotency_key + ":sub")
-        return _subscription(made)
+        return to.subscription(made)
 
     def cancel_subscription(
         self, subscription_id: str, at_period_end: bool, *, idempotency_key: str
@@ -160,7 +140,7 @@ class StripeGateway:
             made = self._call(subs.update, {"cancel_at_period_end": True}, key, subscription_id)
         else:
             made = self._call(subs.cancel, {}, key, subscription_id)
-        return _subscription(made)
+        return to.subscription(made)
 
     def change_subscription_plan(
         self, subscription_id: str, price: PlanPrice, *, idempotency_key: str
@@ -169,11 +149,12 @@ class StripeGateway:
         item = current["items"]["data"][0]
         product = self._product(price, idempotency_key)
         params = {
-            "items": [{"id": item["id"], "price_data": _price_data(price, product)}],
+            "items": [{"id": item["id"], "price_data": to.price_data(price, product)}],
             "metadata": {"plan": price.plan},
         }
         key = idempotency_key + ":sub"
-        return _subscription(self._call(self.v1.subscriptions.update, params, key, subscription_id))
+        changed = self._call(self.v1.subscriptions.update, params, key, subscription_id)
+        return to.subscription(changed)
 
     # Invoices for metered usage
 
@@ -250,102 +231,9 @@ class StripeGateway:
     ) -> dict[str, Any]:
         """One SDK call, its answer as plain dicts, its errors as the port's."""
         options = {"idempotency_key": key} if key else {}
-        with _mapped_errors():
+        with to.mapped_errors():
             if params is None:
                 found = method(*ids, options=options)
             else:
                 found = method(*ids, params=params, options=options)
         return found.to_dict()  # type: ignore[no-any-return]
-
-
-@contextmanager
-def _mapped_errors() -> Iterator[None]:
-    try:
-        yield
-    except stripe.IdempotencyError as error:
-        raise IdempotencyKeyReused(error.user_message or str(error)) from error
-    except (stripe.APIConnectionError, stripe.RateLimitError) as error:
-        raise ProviderUnavailable(f"Stripe did not answer: {type(error).__name__}") from error
-    except (stripe.AuthenticationError, stripe.PermissionError) as error:
-        # Our configuration, not the caller's request: payments are down until it is fixed.
-        raise ProviderUnavailable("Stripe refused our API key") from error
-    except stripe.InvalidRequestError as error:
-        raise _invalid(error) from error
-    except stripe.StripeError as error:
-        if isinstance(error, stripe.CardError):
-            raise
-        if (error.http_status or 500) >= 500 or isinstance(error, stripe.APIError):
-            raise ProviderUnavailable(f"Stripe answered {error.http_status}") from error
-        raise
-
-
-def _invalid(error: stripe.InvalidRequestError) -> Exception:
-    message = error.user_message or str(error)
-    if error.code == "resource_missing":
-        if error.param == "payment_method":
-            return InvalidPaymentMethod(message)
-        return NotFound(message, code="payment_object_not_found")
-    return InvalidInput(message, code="payment_request_invalid")
-
-
-def _declined(error: stripe.CardError, amount: Money) -> Payment:
-    body = error.json_body or {}
-    detail = body.get("error", {}) if isinstance(body, dict) else {}
-    intent = detail.get("payment_intent") or {}
-    code = detail.get("decline_code") or error.code or "card_declined"
-    return Payment(
-        str(intent.get("id") or ""), PaymentStatus.FAILED, amount, code, error.user_message
-    )
-
-
-def _payment(intent: dict[str, Any]) -> Payment:
-    amount = Money(int(intent["amount"]), str(intent["currency"]).upper())
-    status = _STATUSES.get(str(intent["status"]), PaymentStatus.FAILED)
-    if status != PaymentStatus.FAILED:
-        return Payment(intent["id"], status, amount)
-    last_error = intent.get("last_payment_error") or {}
-    code = last_error.get("decline_code") or last_error.get("code") or str(intent["status"])
-    return Payment(intent["id"], status, amount, code, last_error.get("message"))
-
-
-def _price_data(price: PlanPrice, product: str) -> Params:
-    return {
-        "currency": price.monthly.currency.lower(),
-        "product": product,
-        "unit_amount": price.monthly.amount,
-        "recurring": {"interval": "month"},
-    }
-
-
-def _subscription(sub: dict[str, Any]) -> ProviderSubscription:
-    # Stripe's API since 2025-03 keeps the period on the subscription's items.
-    item = (sub.get("items") or {}).get("data") or [{}]
-    start = sub.get("current_period_start") or item[0].get("current_period_start")
-    end = sub.get("current_period_end") or item[0].get("current_period_end")
-    state = _SUBSCRIPTION_STATES.get(str(sub["status"]), SubscriptionState.INCOMPLETE)
-    return ProviderSubscription(
-        id=sub["id"],
-        status=state,
-        current_period_start=_time(start),
-        current_period_end=_time(end),
-        cancel_at_period_end=bool(sub.get("cancel_at_period_end")),
-        latest_payment=_invoice_payment(sub.get("latest_invoice"), state),
-    )
-
-
-def _invoice_payment(invoice: Any, state: SubscriptionState) -> Payment | None:
-    """The first period's payment, as the subscription's latest invoice tells it."""
-    if not isinstance(invoice, dict):
-        return None
-    amount = Money(int(invoice.get("amount_due") or 0), str(invoice["currency"]).upper())
-    if invoice.get("status") == "paid" or state == SubscriptionState.ACTIVE:
-        return Payment(invoice["id"], PaymentStatus.SUCCEEDED, amount)
-    return Payment(invoice["id"], PaymentStatus.FAILED, amount, "card_declined")
-
-
-def _time(stamp: Any) -> datetime:
-    return datetime.fromtimestamp(int(stamp or 0), UTC)
-
-
-def _id_of(found: Any) -> str:
-    return str(found["id"] if isinstance(found, dict) else found)
