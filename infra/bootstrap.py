@@ -35,7 +35,7 @@ from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
 from commands.webhooks import WebhookService
 from domain.clock import Clock
-from infra.billing_usage.wiring import Billing, billing
+from infra.billing_usage.wiring import UsageBilling, billing
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
@@ -49,6 +49,7 @@ from infra.ledger_wiring import ledger_commands
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
+from infra.payments.wiring import Payments, build_payments
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
 from infra.relay_ledger import PostgresRelayLedger
@@ -128,19 +129,20 @@ class Container:
     invoice_queries: InvoiceQueries
     ledger: LedgerCommands  # the publishers' ledger: the saga and webhooks book into it
     earnings: EarningsQueries
+    payments: Payments  # the payment gateway, its webhooks, subscriptions
+    usage_billing: UsageBilling  # priced usage and budgets
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
     deployer_worker: DeployerWorker | None = None  # embedded: deploys in process
     usage_rollup: RollupRunner | None = None  # the cluster runs `aimarket worker metering`
-    billing: Billing | None = None  # billing usage and budgets
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
         """The one `kind` this container holds: how the web layer gets any service."""
         found = self._by_kind.get(kind)
         if found is None:
-            holders = (self, self.read)
+            holders = (self, self.read, self.payments, self.usage_billing)
             values = [getattr(h, name) for h in holders for name in h.__dataclass_fields__]
             found = next((v for v in values if isinstance(v, kind)), None)
             if found is None:
@@ -164,9 +166,9 @@ class Container:
         if self.usage_rollup is not None:
             self.usage_rollup.start()
             self.closers.append(self.usage_rollup.stop)
-        if self.billing is not None and self.billing.pricer is not None:  # embedded pricing
-            self.billing.pricer.start()
-            self.closers.append(self.billing.pricer.stop)
+        if self.usage_billing.pricer is not None:  # the embedded profile prices in process
+            self.usage_billing.pricer.start()
+            self.closers.append(self.usage_billing.pricer.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -313,12 +315,13 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         invoice_queries=InvoiceQueries(read.store),
         ledger=ledger_commands(settings, app, clock),
         earnings=EarningsQueries(app),
+        payments=build_payments(settings, app, read.store, clock),
         closers=closers,
         stats_trigger=stats_trigger,
         background=background,
         deployer_worker=worker,
         usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
-        billing=bills,
+        usage_billing=bills,
     )
 
 

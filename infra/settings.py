@@ -23,7 +23,8 @@ class SettingsError(ValueError):
 
 
 class Settings(ServingSettings, BillingSettings):
-    """All of them; those of serving model calls are in infra/settings_serving.py."""
+    """All of them; those of serving model calls are in infra/settings_serving.py, those
+    of billing in infra/settings_billing.py."""
 
     model_config = SettingsConfigDict(env_prefix="AIMARKET_", extra="ignore")
 

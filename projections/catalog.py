@@ -8,12 +8,22 @@ from projections.api_keys import api_keys
 from projections.base import DocumentProjection
 from projections.invoices import invoices
 from projections.reviews import reviews
+from projections.subscriptions import subscriptions
 from projections.usage import usage
 from projections.users import users
 
 READ_MODELS: dict[str, DocumentProjection] = {
     p.name: p
-    for p in (users, api_keys, catalogue.models, usage, access_requests, reviews, invoices)
+    for p in (
+        users,
+        api_keys,
+        catalogue.models,
+        usage,
+        access_requests,
+        reviews,
+        invoices,
+        subscriptions,
+    )
 }
 
 # Full-text indexes fed from read models:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from infra.bootstrap import Container, build_container
 from infra.http.app import create_app
 from infra.settings import Settings
+from tests.billing_support import WEBHOOK_SECRET
 from tests.pipeline import running_deployer, running_pipeline, running_worker
 from tests.plugins.databases import create_database, drop_database
 from tests.support import ConsistentClient, MovableClock
@@ -83,6 +84,10 @@ def cluster_settings(
         argon2_memory_kib=8,
         # The API writes the ledger itself: tests of the Kafka path ask for it by name.
         usage_sink="ledger",
+        # Stateful payment scenarios need the simulated provider (stripe-mock keeps no
+        # state); the Stripe adapter has its own tests (tests/integration/test_stripe_gateway.py).
+        payments="simulated",
+        stripe_webhook_secrets=WEBHOOK_SECRET,
     )
 
 
@@ -133,7 +138,13 @@ def settings(profile: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
         request.getfixturevalue("cluster_pipeline")
         cluster: Settings = request.getfixturevalue("cluster_settings")
         return cluster
-    return Settings(profile="embedded", argon2_time_cost=1, argon2_memory_kib=8, data_dir=tmp_path)
+    return Settings(
+        profile="embedded",
+        argon2_time_cost=1,
+        argon2_memory_kib=8,
+        data_dir=tmp_path,
+        stripe_webhook_secrets=WEBHOOK_SECRET,
+    )
 
 
 @pytest.fixture

@@ -234,6 +234,14 @@ DROPPED |= {
         "PayoutEnded",
     )
 }  # fmt: skip
+DROPPED |= {
+    f"Subscription.{name}": "one consumer's plan and payments with one publisher"
+    for name in (
+        "Started", "Restarted", "Activated", "Renewed", "PastDue", "CancelRequested",
+        "Canceled", "PlanChanged",
+    )
+}  # fmt: skip
+DROPPED["ProviderEvent.Handled"] = "the payment provider's bookkeeping, no public fact"
 
 
 def public_types() -> list[PublicType]:

@@ -24,6 +24,7 @@ AGGREGATES = (
     "subscription",
     "invoice",
     "publisherledger",
+    "providerevent",
 )
 
 

@@ -28,7 +28,7 @@ from workers.billing_pricer import PricerRunner
 
 
 @dataclass
-class Billing:
+class UsageBilling:
     store: BillingUsageStore
     budgets: Budgets
     pricer: PricerRunner | None  # embedded only
@@ -67,7 +67,7 @@ def billing(
     clock: Clock,
     closers: list[Callable[[], object]],
     plans: PlanAllowances | None = None,
-) -> Billing:
+) -> UsageBilling:
     store = billing_store(settings, pool, closers)
     budgets = Budgets(
         app, SpendCounter(store, settings.budget_spend_ttl_s), settings.budget_cache_ttl_s
@@ -78,7 +78,7 @@ def billing(
         pending = partial(store.price_pending, price, settings.billing_pricing_batch)
         alerts = BudgetAlerts(app, store, mailer)
         pricer = PricerRunner(pending, alerts.after_priced, settings.billing_pricing_idle_s)
-    return Billing(store, budgets, pricer, clock)
+    return UsageBilling(store, budgets, pricer, clock)
 
 
 def usage_ingest(

@@ -10,6 +10,7 @@ from infra.http.middleware import BodyLimit, RequestContextMiddleware
 from infra.http.openapi import install_error_responses
 from infra.http.routes import ROUTERS
 from infra.http.routes.inference import inference_limits
+from infra.http.routes.stripe_webhooks import WEBHOOK_PATH
 from infra.http.routes.uploads import PART_PATH
 
 DESCRIPTION = """An open AI model marketplace.
@@ -33,6 +34,10 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=container.settings.max_body_bytes,
-        body_limits=[part_limit, *inference_limits(container.settings.inference_max_body_bytes)],
+        body_limits=[
+            part_limit,
+            *inference_limits(container.settings.inference_max_body_bytes),
+            BodyLimit("POST", WEBHOOK_PATH, container.settings.stripe_webhook_max_bytes),
+        ],
     )
     return app

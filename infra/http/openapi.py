@@ -62,6 +62,7 @@ EXTRA_CODES: dict[int, tuple[str, ...]] = {
     422: (
         "invalid_input", "invalid_cursor", "invalid_version", "invalid_slug", "invalid_rating",
         "invalid_expiry", "unknown_scope", "answers_mismatch", "invalid_period",
+        "payment_request_invalid",
     ),
     404: ("job_expired", "api_key_not_found"),
     503: ("validation_unavailable", "search_index_missing", "job_queue_unavailable"),
@@ -78,6 +79,10 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     ("GET", "/v1/downloads/sha256/{hex_digest}"): frozenset({403}),  # the signature
     ("GET", "/v1/ready"): frozenset({503}),
     ("PUT", "/v1/billing/budget"): frozenset({404}),  # api_key_id not one of the caller's
+    # The signature is the credential (400 invalid_signature); the provider may be down.
+    ("POST", "/v1/webhooks/stripe"): frozenset({400}),
+    ("POST", "/v1/subscriptions/{subscription_id}/cancel"): frozenset({409, 503}),
+    ("POST", "/v1/subscriptions/{subscription_id}/change-plan"): frozenset({409, 503}),
     # A job is admitted as a call would be (entitlement, limits), then queued on Kafka.
     ("POST", "/v1/models/{model_id}/jobs"): frozenset({402, 413, 429, 503}),
     ("GET", "/v1/models"): frozenset({503}),  # search index not built yet

@@ -226,6 +226,14 @@ class SimulatedGateway:
         params = (subscription_id, price)
         return self._once("change_subscription_plan", idempotency_key, params, change)
 
+    def set_default_payment_method(self, subscription_id: str, payment_method_id: str) -> None:
+        """The card later renewals charge (Stripe: update `default_payment_method`)."""
+        with self._lock:
+            held = self._subscription(subscription_id)
+            if self.methods.get(payment_method_id, ("",))[0] != held.customer_id:
+                raise InvalidPaymentMethod("that payment method is not this customer's")
+            held.payment_method_id = payment_method_id
+
     def advance(self, to: datetime) -> None:
         """Renew every subscription whose period ended by `to` (the clock has moved)."""
         with self._lock:

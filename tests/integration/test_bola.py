@@ -23,6 +23,7 @@ from domain.invoice import Invoice
 from domain.principal import Principal
 from infra.bootstrap import Container
 from infra.http.openapi import api_routes
+from tests.billing_support import start_subscription
 from tests.integration.test_model_registry import create, validated
 from tests.support import Account, verified_account
 
@@ -47,6 +48,7 @@ JOB_NOT_FOUND = (404, "job_not_found")
 ENDPOINT_NOT_FOUND = (404, "webhook_endpoint_not_found")
 DELIVERY_NOT_FOUND = (404, "webhook_delivery_not_found")
 INVOICE_NOT_FOUND = (404, "invoice_not_found")
+SUBSCRIPTION_NOT_FOUND = (404, "subscription_not_found")
 FORBIDDEN_TO_ALL = ((403, "forbidden"), (403, "forbidden"))
 ADMIN_ONLY = Case(*FORBIDDEN_TO_ALL)
 REVIEW = {"version": "1.0.0", "rating": 1, "title": "bad"}
@@ -125,6 +127,13 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     # Billing: the consumer's own, never shown to anyone else.
     ("GET", "/v1/billing/invoices/{invoice_id}"): Case(INVOICE_NOT_FOUND, INVOICE_NOT_FOUND),
+    # Subscriptions: the consumer's own, someone else's is missing.
+    ("POST", "/v1/subscriptions/{subscription_id}/cancel"): Case(
+        SUBSCRIPTION_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, {"at_period_end": False}
+    ),
+    ("POST", "/v1/subscriptions/{subscription_id}/change-plan"): Case(
+        SUBSCRIPTION_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, {"plan": "pro"}
+    ),
 }
 
 # Routes with an object in their path that take no caller's credentials at all, and why.
@@ -150,6 +159,7 @@ class World:
     endpoint_id: str
     delivery_id: str
     invoice_id: str
+    subscription_id: str
 
     def url(self, path: str) -> str:
         values = {
@@ -159,6 +169,7 @@ class World:
             "{user_id}": self.owner.id, "{aggregate_id}": self.model_id,
             "{job_id}": self.job_id, "{endpoint_id}": self.endpoint_id,
             "{delivery_id}": self.delivery_id, "{invoice_id}": self.invoice_id,
+            "{subscription_id}": self.subscription_id,
         }  # fmt: skip
         for name, value in values.items():
             path = path.replace(name, value)
@@ -197,10 +208,12 @@ def world(client: TestClient, container: Container, outbox: Path) -> World:
     )
     assert key.status_code == 201, key.text
     job_id, endpoint_id, delivery_id = jobs_and_webhooks(container, consumer, model_id)
+    subscription = start_subscription(container, UUID(consumer.id), UUID(model_id))
     return World(
         owner, consumer, model_id, upload.json()["upload_id"], review.json()["id"],
         asked.json()["id"], key.json()["id"], job_id, endpoint_id, delivery_id,
         billing_objects(container, consumer, owner, model_id),
+        str(subscription.id),
     )  # fmt: skip
 
 

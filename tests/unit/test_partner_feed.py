@@ -27,7 +27,9 @@ from domain.ledger import PublisherLedger
 from domain.login_session import LoginSession
 from domain.model import Model
 from domain.pricing import FREE
+from domain.provider_event import ProviderEvent
 from domain.review import Review
+from domain.subscription import Subscription
 from domain.upload import Upload
 from domain.usage import Usage
 from domain.user import Role, User
@@ -116,6 +118,7 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
         *review.collect_events(),
         *(event for upload in uploads for event in upload.collect_events()),
         *ledger.collect_events(),
+        *subscription_history(user.id, model.id, name),
     ]
     return [envelope(event) for event in events]
 
@@ -186,6 +189,20 @@ def upload_history(owner: uuid.UUID, model_id: uuid.UUID) -> list[Upload]:
     completed.complete("sha256:" + "0" * 64)
     failed.fail("checksum_mismatch")
     return [completed, failed]
+
+
+def subscription_history(person: uuid.UUID, model_id: uuid.UUID, name: str) -> list[Any]:
+    plan = {"name": name, "monthly_price": 900, "included_requests": 10, "currency": "EUR"}
+    subscription = Subscription(person, model_id, person, uuid.uuid4(), plan)
+    subscription.activate(f"sub_{name}", NOW, NOW + timedelta(days=30))
+    subscription.renew(NOW + timedelta(days=30), NOW + timedelta(days=60))
+    subscription.mark_past_due()
+    subscription.change_plan({**plan, "name": f"{name}2"})
+    subscription.request_cancel_at_period_end()
+    subscription.cancel(name)
+    subscription.restart(uuid.uuid4(), plan)
+    handled = ProviderEvent("stripe", f"evt_{name}", "invoice.paid", "handled")
+    return [*subscription.collect_events(), *handled.collect_events()]
 
 
 def published(envelopes: list[dict[str, Any]]) -> list[PublicEvent]:

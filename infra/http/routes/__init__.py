@@ -17,6 +17,8 @@ from infra.http.routes import (
     models,
     ops,
     reviews,
+    stripe_webhooks,
+    subscriptions,
     uploads,
     webhooks,
 )
@@ -27,6 +29,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     # the traffic (about 40 fewer route matches per call).
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks,
-        billing_usage, invoices, earnings, audit, ops,
+        billing_usage, invoices, earnings, subscriptions, stripe_webhooks, audit, ops,
     )
 )  # fmt: skip

@@ -13,12 +13,12 @@ from commands.metering_ports import month_of
 from domain.budget import ACCOUNT
 from domain.pricing import Money
 from domain.principal import Principal
-from infra.billing_usage.wiring import Billing
+from infra.billing_usage.wiring import UsageBilling
 from infra.http.deps import CurrentUser, Use, require_scope
 from infra.http.schemas import billing_usage as schemas
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
-Bills = Annotated[Billing, Use(Billing)]
+Bills = Annotated[UsageBilling, Use(UsageBilling)]
 billing_read = require_scope("billing:read")
 BillingReader = Annotated[Principal, Depends(billing_read)]
 
@@ -51,7 +51,7 @@ def usage(
     )
 
 
-def _budget(bills: Billing, consumer_id: UUID) -> schemas.BudgetPublic:
+def _budget(bills: UsageBilling, consumer_id: UUID) -> schemas.BudgetPublic:
     month = month_of(bills.clock.now())
     caps = []
     for scope, cap in sorted(bills.budgets.view(consumer_id).caps.items()):
