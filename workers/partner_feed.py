@@ -241,6 +241,10 @@ DROPPED |= {
         "Canceled", "PlanChanged",
     )
 }  # fmt: skip
+DROPPED |= {
+    f"Invoice.{name}": "one consumer's bill: private"
+    for name in ("Drafted", "Pushed", "Paid")
+}
 DROPPED["ProviderEvent.Handled"] = "the payment provider's bookkeeping, no public fact"
 
 

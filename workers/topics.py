@@ -25,6 +25,7 @@ AGGREGATES = (
     "invoice",
     "publisherledger",
     "providerevent",
+    "budget",
 )
 
 

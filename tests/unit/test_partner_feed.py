@@ -23,6 +23,7 @@ from domain.admin_roster import AdminRoster
 from domain.api_key import ApiKey
 from domain.budget import Budget
 from domain.envelope import envelope
+from domain.invoice import Invoice
 from domain.ledger import PublisherLedger
 from domain.login_session import LoginSession
 from domain.model import Model
@@ -118,9 +119,19 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
         *review.collect_events(),
         *(event for upload in uploads for event in upload.collect_events()),
         *ledger.collect_events(),
+        *invoice_history(user.id, model.id),
         *subscription_history(user.id, model.id, name),
     ]
     return [envelope(event) for event in events]
+
+
+def invoice_history(consumer_id: uuid.UUID, model_id: uuid.UUID) -> list[Any]:
+    line = {"model_id": str(model_id), "publisher_id": str(consumer_id), "description": "m",
+            "units": 2, "amount": 20}  # fmt: skip
+    invoice = Invoice(consumer_id, "2026-11", "EUR", [line], NOW.isoformat())
+    invoice.mark_pushed("in_1")
+    invoice.mark_paid(NOW)
+    return list(invoice.collect_events())
 
 
 def ledger_history(publisher_id: uuid.UUID, model_id: uuid.UUID, name: str) -> PublisherLedger:
