@@ -191,6 +191,8 @@ class InvoiceCommands(CommandHandlers):
             return False
         invoice.mark_pushed(pushed.id)
         self.app.write(invoice)
+        if pushed.status == "paid":  # collected at once (else the provider's webhook says)
+            self.record_paid(invoice.id, self.clock.now())
         return True
 
 

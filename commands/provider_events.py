@@ -73,6 +73,8 @@ class ProviderEvents(CommandHandlers):
     ) -> None:
         self.app, self.clock, self.secrets = app, clock, secrets
         self.charges: ChargeRecorder = charges or NoCharges()
+        # A usage invoice (period close) collected: invoicing books it (wired at the root).
+        self.usage_invoice_paid: Callable[[UUID, datetime], None] = lambda _id, _at: None
 
     def receive(self, body: bytes, signature: str | None) -> str:
         """Verify, then apply one webhook delivery; its outcome (`handled`, `duplicate`,
@@ -84,6 +86,9 @@ class ProviderEvents(CommandHandlers):
         marker_id = ProviderEvent.create_id(PROVIDER, event["id"])
         if self._known(marker_id):
             return "duplicate"
+        usage_invoice = _usage_invoice_id(event)
+        if usage_invoice is not None:
+            return self._usage_invoice_paid(event, usage_invoice)
         handler = HANDLERS.get(event["type"])
         subscription = self._subscription_of(event) if handler is not None else None
         if handler is None or subscription is None:
@@ -98,6 +103,17 @@ class ProviderEvents(CommandHandlers):
         except IntegrityError:  # the same event, delivered twice at once: the other won
             return "duplicate"
         return outcome
+
+    def _usage_invoice_paid(self, event: dict[str, Any], invoice_id: UUID) -> str:
+        try:
+            self.usage_invoice_paid(invoice_id, self.clock.now())  # idempotent by itself
+        except NotFound:
+            return "ignored"  # not one of ours
+        try:
+            self.app.write(ProviderEvent(PROVIDER, event["id"], event["type"], "handled"))
+        except IntegrityError:
+            return "duplicate"
+        return "handled"
 
     def _known(self, marker_id: UUID) -> bool:
         try:
@@ -175,6 +191,19 @@ def _parse(body: bytes) -> dict[str, Any]:
     except (ValueError, KeyError, TypeError):
         raise MalformedEvent("the body is not a Stripe event") from None
     return event  # type: ignore[no-any-return]
+
+
+def _usage_invoice_id(event: dict[str, Any]) -> UUID | None:
+    """Our invoice's id when the event is a usage invoice (period close) paid: its lines
+    carry the id in their metadata; a subscription's invoice has none."""
+    invoice = event["data"]["object"]
+    if event["type"] != "invoice.paid" or invoice.get("subscription"):
+        return None
+    lines = (invoice.get("lines") or {}).get("data") or []
+    try:
+        return UUID(str(lines[0]["metadata"]["invoice_id"]))
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _metadata_and_id(found: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

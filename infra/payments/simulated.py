@@ -250,14 +250,24 @@ class SimulatedGateway:
     def push_invoice(
         self, customer_id: str, lines: list[InvoiceLine], *, idempotency_key: str
     ) -> PushedInvoice:
+        """Charged at once to the customer's newest card, as Stripe collects a finalized
+        invoice automatically: `paid`, or `open` with `invoice.payment_failed`."""
+
         def push() -> PushedInvoice:
             self._customer(customer_id)
             if not lines:
                 raise InvalidInput("an invoice needs at least one line")
             currency = same_currency(*(line.amount for line in lines))
             total = Money(sum(line.amount.amount for line in lines), currency)
-            invoice = PushedInvoice(_new_id("in"), "open", total)
+            cards = [pm for pm, (owner, _) in self.methods.items() if owner == customer_id]
+            payment = self._charge(customer_id, cards[-1], total) if cards else None
+            paid = payment is not None and payment.status == PaymentStatus.SUCCEEDED
+            invoice = PushedInvoice(_new_id("in"), "paid" if paid else "open", total)
             self.invoices[invoice.id] = (customer_id, list(lines), invoice)
+            self._emit(
+                "invoice.paid" if paid else "invoice.payment_failed",
+                _usage_invoice_object(invoice, customer_id, lines),
+            )
             return invoice
 
         params = (customer_id, [(ln.description, ln.amount, dict(ln.metadata)) for ln in lines])
@@ -427,6 +437,24 @@ class SimulatedGateway:
         if held is None:
             raise UnknownAtProvider(f"no subscription {subscription_id}")
         return held
+
+
+def _usage_invoice_object(
+    invoice: PushedInvoice, customer_id: str, lines: list[InvoiceLine]
+) -> dict[str, Any]:
+    return {
+        "id": invoice.id,
+        "object": "invoice",
+        "customer": customer_id,
+        "subscription": None,
+        "status": invoice.status,
+        "currency": invoice.total.currency.lower(),
+        "amount_due": invoice.total.amount,
+        "amount_paid": invoice.total.amount if invoice.status == "paid" else 0,
+        "lines": {
+            "data": [{"amount": ln.amount.amount, "metadata": dict(ln.metadata)} for ln in lines]
+        },
+    }
 
 
 def _remembered(call: Callable[[], T]) -> Callable[[], T]:
