@@ -21,6 +21,7 @@ from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.event_store import EventStore
 from commands.inference import InferenceService
 from commands.inference_ports import InferenceEngine
+from commands.inference_types import PaidAccess
 from commands.jobs import JobService
 from commands.metering import BufferedUsageMeter
 from commands.model_stats import ModelStats
@@ -45,6 +46,7 @@ from infra.jobs.wiring import build_jobs, build_webhooks
 from infra.mail import OutboxMailer, SmtpMailer
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
+from infra.payments.purchases_wiring import PurchaseSide, purchase_side
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
 from infra.relay_ledger import PostgresRelayLedger
@@ -124,14 +126,15 @@ class Container:
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
     deployer_worker: DeployerWorker | None = None  # embedded: deploys in process
     usage_rollup: RollupRunner | None = None  # the cluster runs `aimarket worker metering`
+    purchase_side: PurchaseSide | None = None  # payment methods, purchases, the saga
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
         """The one `kind` this container holds: how the web layer gets any service."""
         found = self._by_kind.get(kind)
         if found is None:
-            holders = (self, self.read)
-            values = [getattr(h, name) for h in holders for name in h.__dataclass_fields__]
+            holders: tuple[Any, ...] = (self, self.read, self.purchase_side)
+            values = [getattr(h, f) for h in holders if h for f in h.__dataclass_fields__]
             found = next((v for v in values if isinstance(v, kind)), None)
             if found is None:
                 raise LookupError(f"the container holds no {kind.__name__}")
@@ -154,6 +157,9 @@ class Container:
         if self.usage_rollup is not None:
             self.usage_rollup.start()
             self.closers.append(self.usage_rollup.stop)
+        if self.purchase_side is not None and self.purchase_side.runner is not None:
+            self.purchase_side.runner.start()  # the embedded purchase saga
+            self.closers.append(self.purchase_side.runner.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -243,10 +249,14 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         stats_trigger = StatsTrigger(model_stats, read.store)
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
-    uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
+    purchases = purchase_side(settings, app, registry, read.store, clock)
+    uploads, downloads = _artifacts(
+        settings, app, registry, access, clock, closers, purchases.paid_access
+    )
     meter = metering(settings, pool, closers)
     engine, deployer = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
     inference = inference_service(settings, app, engine, meter, clock)
+    inference.paid_access = purchases.paid_access
     worker = None
     if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
         worker = deployer_worker(app, read.store, deployer, "onnxruntime")
@@ -299,6 +309,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         background=background,
         deployer_worker=worker,
         usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
+        purchase_side=purchases,
     )
 
 
@@ -309,6 +320,7 @@ def _artifacts(
     access: AccessService,
     clock: Clock,
     closers: list[Callable[[], object]],
+    paid: PaidAccess,
 ) -> tuple[UploadService, DownloadService]:
     """Uploads and downloads of model artifacts, on disk in both profiles (a shared
     volume in the cluster; S3-compatible storage later)."""
@@ -338,7 +350,9 @@ def _artifacts(
         settings.download_url_ttl_s,
         settings.public_base_url,
         access_check=FreeModelsPolicy(
-            clock, access_granted=lambda user, model: access.is_granted(user, model, clock.now())
+            clock,
+            access_granted=lambda user, model: access.is_granted(user, model, clock.now()),
+            paid=lambda user, model: paid.has_paid_access(user, model.id),
         ),
     )
     return uploads, downloads

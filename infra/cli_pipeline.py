@@ -42,12 +42,14 @@ def worker_command(
     kind: Annotated[
         str,
         typer.Argument(
-            help="projections, partner-feed, inference, stats, webhooks, deployer or metering"
+            help="projections, partner-feed, inference, purchases, stats, webhooks, deployer "
+            "or metering"
         ),
     ],
 ) -> None:
-    """Run a worker: `projections` (read models), `partner-feed` or `inference` (async
-    jobs; faust-streaming), `stats` (rolls usage and ratings up into each model's figures),
+    """Run a worker: `projections` (read models), `partner-feed`, `inference` (async
+    jobs) or `purchases` (the purchase saga; faust-streaming), `stats` (rolls usage and
+    ratings up into each model's figures),
     `webhooks` (sends due webhook deliveries from PostgreSQL), `deployer` (puts published
     versions on Triton) or `metering` (rolls the usage ledger up into the Usage aggregates)."""
     settings = load_settings()

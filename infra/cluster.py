@@ -139,4 +139,8 @@ def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App
             partitions=settings.event_partitions,
             datadir=settings.data_dir / "faust",
         )
-    raise KeyError(f"no worker {kind!r}: use projections, partner-feed or inference")
+    if kind == "purchases":
+        from infra.payments.purchases_wiring import purchase_worker_app
+
+        return purchase_worker_app(settings, bootstrap)
+    raise KeyError(f"no worker {kind!r}: use projections, partner-feed, inference or purchases")

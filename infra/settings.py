@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from domain.upload import MAX_PARTS
+from infra.settings_billing import BillingSettings
 from infra.settings_serving import MiB, ServingSettings
 
 MIN_SECRET_LENGTH = 32
@@ -21,7 +22,7 @@ class SettingsError(ValueError):
     """The configuration cannot work; the message says which variable to set."""
 
 
-class Settings(ServingSettings):
+class Settings(ServingSettings, BillingSettings):
     """All of them; those of serving model calls are in infra/settings_serving.py."""
 
     model_config = SettingsConfigDict(env_prefix="AIMARKET_", extra="ignore")

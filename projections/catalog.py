@@ -6,12 +6,14 @@ from projections import models as catalogue
 from projections.access_requests import access_requests
 from projections.api_keys import api_keys
 from projections.base import DocumentProjection
+from projections.purchases import purchases
 from projections.reviews import reviews
 from projections.usage import usage
 from projections.users import users
 
 READ_MODELS: dict[str, DocumentProjection] = {
-    p.name: p for p in (users, api_keys, catalogue.models, usage, access_requests, reviews)
+    p.name: p
+    for p in (users, api_keys, catalogue.models, usage, access_requests, reviews, purchases)
 }
 
 # Full-text indexes fed from read models:

@@ -9,10 +9,12 @@ from infra.http.routes import (
     admin,
     audit,
     auth,
+    billing,
     inference,
     jobs,
     models,
     ops,
+    purchases,
     reviews,
     uploads,
     webhooks,
@@ -24,5 +26,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     # the traffic (about 40 fewer route matches per call).
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks, audit, ops,
+        purchases, billing,
     )
 )  # fmt: skip
