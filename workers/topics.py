@@ -22,6 +22,8 @@ AGGREGATES = (
     "adminroster",
     "purchase",
     "subscription",
+    "billingaccount",
+    "paidpurchases",
 )
 
 
