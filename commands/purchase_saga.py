@@ -44,12 +44,19 @@ MAX_STEPS = 10  # the longest path has seven
 class NoLedger:
     """The default ChargeRecorder until the publishers' ledger is wired in."""
 
-    def record_charge(self, transaction_id: str, publisher_id: UUID, model_id: UUID,
-                      gross: Money, at: datetime) -> None:
+    def record_charge(
+        self, transaction_id: str, publisher_id: UUID, model_id: UUID, gross: Money, at: datetime
+    ) -> None:
         return None
 
-    def record_refund(self, transaction_id: str, charge_transaction_id: str,
-                      publisher_id: UUID, amount: Money, at: datetime) -> None:
+    def record_refund(
+        self,
+        transaction_id: str,
+        charge_transaction_id: str,
+        publisher_id: UUID,
+        amount: Money,
+        at: datetime,
+    ) -> None:
         return None
 
 
@@ -112,8 +119,11 @@ class PurchaseSaga(CommandHandlers):
         if purchase.kind == PurchaseKind.SUBSCRIPTION:
             assert purchase.plan is not None
             created = self.gateway.create_subscription(
-                customer, method, PlanPrice(purchase.model_id, purchase.plan, amount),
-                _metadata(purchase), idempotency_key=key,
+                customer,
+                method,
+                PlanPrice(purchase.model_id, purchase.plan, amount),
+                _metadata(purchase),
+                idempotency_key=key,
             )
             assert created.latest_payment is not None
             payment = created.latest_payment
@@ -124,8 +134,12 @@ class PurchaseSaga(CommandHandlers):
             }
         else:
             payment = self.gateway.charge(
-                customer, method, amount, f"aimarket model {purchase.model_id}",
-                _metadata(purchase), idempotency_key=key,
+                customer,
+                method,
+                amount,
+                f"aimarket model {purchase.model_id}",
+                _metadata(purchase),
+                idempotency_key=key,
             )
         return payment, subscription
 
@@ -159,8 +173,13 @@ class PurchaseSaga(CommandHandlers):
 
     def _grant(self, purchase: Purchase) -> bool:
         now = self.clock.now()
-        self.recorder.record_charge(str(purchase.id), purchase.publisher_id, purchase.model_id,
-                                    Money(**purchase.amount), now)
+        self.recorder.record_charge(
+            str(purchase.id),
+            purchase.publisher_id,
+            purchase.model_id,
+            Money(**purchase.amount),
+            now,
+        )
         try:
             extra = self._entitle(purchase)
         except DomainError as error:
@@ -189,8 +208,11 @@ class PurchaseSaga(CommandHandlers):
             if error.code != "not_found":
                 raise
             subscription = Subscription(
-                consumer_id=purchase.consumer_id, model_id=purchase.model_id,
-                publisher_id=purchase.publisher_id, purchase_id=purchase.id, plan=plan,
+                consumer_id=purchase.consumer_id,
+                model_id=purchase.model_id,
+                publisher_id=purchase.publisher_id,
+                purchase_id=purchase.id,
+                plan=plan,
             )
         period = purchase.subscription
         subscription.activate(
@@ -229,8 +251,13 @@ class PurchaseSaga(CommandHandlers):
 
     def _cancel(self, purchase: Purchase) -> bool:
         now = self.clock.now()
-        self.recorder.record_refund(f"{purchase.id}:refund", str(purchase.id),
-                                    purchase.publisher_id, Money(**purchase.amount), now)
+        self.recorder.record_refund(
+            f"{purchase.id}:refund",
+            str(purchase.id),
+            purchase.publisher_id,
+            Money(**purchase.amount),
+            now,
+        )
         purchase.cancel(purchase.reason or "refunded", now)
         self.app.write(purchase)
         return True

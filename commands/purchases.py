@@ -81,10 +81,15 @@ class PurchaseCommands(CommandHandlers):
         amount = self._price(caller, model, pricing, plan)
         self.methods.payer(caller.user_id)  # 402 payment_method_required before anything else
         purchase = Purchase(
-            consumer_id=caller.user_id, idempotency_key=key, model_id=model_id,
+            consumer_id=caller.user_id,
+            idempotency_key=key,
+            model_id=model_id,
             publisher_id=model.publisher_id,
-            kind=PurchaseKind.SUBSCRIPTION if plan else PurchaseKind.ONE_OFF, plan=plan,
-            amount=amount.as_dict(), pricing=pricing.as_dict(), at=self.clock.now().isoformat(),
+            kind=PurchaseKind.SUBSCRIPTION if plan else PurchaseKind.ONE_OFF,
+            plan=plan,
+            amount=amount.as_dict(),
+            pricing=pricing.as_dict(),
+            at=self.clock.now().isoformat(),
         )
         try:
             written = self.app.write(purchase)

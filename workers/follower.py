@@ -4,7 +4,7 @@ of its own kept in the read store, and hands each event to a handler.
 The position moves past an event only once the handler is done with it, so a crash
 hands it over again (handlers are idempotent); a handler that raises is retried with
 backoff. Woken after each save (`nudge`), else it looks every `idle_wait_s`. The
-purchase saga's embedded runner follows with it; the deployer's loop is the same shape.
+deployer (workers/deployer.py) and the purchase saga's embedded runner follow with it.
 """
 
 from __future__ import annotations

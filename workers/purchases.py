@@ -38,8 +38,12 @@ def advance_quietly(saga: PurchaseSaga, purchase_id: UUID) -> None:
     try:
         saga.advance(purchase_id)
     except Exception as error:
-        log.warning("purchase %s: step failed (%s: %s); the sweep retries it",
-                    purchase_id, type(error).__name__, error)
+        log.warning(
+            "purchase %s: step failed (%s: %s); the sweep retries it",
+            purchase_id,
+            type(error).__name__,
+            error,
+        )
 
 
 class Sweep:

@@ -63,7 +63,9 @@ EXTRA_CODES: dict[int, tuple[str, ...]] = {
         "invalid_input", "invalid_cursor", "invalid_version", "invalid_slug", "invalid_rating",
         "invalid_expiry", "unknown_scope", "answers_mismatch",
     ),
-    404: ("job_expired",),
+    # The simulated payment provider's own (infra/payments/simulated.py).
+    404: ("job_expired", "payment_not_found", "customer_not_found", "subscription_not_found",
+          "account_not_found"),
     503: ("validation_unavailable", "search_index_missing", "job_queue_unavailable"),
 }  # fmt: skip
 

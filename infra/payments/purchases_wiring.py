@@ -61,8 +61,12 @@ def purchase_side(
     methods = PaymentMethods(app, gateway)
     saga = PurchaseSaga(app, gateway, methods, clock, recorder, settings.purchase_pending_timeout_s)
     side = PurchaseSide(
-        gateway, methods, PurchaseCommands(app, models, methods, clock),
-        PurchaseQueries(store), saga, PurchasedAccess(app, clock),
+        gateway,
+        methods,
+        PurchaseCommands(app, models, methods, clock),
+        PurchaseQueries(store),
+        saga,
+        PurchasedAccess(app, clock),
     )
     if settings.profile == "embedded":
         side.runner = embedded_runner(app, store, saga, settings.purchase_sweep_interval_s)
@@ -82,6 +86,10 @@ def purchase_worker_app(settings: Settings, bootstrap: str) -> faust.App:
     side = purchase_side(settings, app, ModelCommands(app, clock), store, clock)
     sweep = Sweep(side.saga, side.purchase_queries, settings.purchase_sweep_interval_s)
     return make_purchase_app(
-        bootstrap, side.saga, sweep, f"{settings.worker_group}-purchases",
-        settings.event_topic_prefix, datadir=settings.data_dir / "faust",
+        bootstrap,
+        side.saga,
+        sweep,
+        f"{settings.worker_group}-purchases",
+        settings.event_topic_prefix,
+        datadir=settings.data_dir / "faust",
     )
