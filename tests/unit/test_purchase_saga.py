@@ -239,3 +239,34 @@ def test_a_pending_payment_is_reconciled_after_the_timeout(
     clock.advance(61)
     assert saga(container).advance(purchase_id) == PurchaseState.COMPLETED
     assert succeeded(container) == 1 and paid(container, consumer, model_id)
+
+
+class Ledger:
+    """A ChargeRecorder that keeps what it was told, idempotent by transaction id."""
+
+    def __init__(self) -> None:
+        self.charges: dict[str, int] = {}
+        self.refunds: dict[str, tuple[str, int]] = {}
+
+    def record_charge(self, transaction_id: str, publisher_id: UUID, model_id: UUID,
+                      gross: Any, at: Any) -> None:  # fmt: skip
+        self.charges[transaction_id] = gross.amount
+
+    def record_refund(self, transaction_id: str, charge_transaction_id: str,
+                      publisher_id: UUID, amount: Any, at: Any) -> None:  # fmt: skip
+        self.refunds[transaction_id] = (charge_transaction_id, amount.amount)
+
+
+def test_captures_and_refunds_are_posted_to_the_ledger_by_purchase_id(
+    container: Container, model_id: UUID
+) -> None:
+    ledger = Ledger()
+    saga(container).recorder = ledger
+    kept = request(container, buyer(container), model_id)
+    saga(container).advance(kept)
+    refunded = request(container, buyer(container), model_id)
+    saga(container).step(refunded)
+    container.model_commands.delete(publisher_of(container, model_id), model_id)
+    assert saga(container).advance(refunded) == PurchaseState.CANCELED
+    assert ledger.charges == {str(kept): 4900, str(refunded): 4900}
+    assert ledger.refunds == {f"{refunded}:refund": (str(refunded), 4900)}
