@@ -223,6 +223,27 @@ DROPPED |= {
     f"Upload.{name}": "a publisher's work in progress; the version events tell the outcome"
     for name in ("Started", "Completed", "Failed")
 }
+_PAYMENTS = "one person's payments: amounts, provider ids, who bought what"
+DROPPED |= {
+    f"Purchase.{name}": _PAYMENTS
+    for name in (
+        "Requested", "PaymentPending", "PaymentCaptured", "PaymentFailed", "AccessGranted",
+        "Completed", "RefundRequested", "Refunded", "Canceled",
+    )
+}  # fmt: skip
+DROPPED |= {
+    f"Subscription.{name}": _PAYMENTS
+    for name in (
+        "Started", "Restarted", "Activated", "Renewed", "PastDue", "CancelRequested",
+        "Canceled", "PlanChanged",
+    )
+}  # fmt: skip
+DROPPED |= {
+    "BillingAccount.Opened": "a person's customer at the payment provider",
+    "BillingAccount.CardAdded": "a person's saved card (brand, last four, expiry)",
+    "PaidPurchases.Opened": "an internal index of who bought what",
+    "PaidPurchases.PurchaseAdded": "an internal index of who bought what",
+}
 
 
 def public_types() -> list[PublicType]:
