@@ -38,6 +38,14 @@ def payments(container: Container) -> dict[str, Payment]:
     return sim.payments() if isinstance(sim, SharedSimulatedGateway) else dict(sim.payments)
 
 
+def refunds(container: Container) -> int:
+    sim = gateway(container)
+    if isinstance(sim, SharedSimulatedGateway):
+        with sim._state(write=False):
+            return len(sim.inner.refunds)
+    return len(sim.refunds)
+
+
 def all_captures(container: Container) -> int:
     """Succeeded charges at the provider: tests compare before and after a purchase."""
     return sum(1 for p in payments(container).values() if p.status == PaymentStatus.SUCCEEDED)

@@ -28,7 +28,7 @@ from tests.inference_support import (
     wait_deployed,
 )
 from tests.pipeline import running_worker
-from tests.purchase_support import add_card, all_captures, buy, inject, wait_state
+from tests.purchase_support import add_card, all_captures, buy, inject, refunds, wait_state
 from tests.support import Account, MovableClock, verified_account
 from workers.purchases import Sweep
 
@@ -137,6 +137,41 @@ def test_declined_cards_are_refused_or_fail_the_purchase_and_give_no_access(
     assert all_captures(container) == before
     paid = container.inference.paid_access
     assert paid.has_paid_access(UUID(consumer.id), UUID(model_id)) is False
+
+
+def test_a_provider_timeout_after_the_charge_is_finished_by_the_runners_sweep_charging_once(
+    client: TestClient, container: Container, consumer: Account, model_id: str
+) -> None:
+    add_card(client, consumer)
+    inject(container, "charge", "timeout_after_success")
+    before = all_captures(container)
+    purchase_id = buy(client, consumer, model_id).json()["id"]
+    done = wait_state(client, consumer, purchase_id)  # the sweep runs every 5 s
+    assert done["state"] == "completed", done
+    assert all_captures(container) == before + 1
+
+
+def test_two_plan_purchases_at_once_end_one_subscribed_and_one_refunded_and_canceled(
+    client: TestClient, container: Container, consumer: Account, model_id: str
+) -> None:
+    add_card(client, consumer)
+    # Both first charges fail on a provider error, so both purchases are accepted before
+    # either subscription is active; the sweep then charges both, and the second grant
+    # cannot start a subscription the consumer holds already: it is refunded.
+    inject(container, "create_subscription", "transient_5xx")
+    inject(container, "create_subscription", "transient_5xx")
+    before, refunded_before = all_captures(container), refunds(container)
+    made = [buy(client, consumer, model_id, plan="pro") for _ in range(2)]
+    assert [m.status_code for m in made] == [202, 202], [m.text for m in made]
+    ended = [wait_state(client, consumer, m.json()["id"]) for m in made]
+    assert sorted(e["state"] for e in ended) == ["canceled", "completed"], ended
+    canceled = next(e for e in ended if e["state"] == "canceled")
+    events = [step["event"] for step in canceled["history"]]
+    assert events == [
+        "Requested", "PaymentCaptured", "RefundRequested", "Refunded", "Canceled",
+    ]  # fmt: skip
+    assert canceled["history"][2]["reason"].startswith("already_subscribed")
+    assert all_captures(container) == before + 2 and refunds(container) == refunded_before + 1
 
 
 def test_a_pending_payment_is_completed_by_the_sweep_once_past_its_timeout(
