@@ -57,17 +57,22 @@ def no_access_granted(consumer_id: UUID, model: Model) -> bool:
 
 
 class FreeModelsPolicy:
-    """Today's rule for people other than the owner: gated models need granted access,
-    and only free models may be downloaded (purchases come later)."""
+    """The rule for people other than the owner: gated models need granted access, and a
+    paid model needs a completed purchase or an active subscription (`paid`, billing's)."""
 
-    def __init__(self, clock: Clock, access_granted: AccessGranted = no_access_granted) -> None:
-        self.clock, self.access_granted = clock, access_granted
+    def __init__(
+        self,
+        clock: Clock,
+        access_granted: AccessGranted = no_access_granted,
+        paid: AccessGranted = no_access_granted,
+    ) -> None:
+        self.clock, self.access_granted, self.paid = clock, access_granted, paid
 
     def __call__(self, caller: Principal, model: Model) -> None:
         if model.gated and not self.access_granted(caller.user_id, model):
             raise AccessNotGranted("this model is gated: request access and wait for approval")
-        if not model.pricing_at(self.clock.now()).is_free:
-            raise PurchaseRequired("this model is paid: buy it to download it")
+        if not model.pricing_at(self.clock.now()).is_free and not self.paid(caller.user_id, model):
+            raise PurchaseRequired("this model is paid: buy it or subscribe to download it")
 
 
 @dataclass(frozen=True)

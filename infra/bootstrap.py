@@ -22,8 +22,8 @@ from commands.downloads import DownloadService, FreeModelsPolicy, UrlSigner
 from commands.event_store import EventStore
 from commands.inference import InferenceService
 from commands.inference_ports import InferenceEngine
+from commands.inference_types import PaidAccess
 from commands.jobs import JobService
-from commands.ledger import LedgerCommands
 from commands.metering import BufferedUsageMeter
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
@@ -35,7 +35,7 @@ from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
 from commands.webhooks import WebhookService
 from domain.clock import Clock
-from infra.billing_usage.wiring import UsageBilling, billing
+from infra.billing_wiring import BillingSide, billing_side
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
 from infra.denylist import PostgresDenylist, SqliteDenylist
@@ -45,11 +45,9 @@ from infra.inference.wiring import (
     inference_service,
 )
 from infra.jobs.wiring import build_jobs, build_webhooks
-from infra.ledger_wiring import ledger_commands
-from infra.mail import OutboxMailer, SmtpMailer
+from infra.mail import mailer_for
 from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
-from infra.payments.wiring import Payments, build_payments
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
 from infra.relay_ledger import PostgresRelayLedger
@@ -63,9 +61,7 @@ from projections.ports import ReadStore, SearchIndex
 from queries.access import AccessQueries
 from queries.accounts import AccountQueries
 from queries.audit import AuditQueries
-from queries.earnings import EarningsQueries
 from queries.health import Readiness
-from queries.invoices import InvoiceQueries
 from queries.models import ModelQueries
 from queries.progress import ProjectionProgress, ReadYourWrites
 from queries.recommendations import Recommendations, UsageCoOccurrence
@@ -126,11 +122,7 @@ class Container:
     jobs: JobService
     webhooks: WebhookService
     usage_meter: BufferedUsageMeter
-    invoice_queries: InvoiceQueries
-    ledger: LedgerCommands  # the publishers' ledger: the saga and webhooks book into it
-    earnings: EarningsQueries
-    payments: Payments  # the payment gateway, its webhooks, subscriptions
-    usage_billing: UsageBilling  # priced usage and budgets
+    billing: BillingSide  # payments, purchases, subscriptions, usage, ledger, invoices
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
@@ -142,7 +134,7 @@ class Container:
         """The one `kind` this container holds: how the web layer gets any service."""
         found = self._by_kind.get(kind)
         if found is None:
-            holders = (self, self.read, self.payments, self.usage_billing)
+            holders = (self, self.read, *self.billing.holders())
             values = [getattr(h, name) for h in holders for name in h.__dataclass_fields__]
             found = next((v for v in values if isinstance(v, kind)), None)
             if found is None:
@@ -166,9 +158,9 @@ class Container:
         if self.usage_rollup is not None:
             self.usage_rollup.start()
             self.closers.append(self.usage_rollup.stop)
-        if self.usage_billing.pricer is not None:  # the embedded profile prices in process
-            self.usage_billing.pricer.start()
-            self.closers.append(self.usage_billing.pricer.stop)
+        for runner in self.billing.runners():  # embedded: the saga, pricing, period close
+            runner.start()
+            self.closers.append(runner.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -214,12 +206,6 @@ def _ensure_search_indexes(store: ReadStore, search: SearchIndex) -> None:
         log.warning("search indexes not ensured: %s", type(error).__name__)
 
 
-def _mailer(settings: Settings) -> Mailer:
-    if settings.smtp_host:
-        return SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
-    return OutboxMailer(settings.data_dir / "outbox", settings.smtp_sender)
-
-
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
     app = open_marketplace(settings)
@@ -227,7 +213,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     pool = postgres_pool(settings, closers) if settings.profile == "cluster" else None
     read = _read_side(settings, app, pool)
     accounts = AccountLookup(app, settings.auth_cache_ttl_s)
-    mailer = _mailer(settings)
+    mailer = mailer_for(settings)
     account_commands = AccountCommands(app)
     key_commands = ApiKeyCommands(app)
     auth = AuthService(
@@ -258,13 +244,14 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         stats_trigger = StatsTrigger(model_stats, read.store)
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
-    uploads, downloads = _artifacts(settings, app, registry, access, clock, closers)
+    bills = billing_side(settings, app, registry, read.store, pool, mailer, clock, closers)
+    paid = bills.purchases.paid_access
+    uploads, downloads = _artifacts(settings, app, registry, access, clock, closers, paid)
     meter = metering(settings, pool, closers)
     engine, deployer = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
-    bills = billing(settings, app, pool, mailer, clock, closers)
-    spending = SpendingMeter(meter, bills.budgets.counter)
+    spending = SpendingMeter(meter, bills.usage.budgets.counter)
     inference = inference_service(settings, app, engine, spending, clock)
-    inference.budgets = bills.budgets
+    inference.budgets, inference.paid_access = bills.usage.budgets, paid
     worker = None
     if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
         worker = deployer_worker(app, read.store, deployer, "onnxruntime")
@@ -312,16 +299,12 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         jobs=jobs,
         webhooks=webhooks.service,
         usage_meter=meter,
-        invoice_queries=InvoiceQueries(read.store),
-        ledger=ledger_commands(settings, app, clock),
-        earnings=EarningsQueries(app),
-        payments=build_payments(settings, app, read.store, clock),
+        billing=bills,
         closers=closers,
         stats_trigger=stats_trigger,
         background=background,
         deployer_worker=worker,
         usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
-        usage_billing=bills,
     )
 
 
@@ -332,6 +315,7 @@ def _artifacts(
     access: AccessService,
     clock: Clock,
     closers: list[Callable[[], object]],
+    paid: PaidAccess,
 ) -> tuple[UploadService, DownloadService]:
     """Uploads and downloads of model artifacts, on disk in both profiles (a shared
     volume in the cluster; S3-compatible storage later)."""
@@ -361,7 +345,9 @@ def _artifacts(
         settings.download_url_ttl_s,
         settings.public_base_url,
         access_check=FreeModelsPolicy(
-            clock, access_granted=lambda user, model: access.is_granted(user, model, clock.now())
+            clock,
+            access_granted=lambda user, model: access.is_granted(user, model, clock.now()),
+            paid=lambda user, model: paid.has_paid_access(user, model.id),
         ),
     )
     return uploads, downloads

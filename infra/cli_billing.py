@@ -1,4 +1,4 @@
-"""`aimarket billing ...`: operator commands on billing (payouts to publishers)."""
+"""`aimarket billing ...`: operator commands on billing (period close, payouts)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,32 @@ def payout(
         _report(run)
     if any(run.error for run in runs):
         raise typer.Exit(1)
+
+
+@billing.command("close-period")
+def close_period(
+    period: Annotated[
+        str | None, typer.Option(help="The month, YYYY-MM; default: the last one that ended.")
+    ] = None,
+) -> None:
+    """Invoice a month's priced usage: one invoice per consumer and currency, a line per
+    model, pushed to the payment provider. Safe to run again: it drafts nothing twice and
+    pushes what earlier runs could not (no card saved yet, the provider away)."""
+    from commands.metering_ports import month_of
+    from domain.pricing import previous_period
+    from infra.billing_wiring import standalone_invoices
+    from infra.clock import SystemClock
+
+    settings, clock = load_settings(), SystemClock()
+    invoices, close = standalone_invoices(settings, clock)
+    try:
+        done = invoices.close_period(period or previous_period(month_of(clock.now())))
+    finally:
+        close()
+    typer.echo(
+        f"{done.period}: {done.invoices} invoices, {done.pushed} pushed now, "
+        f"{done.waiting} waiting (no card saved, or the provider away)"
+    )
 
 
 def _report(run: PayoutRun) -> None:

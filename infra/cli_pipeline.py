@@ -42,15 +42,18 @@ def worker_command(
     kind: Annotated[
         str,
         typer.Argument(
-            help="projections, partner-feed, inference, stats, webhooks, deployer or metering"
+            help="projections, partner-feed, inference, purchases, stats, webhooks, deployer, "
+            "metering or billing"
         ),
     ],
 ) -> None:
-    """Run a worker: `projections` (read models), `partner-feed` or `inference` (async
-    jobs; faust-streaming), `stats` (rolls usage and ratings up into each model's figures),
+    """Run a worker: `projections` (read models), `partner-feed`, `inference` (async
+    jobs) or `purchases` (the purchase saga; faust-streaming), `stats` (rolls usage and
+    ratings up into each model's figures),
     `webhooks` (sends due webhook deliveries from PostgreSQL), `deployer` (puts published
-    versions on Triton) or `metering` (usage from Kafka into the ledger and
-    the billing usage; the ledger rolled up into the Usage aggregates)."""
+    versions on Triton), `metering` (usage from Kafka into the ledger and
+    the billing usage; the ledger rolled up into the Usage aggregates) or `billing` (closes
+    each billing month once it has ended: invoices to the payment provider)."""
     settings = load_settings()
     bootstrap = require_cluster(settings, "worker")
     if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
@@ -61,6 +64,9 @@ def worker_command(
         return
     if kind == "deployer":  # the same: it follows the event store
         _run_deployer_worker(settings)
+        return
+    if kind == "billing":  # not a Kafka consumer: it closes each month once it has ended
+        _run_period_closer(settings)
         return
     if kind == "metering" and settings.usage_sink == "ledger":  # the ledger only: no Kafka
         _run_metering_worker(settings)
@@ -79,6 +85,24 @@ def worker_command(
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(2) from None
     faust.Worker(worker_app, loglevel="warning").execute_from_commandline()
+
+
+def _run_period_closer(settings: Settings) -> None:
+    from infra.billing_wiring import standalone_invoices
+    from infra.clock import SystemClock
+    from workers.period_closer import PeriodCloser
+
+    clock = SystemClock()
+    invoices, close = standalone_invoices(settings, clock)
+    closer = PeriodCloser(
+        invoices, clock, settings.billing_close_grace_s, settings.billing_close_check_s
+    )
+    _stop_on_signals(closer.stopping.set)
+    typer.echo(f"billing worker: closes {closer.due()} and each month after", err=True)
+    try:
+        closer.run_forever()
+    finally:
+        close()
 
 
 def _run_stats_worker(settings: Settings) -> None:

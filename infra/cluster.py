@@ -124,19 +124,18 @@ def usage_sink(settings: Settings, ledger: UsageLedger) -> KafkaUsageSink:
 
 
 def _metering_app(settings: Settings, bootstrap: str) -> faust.App:
+    from commands.plan_allowances import SubscribedAllowances
     from infra.billing_usage.wiring import usage_ingest
-    from infra.mail import OutboxMailer, SmtpMailer
+    from infra.mail import mailer_for
     from infra.stores import postgres_pool
     from workers.usage_app import make_usage_app
 
     ensure_topics(bootstrap, [settings.usage_topic], settings.event_partitions,
                   settings.usage_topic_retention_ms)  # fmt: skip
-    mailer = (
-        SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
-        if settings.smtp_host
-        else OutboxMailer(settings.data_dir / "outbox", settings.smtp_sender)
+    app = open_marketplace(settings)
+    ingest = usage_ingest(
+        settings, app, postgres_pool(settings, []), mailer_for(settings), SubscribedAllowances(app)
     )
-    ingest = usage_ingest(settings, open_marketplace(settings), postgres_pool(settings, []), mailer)
     return make_usage_app(
         bootstrap, ingest, settings.usage_topic, f"{settings.worker_group}-metering",
         datadir=settings.data_dir / "faust",
@@ -171,4 +170,10 @@ def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App
         )
     if kind == "metering":
         return _metering_app(settings, bootstrap)
-    raise KeyError(f"no worker {kind!r}: use projections, partner-feed, inference or metering")
+    if kind == "purchases":
+        from infra.payments.purchases_wiring import purchase_worker_app
+
+        return purchase_worker_app(settings, bootstrap)
+    raise KeyError(
+        f"no worker {kind!r}: use projections, partner-feed, inference, metering or purchases"
+    )

@@ -8,7 +8,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from commands.ports import OutgoingEmail
+from commands.ports import Mailer, OutgoingEmail
+from infra.settings import Settings
 
 
 def _message(email: OutgoingEmail, sender: str) -> EmailMessage:
@@ -44,3 +45,10 @@ class SmtpMailer:
     def send(self, email: OutgoingEmail) -> None:
         with smtplib.SMTP(self._host, self._port, timeout=self._timeout_s) as smtp:
             smtp.send_message(_message(email, self._sender))
+
+
+def mailer_for(settings: Settings) -> Mailer:
+    """SMTP when a host is set, else the outbox directory (development, tests)."""
+    if settings.smtp_host:
+        return SmtpMailer(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
+    return OutboxMailer(settings.data_dir / "outbox", settings.smtp_sender)

@@ -52,3 +52,17 @@ class BillingSettings(BaseSettings):
     platform_fee_bps: int = Field(
         default=2000, ge=0, le=10_000, description="basis points of each charge; 2000 = 20%"
     )
+    # The purchase saga (commands/purchase_saga.py, workers/purchases.py)
+    purchase_pending_timeout_s: float = Field(
+        default=60.0, gt=0, description="a payment processing this long is asked about"
+    )
+    purchase_sweep_interval_s: float = Field(
+        default=5.0, gt=0, description="how often open purchases are advanced again"
+    )
+    # Period close (commands/invoicing.py, workers/period_closer.py)
+    billing_close_grace_s: float = Field(
+        default=3600.0, ge=0, description="a month is closed this long after it ends"
+    )
+    billing_close_check_s: float = Field(
+        default=300.0, gt=0, description="how often the closer looks for a month to close"
+    )

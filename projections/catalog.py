@@ -7,6 +7,7 @@ from projections.access_requests import access_requests
 from projections.api_keys import api_keys
 from projections.base import DocumentProjection
 from projections.invoices import invoices
+from projections.purchases import purchases
 from projections.reviews import reviews
 from projections.subscriptions import subscriptions
 from projections.usage import usage
@@ -23,6 +24,7 @@ READ_MODELS: dict[str, DocumentProjection] = {
         reviews,
         invoices,
         subscriptions,
+        purchases,
     )
 }
 

@@ -25,7 +25,7 @@ PLANS = [
 
 
 def simulated(container: Container) -> SimulatedGateway:
-    gateway = container.payments.gateway
+    gateway = container.billing.payments.gateway
     assert isinstance(gateway, SimulatedGateway)
     return gateway
 
@@ -69,7 +69,7 @@ def deliver(
 def deliver_new(client: TestClient, container: Container, seen: int) -> int:
     """POST the simulated provider's events after the first `seen`; how many there are."""
     gateway = simulated(container)
-    now = int(container.payments.provider_events.clock.now().timestamp())
+    now = int(container.billing.payments.provider_events.clock.now().timestamp())
     for event in gateway.events[seen:]:
         response = deliver(client, event, now)
         assert response.status_code == 200, response.text

@@ -13,7 +13,6 @@ idempotent, so an event handled twice (a crash before the position moved) is har
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 from uuid import UUID
 
@@ -23,12 +22,13 @@ from commands.deployments import DeploymentCommands
 from commands.event_store import EventStore
 from commands.inference_ports import DeploymentFailed, ModelDeployer
 from domain.model import Model, ModelStatus
-from projections.ports import Position, ReadStore
-from workers.notifications import last_position
+from projections.ports import ReadStore
+from workers.follower import POSITION_COLLECTION as POSITIONS
+from workers.follower import LogFollower
 
 log = logging.getLogger("aimarket.deployer")
 TRACKER = "deployer"
-POSITION_COLLECTION = "models"  # any collection carries a position; the deployer has none
+POSITION_COLLECTION = POSITIONS  # any collection carries a position; the deployer has none
 DEPLOY_ON = ("VersionPublished", "DefaultVersionChanged")
 UNDEPLOY_ON = ("Deprecated", "Deleted")
 
@@ -71,67 +71,12 @@ class Deployer:
             self.commands.undeployed(model_id, target.version)
 
 
-class DeployerWorker:
-    """Follows the log from its tracked position; `run_forever` until `stopping` is set."""
+class DeployerWorker(LogFollower):
+    """Follows the log from its tracked position (workers/follower.py); `run_forever`
+    until `stopping` is set."""
 
     def __init__(
         self, app: EventStore, store: ReadStore, deployer: Deployer, batch: int = 100
     ) -> None:
-        self.app, self.store, self.deployer, self.batch = app, store, deployer, batch
-        self.topics = deployer_topics()
-        self.stopping, self.wake = threading.Event(), threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def position(self) -> int:
-        return self.store.position(TRACKER)
-
-    def run_once(self) -> bool:
-        """Handle the next stretch of the log; False when there was nothing new."""
-        start, head = self.position(), last_position(self.app)
-        if head <= start:
-            return False
-        found = self.app.recorder.select_notifications(
-            start=start + 1, limit=self.batch, stop=head, topics=self.topics
-        )
-        for notification in found:
-            if self.stopping.is_set():
-                return False
-            self.deployer.handle(self.app.mapper.to_domain_event(notification))
-            self._advance(notification.id)
-        # Positions up to `head` are committed (commit order is id order): a short answer
-        # means nothing of ours lies between the last one found and `head`.
-        if len(found) < self.batch:
-            self._advance(head)
-        return True
-
-    def _advance(self, position: int) -> None:
-        self.store.apply(POSITION_COLLECTION, [], Position(TRACKER, position))
-
-    def run_forever(self, idle_wait_s: float = 1.0) -> None:
-        backoff = 0.1
-        while not self.stopping.is_set():
-            try:
-                while self.run_once() and not self.stopping.is_set():
-                    pass
-                backoff = 0.1
-            except Exception:  # the engine or a store is away: the same event, shortly
-                log.exception("deployer step failed; retrying in %.1fs", backoff)
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            self.wake.wait(idle_wait_s)
-            self.wake.clear()
-
-    def nudge(self, _batch: object = None) -> None:
-        """The embedded runner's hook: new events are stored; look now."""
-        self.wake.set()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="deployer", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        super().__init__(TRACKER, app, store, deployer_topics(), deployer.handle, batch)
+        self.deployer = deployer

@@ -234,16 +234,30 @@ DROPPED |= {
         "PayoutEnded",
     )
 }  # fmt: skip
+
+_PAYMENTS = "one person's payments: amounts, provider ids, who bought what"
 DROPPED |= {
-    f"Subscription.{name}": "one consumer's plan and payments with one publisher"
+    f"Purchase.{name}": _PAYMENTS
+    for name in (
+        "Requested", "PaymentPending", "PaymentCaptured", "PaymentFailed", "AccessGranted",
+        "Completed", "RefundRequested", "Refunded", "Canceled",
+    )
+}  # fmt: skip
+DROPPED |= {
+    f"Subscription.{name}": _PAYMENTS
     for name in (
         "Started", "Restarted", "Activated", "Renewed", "PastDue", "CancelRequested",
         "Canceled", "PlanChanged",
     )
 }  # fmt: skip
 DROPPED |= {
-    f"Invoice.{name}": "one consumer's bill: private"
-    for name in ("Drafted", "Pushed", "Paid")
+    "BillingAccount.Opened": "a person's customer at the payment provider",
+    "BillingAccount.CardAdded": "a person's saved card (brand, last four, expiry)",
+    "PaidPurchases.Opened": "an internal index of who bought what",
+    "PaidPurchases.PurchaseAdded": "an internal index of who bought what",
+}
+DROPPED |= {
+    f"Invoice.{name}": "one consumer's bill: private" for name in ("Drafted", "Pushed", "Paid")
 }
 DROPPED["ProviderEvent.Handled"] = "the payment provider's bookkeeping, no public fact"
 

@@ -26,6 +26,8 @@ AGGREGATES = (
     "publisherledger",
     "providerevent",
     "budget",
+    "billingaccount",
+    "paidpurchases",
 )
 
 

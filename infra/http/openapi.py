@@ -91,6 +91,9 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[int]] = {
     # A call: entitlement (402, caps 429), input limits (413), the engine (502, 503, 504).
     ("POST", "/v1/models/{model_id}/infer"): frozenset({402, 413, 429, 502, 503, 504}),
     ("POST", "/v1/models/{model_id}/infer/batch"): frozenset({402, 413, 429, 502, 503, 504}),
+    # Billing: no card or a declined one (402), the payment provider away (503).
+    ("POST", "/v1/models/{model_id}/purchases"): frozenset({402}),
+    ("POST", "/v1/billing/payment-methods"): frozenset({402, 503}),
 }
 
 # Dependencies that resolve the caller: bad credentials are 401, a deactivated account 403.
@@ -111,6 +114,7 @@ CREATES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/v1/models/{model_id}/uploads"): ("/v1/uploads/{upload_id}", "upload_id"),
     ("POST", "/v1/models/{model_id}/access-requests"): ("/v1/access-requests/{request_id}", "id"),
     ("POST", "/v1/models/{model_id}/reviews"): ("/v1/reviews/{review_id}", "id"),
+    ("POST", "/v1/models/{model_id}/purchases"): ("/v1/purchases/{purchase_id}", "id"),
 }
 
 HEADERS: dict[int, dict[str, Any]] = {

@@ -5,12 +5,14 @@ there). The stripe SDK is a cluster extra: imported only inside `payment_gateway
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from commands.event_store import EventStore
-from commands.payment_ports import PaymentGateway
+from commands.payment_ports import ChargeRecorder, PaymentGateway
 from commands.provider_events import ProviderEvents, WebhookSecrets
 from commands.subscriptions import SubscriptionCommands
 from domain.clock import Clock
+from infra.payments.shared_sim import SharedSimulatedGateway
 from infra.payments.simulated import SimulatedGateway
 from infra.settings import Settings, SettingsError
 from projections.ports import ReadStore
@@ -24,7 +26,13 @@ def payments_mode(settings: Settings) -> str:
 
 
 def payment_gateway(settings: Settings, clock: Clock) -> PaymentGateway:
+    """One provider per deployment: in memory when embedded; in the cluster, the simulated
+    provider keeps its state in a file of the data directory, so the API, the workers and
+    a restarted worker see the same one, as they would see Stripe."""
     if payments_mode(settings) == "simulated":
+        if settings.profile == "cluster":
+            path = settings.data_dir / "payments" / "simulated.pickle"
+            return cast(PaymentGateway, SharedSimulatedGateway(path, clock))
         return SimulatedGateway(clock)
     if settings.stripe_api_key is None:
         raise SettingsError(
@@ -52,14 +60,20 @@ class Payments:
     subscription_queries: SubscriptionQueries
 
 
-def build_payments(settings: Settings, app: EventStore, store: ReadStore, clock: Clock) -> Payments:
-    gateway = payment_gateway(settings, clock)
+def build_payments(
+    settings: Settings,
+    app: EventStore,
+    store: ReadStore,
+    clock: Clock,
+    gateway: PaymentGateway,
+    charges: ChargeRecorder,
+) -> Payments:
     secrets = WebhookSecrets(
         settings.stripe_webhook_secret_list(), settings.stripe_webhook_tolerance_s
     )
     return Payments(
         gateway,
-        ProviderEvents(app, clock, secrets),
+        ProviderEvents(app, clock, secrets, charges),
         SubscriptionCommands(app, gateway, clock),
         SubscriptionQueries(store),
     )

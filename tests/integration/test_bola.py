@@ -21,10 +21,12 @@ from fastapi.testclient import TestClient
 from commands.job_ports import Job, caller_of
 from domain.invoice import Invoice
 from domain.principal import Principal
+from domain.purchase import Purchase
 from infra.bootstrap import Container
 from infra.http.openapi import api_routes
 from tests.billing_support import start_subscription
 from tests.integration.test_model_registry import create, validated
+from tests.pipeline import wait_until
 from tests.support import Account, verified_account
 
 # What an intruder gets: on the victim's private model, and on their public one.
@@ -49,6 +51,7 @@ ENDPOINT_NOT_FOUND = (404, "webhook_endpoint_not_found")
 DELIVERY_NOT_FOUND = (404, "webhook_delivery_not_found")
 INVOICE_NOT_FOUND = (404, "invoice_not_found")
 SUBSCRIPTION_NOT_FOUND = (404, "subscription_not_found")
+PURCHASE_NOT_FOUND = (404, "purchase_not_found")
 FORBIDDEN_TO_ALL = ((403, "forbidden"), (403, "forbidden"))
 ADMIN_ONLY = Case(*FORBIDDEN_TO_ALL)
 REVIEW = {"version": "1.0.0", "rating": 1, "title": "bad"}
@@ -134,6 +137,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/subscriptions/{subscription_id}/change-plan"): Case(
         SUBSCRIPTION_NOT_FOUND, SUBSCRIPTION_NOT_FOUND, {"plan": "pro"}
     ),
+    # Purchases: anyone may buy a public model that is for sale (this one is free); a
+    # purchase is its consumer's only.
+    ("POST", "/v1/models/{model_id}/purchases"): Case(NOT_FOUND, (409, "not_for_sale"), {}),
+    ("GET", "/v1/purchases/{purchase_id}"): Case(PURCHASE_NOT_FOUND, PURCHASE_NOT_FOUND),
 }
 
 # Routes with an object in their path that take no caller's credentials at all, and why.
@@ -160,6 +167,7 @@ class World:
     delivery_id: str
     invoice_id: str
     subscription_id: str
+    purchase_id: str
 
     def url(self, path: str) -> str:
         values = {
@@ -169,7 +177,7 @@ class World:
             "{user_id}": self.owner.id, "{aggregate_id}": self.model_id,
             "{job_id}": self.job_id, "{endpoint_id}": self.endpoint_id,
             "{delivery_id}": self.delivery_id, "{invoice_id}": self.invoice_id,
-            "{subscription_id}": self.subscription_id,
+            "{subscription_id}": self.subscription_id, "{purchase_id}": self.purchase_id,
         }  # fmt: skip
         for name, value in values.items():
             path = path.replace(name, value)
@@ -214,6 +222,7 @@ def world(client: TestClient, container: Container, outbox: Path) -> World:
         asked.json()["id"], key.json()["id"], job_id, endpoint_id, delivery_id,
         billing_objects(container, consumer, owner, model_id),
         str(subscription.id),
+        purchase_of(container, consumer, model_id),
     )  # fmt: skip
 
 
@@ -224,6 +233,20 @@ def billing_objects(container: Container, consumer: Account, owner: Account, mod
     invoice = Invoice(UUID(consumer.id), "2031-01", "EUR", [line], "2031-02-01T00:00:00+00:00")
     container.app.write(invoice)
     return str(invoice.id)
+
+
+def purchase_of(container: Container, consumer: Account, model_id: str) -> str:
+    """The consumer's purchase, written straight to the store (the model is free: nobody
+    can buy it through the API), once its read model shows it."""
+    purchase = Purchase(
+        consumer_id=UUID(consumer.id), idempotency_key="bola", model_id=UUID(model_id),
+        publisher_id=uuid4(), kind="one_off", plan=None,
+        amount={"amount": 100, "currency": "EUR"}, pricing={}, at=datetime.now(UTC).isoformat(),
+    )  # fmt: skip
+    container.app.write(purchase)
+    wait_until(lambda: container.read.store.get("purchases", str(purchase.id)) is not None,
+               60, "the purchase's read model")  # fmt: skip
+    return str(purchase.id)
 
 
 def jobs_and_webhooks(container: Container, consumer: Account, model_id: str) -> tuple[str, ...]:
@@ -243,7 +266,8 @@ def call(client: TestClient, who: Account, method: str, path: str, world: World)
     case = CASES[(method, path)]
     if path.endswith("/parts/{part}"):
         return client.request(method, world.url(path), content=b"x" * 1024, headers=who.headers)
-    return client.request(method, world.url(path), json=case.body, headers=who.headers)
+    headers = {**who.headers, "Idempotency-Key": "bola"}  # the purchases' (others ignore it)
+    return client.request(method, world.url(path), json=case.body, headers=headers)
 
 
 def check(response: Any, expected: Expect, world: World, method: str, path: str) -> None:

@@ -33,7 +33,7 @@ def key_with(client: TestClient, account: Caller, *scopes: str) -> dict[str, str
 
 
 def book_sales(container: Container, publisher: UUID, model: UUID) -> None:
-    ledger = container.ledger
+    ledger = container.billing.ledger
     ledger.record_charge(f"pi_{uuid4()}", publisher, model, Money(1000, "USD"), MARCH)
     charge = f"pi_{uuid4()}"
     ledger.record_charge(charge, publisher, model, Money(500, "USD"), APRIL)
@@ -72,7 +72,7 @@ def test_another_publisher_sees_none_of_them(
     publisher = verified_account(client, outbox, "publisher")
     other = verified_account(client, outbox, "publisher")
     book_sales(container, UUID(publisher.id), uuid4())
-    container.ledger.payout(UUID(publisher.id))
+    container.billing.ledger.payout(UUID(publisher.id))
     for path in ("/v1/publishers/me/earnings", "/v1/publishers/me/payouts"):
         seen = client.get(path, headers=other.headers)
         assert seen.status_code == 200
@@ -85,11 +85,11 @@ def test_payouts_are_listed_newest_first(
 ) -> None:
     publisher = verified_account(client, outbox, "publisher")
     book_sales(container, UUID(publisher.id), uuid4())
-    container.ledger.payout(UUID(publisher.id))
-    container.ledger.record_charge(
+    container.billing.ledger.payout(UUID(publisher.id))
+    container.billing.ledger.record_charge(
         f"pi_{uuid4()}", UUID(publisher.id), uuid4(), Money(100, "USD"), APRIL
     )
-    container.ledger.payout(UUID(publisher.id))
+    container.billing.ledger.payout(UUID(publisher.id))
     items = client.get("/v1/publishers/me/payouts", headers=publisher.headers).json()["items"]
     assert [(p["amount"], p["currency"], p["status"]) for p in items] == [
         (80, "USD", "completed"),

@@ -58,7 +58,7 @@ def test_a_paid_renewal_extends_access_and_posts_the_charge_once(
     client: TestClient, container: Container, clock: MovableClock
 ) -> None:
     charges = Charges()
-    container.payments.provider_events.charges = charges
+    container.billing.payments.provider_events.charges = charges
     publisher, model = uuid4(), uuid4()
     sub = start_subscription(container, uuid4(), model, publisher_id=publisher)
     first_end = sub.period_end

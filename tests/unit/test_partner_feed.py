@@ -21,6 +21,7 @@ import domain
 from domain.access_request import AccessRequest
 from domain.admin_roster import AdminRoster
 from domain.api_key import ApiKey
+from domain.billing_account import BillingAccount
 from domain.budget import Budget
 from domain.envelope import envelope
 from domain.invoice import Invoice
@@ -29,6 +30,7 @@ from domain.login_session import LoginSession
 from domain.model import Model
 from domain.pricing import FREE
 from domain.provider_event import ProviderEvent
+from domain.purchase import PaidPurchases, Purchase
 from domain.review import Review
 from domain.subscription import Subscription
 from domain.upload import Upload
@@ -121,6 +123,7 @@ def history(email: str, name: str, secret: str) -> list[dict[str, Any]]:
         *ledger.collect_events(),
         *invoice_history(user.id, model.id),
         *subscription_history(user.id, model.id, name),
+        *payments_history(user.id, model.id, name),
     ]
     return [envelope(event) for event in events]
 
@@ -143,6 +146,52 @@ def ledger_history(publisher_id: uuid.UUID, model_id: uuid.UUID, name: str) -> P
     ledger.complete_payout(payout_id, f"tr_{name}", NOW)
     ledger.record_refund(f"re_{name}", f"pi_{name}", 100, "EUR", NOW)
     return ledger
+
+
+def payments_history(person: uuid.UUID, model_id: uuid.UUID, name: str) -> list[Any]:
+    """A card saved, a purchase completed, one refunded, one failed, one pending, and a
+    subscription through its life."""
+    account = BillingAccount(user_id=person, customer_id=f"cus_{name}")
+    account.add_card({"id": "pm_1", "brand": "visa", "last4": "4242", "exp_month": 12,
+                      "exp_year": 2030})  # fmt: skip
+    made = [
+        Purchase(
+            consumer_id=person,
+            idempotency_key=f"{name}{n}",
+            model_id=model_id,
+            publisher_id=person,
+            kind="one_off",
+            plan=None,
+            amount={"amount": 1, "currency": "EUR"},
+            pricing=FREE.as_dict(),
+            at=NOW.isoformat(),
+        )
+        for n in range(3)
+    ]
+    done, refunded, failed = made
+    done.record_pending("pi_1", None, NOW)
+    done.capture("pi_1", done.amount, None, NOW)
+    done.grant(NOW)
+    done.complete(NOW)
+    refunded.capture("pi_2", refunded.amount, None, NOW)
+    refunded.request_refund(name, NOW)
+    refunded.refunded("re_1", NOW)
+    refunded.cancel(name, NOW)
+    failed.fail("card_declined", name, NOW)
+    paid = PaidPurchases(consumer_id=person, model_id=model_id)
+    paid.add(done.id)
+    plan = {"name": name, "monthly_price": 1, "included_requests": 1, "currency": "EUR"}
+    sub = Subscription(consumer_id=person, model_id=model_id, publisher_id=person,
+                       purchase_id=done.id, plan=plan)  # fmt: skip
+    sub.activate("sub_1", NOW, NOW + timedelta(days=30))
+    sub.renew(NOW + timedelta(days=30), NOW + timedelta(days=60))
+    sub.mark_past_due()
+    sub.request_cancel_at_period_end()
+    sub.change_plan({**plan, "name": f"{name}2"})
+    sub.cancel(name)
+    sub.restart(refunded.id, plan)
+    aggregates = [account, *made, paid, sub]
+    return [event for aggregate in aggregates for event in aggregate.collect_events()]
 
 
 def model_history(publisher_id: uuid.UUID, name: str) -> Model:

@@ -9,6 +9,7 @@ from infra.http.routes import (
     admin,
     audit,
     auth,
+    billing,
     billing_usage,
     earnings,
     inference,
@@ -16,6 +17,7 @@ from infra.http.routes import (
     jobs,
     models,
     ops,
+    purchases,
     reviews,
     stripe_webhooks,
     subscriptions,
@@ -29,6 +31,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     # the traffic (about 40 fewer route matches per call).
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks,
-        billing_usage, invoices, earnings, subscriptions, stripe_webhooks, audit, ops,
+        purchases, billing, billing_usage, invoices, earnings, subscriptions,
+        stripe_webhooks, audit, ops,
     )
 )  # fmt: skip

@@ -1,0 +1,56 @@
+"""The cluster's purchase saga: a faust agent on `aimarket.events.purchase`, advancing
+each purchase an event names, and a timer that sweeps the open ones.
+
+At concurrency=1 (upstream issue 606); delivery is at-least-once and every step is
+idempotent (commands/purchase_saga.py), so a redelivered event or a worker killed between
+a provider call and its event changes nothing twice. The steps block: they run off the
+event loop, each with a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from uuid import UUID
+
+import faust
+
+from commands.purchase_saga import PurchaseSaga
+from workers.faust_app import worker_app
+from workers.purchases import Sweep, advance_quietly
+from workers.topics import EVENT_TOPIC_PREFIX
+
+
+def make_purchase_app(
+    bootstrap: str,
+    saga: PurchaseSaga,
+    sweep: Sweep,
+    app_id: str = "aimarket-purchases",
+    topic_prefix: str = EVENT_TOPIC_PREFIX,
+    step_timeout_s: float = 60.0,
+    *,
+    datadir: Path,
+) -> faust.App:
+    app = worker_app(app_id, bootstrap, datadir)
+    topic = app.topic(
+        topic_prefix + "purchase", key_type=bytes, value_type=bytes, value_serializer="raw"
+    )
+
+    async def run(purchase_id: UUID) -> None:
+        loop = asyncio.get_running_loop()
+        call = loop.run_in_executor(None, advance_quietly, saga, purchase_id)
+        await asyncio.wait_for(call, step_timeout_s)
+
+    async def follow(stream: faust.StreamT[bytes]) -> None:
+        async for value in stream:
+            await run(UUID(json.loads(value)["aggregate_id"]))
+
+    app.agent(topic, name="purchase-saga", concurrency=1)(follow)
+
+    async def sweep_open() -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(loop.run_in_executor(None, sweep.run), step_timeout_s * 10)
+
+    app.timer(interval=sweep.interval_s)(sweep_open)
+    return app
