@@ -15,6 +15,7 @@ from commands.provider_signature import signature_header
 from domain.pricing import Money
 from domain.subscription import Subscription
 from infra.bootstrap import Container
+from infra.payments.shared_sim import SharedSimulatedGateway
 from infra.payments.simulated import SimulatedGateway
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef0123456789abcdef"
@@ -24,9 +25,10 @@ PLANS = [
 ]
 
 
-def simulated(container: Container) -> SimulatedGateway:
-    gateway = container.billing.payments.gateway
-    assert isinstance(gateway, SimulatedGateway)
+def simulated(container: Container) -> Any:
+    """The simulated provider: in memory when embedded, its shared file in the cluster."""
+    gateway = container.billing.gateway
+    assert isinstance(gateway, SimulatedGateway | SharedSimulatedGateway)
     return gateway
 
 

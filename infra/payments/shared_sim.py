@@ -27,7 +27,8 @@ _STATE = ("customers", "methods", "payments", "refunds", "subscriptions", "invoi
           "accounts", "transfers", "events")  # fmt: skip
 _CALLS = ("create_customer", "save_payment_method", "charge", "retrieve_payment", "settle",
           "refund", "create_subscription", "cancel_subscription", "change_subscription_plan",
-          "advance", "push_invoice", "create_connected_account", "transfer")  # fmt: skip
+          "advance", "push_invoice", "create_connected_account", "transfer",
+          "set_default_payment_method")  # fmt: skip
 
 
 class SharedSimulatedGateway:
@@ -53,6 +54,17 @@ class SharedSimulatedGateway:
     def payments(self) -> dict[str, Payment]:
         with self._state(write=False):
             return dict(self.inner.payments)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The provider's events so far (for the webhook intake in tests)."""
+        with self._state(write=False):
+            return list(self.inner.events)
+
+    @property
+    def subscriptions(self) -> dict[str, Any]:
+        with self._state(write=False):
+            return dict(self.inner.subscriptions)
 
     @contextmanager
     def _state(self, write: bool = True) -> Iterator[None]:

@@ -176,7 +176,7 @@ def test_a_refused_transfer_gives_the_money_back(rig: Rig) -> None:
     books = rig.books(publisher)
     assert books.balance("USD", Account.PUBLISHER_PAYABLE) == 800
     assert books.balance("USD", Account.PAYOUTS_IN_TRANSIT) == 0
-    assert [p["failure"] for p in books.payouts.values()] == [None, "account_not_found"]
+    assert [p["failure"] for p in books.payouts.values()] == [None, "unknown_at_provider"]
 
 
 def test_a_refund_after_the_payout_is_owed_back_from_later_earnings(rig: Rig) -> None:

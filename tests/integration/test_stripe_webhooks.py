@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from commands.provider_signature import signature_header
 from domain.pricing import Money
-from domain.subscription import SubscriptionStatus
+from domain.subscription import Subscription, SubscriptionStatus
 from infra.bootstrap import Container
 from tests.billing_support import (
     WEBHOOK_SECRET,
@@ -54,6 +54,12 @@ def renew_once(client: TestClient, container: Container, clock: MovableClock, se
     return deliver_new(client, container, seen)
 
 
+def paid_invoices(events: list[dict[str, Any]], sub: Subscription) -> list[dict[str, Any]]:
+    """This subscription's paid renewals (the cluster's provider is shared by the tests)."""
+    paid = [e for e in events if e["type"] == "invoice.paid"]
+    return [e for e in paid if e["data"]["object"].get("subscription") == sub.provider_id]
+
+
 def test_a_paid_renewal_extends_access_and_posts_the_charge_once(
     client: TestClient, container: Container, clock: MovableClock
 ) -> None:
@@ -68,7 +74,7 @@ def test_a_paid_renewal_extends_access_and_posts_the_charge_once(
     assert renewed.period_end is not None and first_end is not None
     assert renewed.period_end > first_end
     assert renewed.gives_access_at(clock.now())
-    [paid] = [e for e in simulated(container).events if e["type"] == "invoice.paid"]
+    [paid] = paid_invoices(simulated(container).events, sub)
     assert charges.charges == {paid["data"]["object"]["id"]: (publisher, model, Money(900, "EUR"))}
     # Stripe delivers again: the same event id changes nothing.
     again = deliver(client, paid, now_s(clock))
@@ -85,7 +91,7 @@ def test_an_older_renewal_after_a_newer_one_changes_nothing(
     for _ in range(2):
         clock.advance(32 * DAY)
         gateway.advance(clock.now())
-    older, newer = [e for e in gateway.events if e["type"] == "invoice.paid"]
+    older, newer = paid_invoices(gateway.events, sub)
     assert deliver(client, newer, now_s(clock)).json()["outcome"] == "handled"
     latest = load(container, sub.id)
     assert deliver(client, older, now_s(clock)).json()["outcome"] == "stale"
