@@ -8,6 +8,7 @@ from uuid import UUID
 import typer
 
 from commands.ledger import PayoutRun
+from domain.errors import DomainError
 from domain.pricing import Money
 from infra.cli_common import load_settings
 
@@ -65,6 +66,9 @@ def close_period(
     invoices, close = standalone_invoices(settings, clock)
     try:
         done = invoices.close_period(period or previous_period(month_of(clock.now())))
+    except DomainError as error:  # a month not ended, or not a month
+        typer.echo(f"{error.code}: {error.message}", err=True)
+        raise typer.Exit(2) from None
     finally:
         close()
     typer.echo(

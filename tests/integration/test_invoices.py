@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -15,6 +15,7 @@ from uuid import UUID
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from commands.metering_ports import month_of
 from domain.invoice import Invoice, InvoiceStatus
@@ -22,6 +23,7 @@ from domain.ledger import PublisherLedger
 from domain.ledger_rules import Account as Books
 from infra.billing_wiring import invoice_commands
 from infra.bootstrap import Container
+from infra.cli import app as cli
 from infra.settings import Settings
 from tests.inference_support import (
     affine_model,
@@ -32,7 +34,7 @@ from tests.inference_support import (
     upload_and_publish,
     wait_deployed,
 )
-from tests.pipeline import running_worker, wait_until
+from tests.pipeline import running_worker, settings_env, wait_until
 from tests.purchase_support import add_card, buy, inject, wait_state
 from tests.support import Account, MovableClock, verified_account
 
@@ -162,3 +164,18 @@ def test_a_month_of_purchases_refunds_plans_and_calls_invoices_and_books_what_wa
     assert (listed["period"], listed["total"], listed["lines"][0]["units"]) == (period, 15, 3)
     other = client.get(f"/v1/billing/invoices/{ids[subscriber.id]}", headers=buyer.headers)
     assert (other.status_code, other.json()["error"]["code"]) == (404, "invoice_not_found")
+
+
+def test_the_operator_closes_a_past_month_and_is_told_when_a_month_has_not_ended(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in settings_env(settings).items():
+        monkeypatch.setenv(name, value)
+    past = CliRunner().invoke(cli, ["billing", "close-period", "--period", "2020-01"])
+    assert past.exit_code == 0, past.output
+    assert "2020-01: 0 invoices, 0 pushed now, 0 waiting" in past.output
+    this_month = month_of(datetime.now(UTC))
+    refused = CliRunner().invoke(cli, ["billing", "close-period", "--period", this_month])
+    assert (refused.exit_code, "period_open" in refused.output) == (2, True)
+    wrong = CliRunner().invoke(cli, ["billing", "close-period", "--period", "2020-13"])
+    assert (wrong.exit_code, "invalid_period" in wrong.output) == (2, True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 from uuid import uuid4
 
 import pytest
@@ -11,6 +12,7 @@ from commands.invoicing import check_period
 from domain.errors import InvalidInput
 from domain.invoice import Invoice, InvoiceStatus
 from domain.pricing import add_month, previous_period
+from workers.period_closer import PeriodCloser
 
 AT = datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
 
@@ -82,3 +84,24 @@ def test_an_invoice_id_is_one_per_consumer_period_and_currency() -> None:
     }
     assert len(ids) == 4
     assert Invoice.create_id(consumer, "2031-04", "EUR") in ids
+
+
+class Fixed:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        (datetime(2031, 2, 1, 0, 30, tzinfo=UTC), "2030-12"),  # January is in its grace
+        (datetime(2031, 2, 1, 1, 30, tzinfo=UTC), "2031-01"),
+        (datetime(2031, 1, 15, tzinfo=UTC), "2030-12"),
+    ],
+)
+def test_the_closer_takes_the_last_month_that_ended_an_hour_ago(now: datetime, due: str) -> None:
+    closer = PeriodCloser(cast(Any, None), Fixed(now), grace_s=3600)
+    assert closer.due() == due
