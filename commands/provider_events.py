@@ -44,35 +44,16 @@ class WebhookSecrets:
     tolerance_s: int = 300
 
 
-class NoCharges:
-    """The default `ChargeRecorder`: records nothing (the integrator wires the ledger)."""
-
-    def record_charge(
-        self, transaction_id: str, publisher_id: UUID, model_id: UUID, gross: Money, at: datetime
-    ) -> None:
-        return None
-
-    def record_refund(
-        self,
-        transaction_id: str,
-        charge_transaction_id: str,
-        publisher_id: UUID,
-        amount: Money,
-        at: datetime,
-    ) -> None:
-        return None
-
-
 class ProviderEvents(CommandHandlers):
     def __init__(
         self,
         app: EventStore,
         clock: Clock,
         secrets: WebhookSecrets,
-        charges: ChargeRecorder | None = None,
+        charges: ChargeRecorder,
     ) -> None:
         self.app, self.clock, self.secrets = app, clock, secrets
-        self.charges: ChargeRecorder = charges or NoCharges()
+        self.charges = charges
         # A usage invoice (period close) collected: invoicing books it (wired at the root).
         self.usage_invoice_paid: Callable[[UUID, datetime], None] = lambda _id, _at: None
 

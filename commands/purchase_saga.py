@@ -41,25 +41,6 @@ log = logging.getLogger("aimarket.purchases")
 MAX_STEPS = 10  # the longest path has seven
 
 
-class NoLedger:
-    """The default ChargeRecorder until the publishers' ledger is wired in."""
-
-    def record_charge(
-        self, transaction_id: str, publisher_id: UUID, model_id: UUID, gross: Money, at: datetime
-    ) -> None:
-        return None
-
-    def record_refund(
-        self,
-        transaction_id: str,
-        charge_transaction_id: str,
-        publisher_id: UUID,
-        amount: Money,
-        at: datetime,
-    ) -> None:
-        return None
-
-
 class GrantFailed(DomainError):
     code = "grant_failed"
 
@@ -71,11 +52,11 @@ class PurchaseSaga(CommandHandlers):
         gateway: PaymentGateway,
         methods: PaymentMethods,
         clock: Clock,
-        recorder: ChargeRecorder | None = None,
+        recorder: ChargeRecorder,
         pending_timeout_s: float = 60.0,
     ) -> None:
         self.app, self.gateway, self.methods, self.clock = app, gateway, methods, clock
-        self.recorder = recorder or NoLedger()
+        self.recorder = recorder
         self.pending_timeout = timedelta(seconds=pending_timeout_s)
 
     def advance(self, purchase_id: UUID) -> str:

@@ -109,7 +109,7 @@ def billing_side(
     gateway = payment_gateway(settings, clock)
     ledger = ledger_commands(settings, app, clock, gateway)
     payments = build_payments(settings, app, store, clock, gateway, ledger)
-    purchases = purchase_side(settings, app, models, store, clock, gateway, recorder=ledger)
+    purchases = purchase_side(settings, app, models, store, clock, gateway, ledger)
     usage = billing(settings, app, pool, mailer, clock, closers, SubscribedAllowances(app))
     invoices = invoice_commands(app, usage.store, gateway, ledger, clock)
     payments.provider_events.usage_invoice_paid = invoices.record_paid

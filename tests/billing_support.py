@@ -17,6 +17,7 @@ from domain.subscription import Subscription
 from infra.bootstrap import Container
 from infra.payments.shared_sim import SharedSimulatedGateway
 from infra.payments.simulated import SimulatedGateway
+from infra.settings import Settings
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef0123456789abcdef"
 PLANS = [
@@ -80,3 +81,15 @@ def deliver_new(client: TestClient, container: Container, seen: int) -> int:
 
 def load(container: Container, subscription_id: UUID) -> Subscription:
     return container.app.load(Subscription, subscription_id)
+
+
+def metered(settings: Settings) -> Settings:
+    """Cluster settings whose usage goes through Kafka to `aimarket worker metering`, on a
+    topic and consumer group of this test's own."""
+    if settings.profile != "cluster":
+        return settings
+    tag = uuid4().hex[:8]
+    return settings.model_copy(
+        update={"usage_sink": "kafka", "usage_topic": f"t{tag}.usage",
+                "worker_group": f"t{tag}-group"}
+    )  # fmt: skip

@@ -44,7 +44,7 @@ def purchase_side(
     store: ReadStore,
     clock: Clock,
     gateway: PaymentGateway,
-    recorder: ChargeRecorder | None = None,
+    recorder: ChargeRecorder,
 ) -> PurchaseSide:
     methods = PaymentMethods(app, gateway)
     saga = PurchaseSaga(app, gateway, methods, clock, recorder, settings.purchase_pending_timeout_s)
@@ -76,7 +76,7 @@ def purchase_worker_app(settings: Settings, bootstrap: str) -> faust.App:
     gateway = payment_gateway(settings, clock)
     ledger = ledger_commands(settings, app, clock, gateway)
     models = ModelCommands(app, clock)
-    side = purchase_side(settings, app, models, store, clock, gateway, recorder=ledger)
+    side = purchase_side(settings, app, models, store, clock, gateway, ledger)
     sweep = Sweep(side.saga, side.purchase_queries, settings.purchase_sweep_interval_s)
     return make_purchase_app(
         bootstrap,

@@ -6,8 +6,6 @@ pricer, into the billing usage that `GET /v1/billing/usage` shows; budgets email
 from __future__ import annotations
 
 import email
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,9 +17,10 @@ from fastapi.testclient import TestClient
 from commands.usage_events import encode
 from infra.bootstrap import Container
 from infra.settings import Settings
+from tests.billing_support import metered
 from tests.inference_support import api_key, code, infer, on_triton
 from tests.integration.test_inference import deployed_model
-from tests.pipeline import running_worker, wait_until
+from tests.pipeline import wait_until
 from tests.support import Account, verified_account
 
 X = np.random.default_rng(5).standard_normal((1, 4)).astype(np.float32).tolist()
@@ -38,23 +37,7 @@ class Paid:
 @pytest.fixture
 def settings(settings: Settings, profile: str, request: pytest.FixtureRequest) -> Settings:
     settings = on_triton(settings, profile, request)
-    if profile != "cluster":
-        return settings
-    tag = uuid.uuid4().hex[:8]
-    return settings.model_copy(
-        update={"usage_sink": "kafka", "usage_topic": f"t{tag}.usage",
-                "worker_group": f"t{tag}-group"}
-    )  # fmt: skip
-
-
-@pytest.fixture
-def metering(settings: Settings, tmp_path: Path) -> Iterator[None]:
-    """`aimarket worker metering` in the cluster; the container's own pricer embedded."""
-    if settings.profile != "cluster":
-        yield
-        return
-    with running_worker(settings, "metering", tmp_path / "logs"):
-        yield
+    return metered(settings)
 
 
 def usage(client: TestClient, who: Account) -> dict[str, Any]:

@@ -5,8 +5,6 @@ it, and the publisher's ledger holds exactly the charges, the refund and the inv
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from infra.billing_wiring import invoice_commands
 from infra.bootstrap import Container
 from infra.cli import app as cli
 from infra.settings import Settings
+from tests.billing_support import metered
 from tests.inference_support import (
     affine_model,
     api_key,
@@ -34,7 +33,7 @@ from tests.inference_support import (
     upload_and_publish,
     wait_deployed,
 )
-from tests.pipeline import running_worker, settings_env, wait_until
+from tests.pipeline import settings_env, wait_until
 from tests.purchase_support import add_card, buy, inject, wait_state
 from tests.support import Account, MovableClock, verified_account
 
@@ -58,34 +57,10 @@ class NextMonth:
         return self.clock.now() + timedelta(days=32)
 
 
-@pytest.fixture(scope="module")
-def cluster_purchase_worker(
-    cluster_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Any]:
-    with running_worker(cluster_settings, "purchases", tmp_path_factory.mktemp("saga")) as p:
-        yield p
-
-
 @pytest.fixture
 def settings(settings: Settings, profile: str, request: pytest.FixtureRequest) -> Settings:
     settings = on_triton(settings, profile, request, "cluster_purchase_worker")
-    if profile != "cluster":
-        return settings
-    tag = uuid.uuid4().hex[:8]
-    return settings.model_copy(
-        update={"usage_sink": "kafka", "usage_topic": f"t{tag}.usage",
-                "worker_group": f"t{tag}-group"}
-    )  # fmt: skip
-
-
-@pytest.fixture
-def metering(settings: Settings, tmp_path: Path) -> Iterator[None]:
-    """`aimarket worker metering` in the cluster; the container's own pricer embedded."""
-    if settings.profile != "cluster":
-        yield
-        return
-    with running_worker(settings, "metering", tmp_path / "logs"):
-        yield
+    return metered(settings)
 
 
 def billed(client: TestClient, who: Account) -> int:

@@ -4,9 +4,7 @@ gives to calls and downloads, the failures, and the refusals."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import numpy as np
@@ -27,7 +25,6 @@ from tests.inference_support import (
     upload_and_publish,
     wait_deployed,
 )
-from tests.pipeline import running_worker
 from tests.purchase_support import add_card, all_captures, buy, inject, refunds, wait_state
 from tests.support import Account, MovableClock, verified_account
 from workers.purchases import Sweep
@@ -40,14 +37,6 @@ PRICING = {
     "plans": [{"name": "pro", "monthly_price": 1500, "included_requests": 100}],
 }
 X = np.ones((1, 4), dtype=np.float32).tolist()
-
-
-@pytest.fixture(scope="module")
-def cluster_purchase_worker(
-    cluster_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Any]:
-    with running_worker(cluster_settings, "purchases", tmp_path_factory.mktemp("saga")) as p:
-        yield p
 
 
 @pytest.fixture
