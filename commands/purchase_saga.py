@@ -223,6 +223,10 @@ class PurchaseSaga(CommandHandlers):
 
     def _refund(self, purchase: Purchase) -> bool:
         assert purchase.payment_id is not None
+        if purchase.subscription is not None:  # else the provider would renew it monthly
+            self.gateway.cancel_subscription(
+                purchase.subscription["id"], False, idempotency_key=f"{purchase.id}:unsubscribe"
+            )
         refund = self.gateway.refund(
             purchase.payment_id, Money(**purchase.amount), idempotency_key=f"{purchase.id}:refund"
         )

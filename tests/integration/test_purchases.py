@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from commands.payment_ports import SubscriptionState
 from domain.purchase import Purchase
 from domain.subscription import Subscription, SubscriptionStatus
 from infra.bootstrap import Container
@@ -25,7 +26,15 @@ from tests.inference_support import (
     upload_and_publish,
     wait_deployed,
 )
-from tests.purchase_support import add_card, all_captures, buy, inject, refunds, wait_state
+from tests.purchase_support import (
+    add_card,
+    all_captures,
+    buy,
+    gateway,
+    inject,
+    refunds,
+    wait_state,
+)
 from tests.support import Account, MovableClock, verified_account
 from workers.purchases import Sweep
 
@@ -161,6 +170,11 @@ def test_two_plan_purchases_at_once_end_one_subscribed_and_one_refunded_and_canc
     ]  # fmt: skip
     assert canceled["history"][2]["reason"].startswith("already_subscribed")
     assert all_captures(container) == before + 2 and refunds(container) == refunded_before + 1
+    # The refunded purchase's subscription at the provider is ended, not left to renew.
+    refunded = container.app.load(Purchase, UUID(canceled["id"]))
+    assert refunded.subscription is not None
+    held = gateway(container).subscriptions[refunded.subscription["id"]]
+    assert held.record.status == SubscriptionState.CANCELED
 
 
 def test_a_pending_payment_is_completed_by_the_sweep_once_past_its_timeout(
