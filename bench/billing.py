@@ -70,6 +70,7 @@ def cluster_settings() -> Settings:
         opensearch_url=env["AIMARKET_OPENSEARCH_URL"], search_prefix=tag,
         kafka_bootstrap_servers=env["AIMARKET_KAFKA_BOOTSTRAP_SERVERS"],
         event_topic_prefix=f"{tag}.events.", worker_group=tag, usage_topic=f"{tag}.usage",
+        job_topic=f"{tag}.jobs",
         usage_sink="kafka", payments="simulated", jwt_secret=SecretStr("b" * 40),
         data_dir=Path(tempfile.mkdtemp()), argon2_time_cost=1, argon2_memory_kib=8,
     )  # fmt: skip
