@@ -58,6 +58,7 @@ bench: install-test
 	$(PY) bench/pipeline.py
 	$(PY) bench/discovery.py
 	$(PY) bench/inference.py
+	$(PY) bench/billing.py
 
 services-up: install-test
 	$(PY) -m infra.services up

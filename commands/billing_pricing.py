@@ -48,6 +48,7 @@ def price_calls(
 ) -> tuple[list[PricedCall], dict[MonthKey, int]]:
     """Each record priced, and the month's counted units after them (only the keys seen)."""
     counts: dict[MonthKey, int] = {}
+    allowances: dict[MonthKey, int] = {}  # a plan's allowance is a load: once per key
     priced = []
     for record in sorted(records, key=lambda r: (r.at, r.request_id)):
         key = (record.consumer_id, record.model_id, record.month)
@@ -57,7 +58,9 @@ def price_calls(
             priced.append(PricedCall(record, 0, 0, currency))
             continue
         before = counts.get(key, counted.get(key, 0))
-        allowance = int(pricing.get("free_requests_per_month") or 0) + included(*key)
+        if key not in allowances:
+            allowances[key] = included(*key)
+        allowance = int(pricing.get("free_requests_per_month") or 0) + allowances[key]
         billable = max(0, record.units - max(0, allowance - before))
         counts[key] = before + record.units
         amount = billable * int(pricing.get("price_per_request") or 0)

@@ -72,3 +72,18 @@ def test_a_new_month_starts_with_its_free_tier_again() -> None:
     calls.append(call(consumer, model, START))
     priced, _ = price_calls(calls, {}, lambda _: [("", CHEAP)], lambda *_: 0)
     assert [p.amount for p in priced] == [0, 0, 10, 0]
+
+
+def test_a_plans_included_requests_are_asked_once_per_consumer_model_and_month() -> None:
+    consumer, model = uuid4(), uuid4()
+    asked: list[tuple[UUID, UUID, str]] = []
+
+    def included(consumer_id: UUID, model_id: UUID, month: str) -> int:
+        asked.append((consumer_id, model_id, month))
+        return 1
+
+    calls = [call(consumer, model, START + timedelta(hours=h)) for h in range(5)]
+    calls.append(call(consumer, model, START + timedelta(days=31)))
+    priced, _ = price_calls(calls, {}, lambda _: [("", CHEAP)], included)
+    assert [p.amount for p in priced] == [0, 0, 0, 10, 10, 0]
+    assert asked == [(consumer, model, "2031-05"), (consumer, model, "2031-06")]
