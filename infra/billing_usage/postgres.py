@@ -6,6 +6,7 @@ new ledger row, so it is priced never again, and a crash half-way leaves neither
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from psycopg_pool import ConnectionPool
@@ -55,28 +56,20 @@ class PostgresBillingUsage:
                 conn.execute(statement)
 
     def ingest(self, records: Sequence[UsageRecord], price: Pricer) -> list[PricedCall]:
-        """Ledger rows for the new request ids, priced, in one transaction."""
+        """Ledger rows for the new request ids, priced, in one transaction: a few round
+        trips per batch, whatever its size."""
+        if not records:
+            return []
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            new = []
-            for record in records:
-                cur.execute(INSERT_RECORD + " RETURNING request_id", values_of(record))
-                if cur.fetchone() is not None:
-                    new.append(record)
+            cur.execute(*_inserted(records))
+            kept = {str(row[0]) for row in cur.fetchall()}
+            new = list({r.request_id: r for r in records if r.request_id in kept}.values())
             if not new:
                 return []
             keys = sorted({(r.consumer_id, r.model_id, r.month) for r in new})
-            counted = {}
-            for key in keys:  # locked in one order: two workers on one pair queue here
-                cur.execute(
-                    f"INSERT INTO {MONTHS} VALUES (%s, %s, %s, 0) ON CONFLICT DO NOTHING", key
-                )
-                cur.execute(
-                    f"SELECT units FROM {MONTHS} WHERE consumer_id = %s AND model_id = %s "
-                    "AND month = %s FOR UPDATE",
-                    key,
-                )
-                row = cur.fetchone()
-                counted[key] = int(row[0]) if row else 0
+            cur.execute(*_months_opened(keys))
+            cur.execute(*_months_locked(keys))  # two workers on one pair queue here
+            counted = {(UUID(str(c)), UUID(str(m)), mo): int(u) for c, m, mo, u in cur.fetchall()}
             priced = price(new, counted)
             cur.executemany(ADD_DAY, day_rows(priced))
             cur.executemany(SET_MONTH, month_rows(counted_after(priced, counted)))
@@ -112,3 +105,33 @@ class PostgresBillingUsage:
         return [
             BilledMonth(UUID(str(c)), UUID(str(m)), cur, int(u), int(a)) for c, m, cur, u, a in rows
         ]
+
+
+def _rows(count: int, width: int) -> str:
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return ", ".join([row] * count)
+
+
+def _inserted(records: Sequence[UsageRecord]) -> tuple[str, list[Any]]:
+    """One INSERT for the batch, answering the request ids that were new."""
+    unique = {record.request_id: record for record in records}  # twice in a batch: once
+    values = [values_of(record) for record in unique.values()]
+    sql = INSERT_RECORD.replace(
+        f"VALUES ({', '.join(['%s'] * len(values[0]))})",
+        f"VALUES {_rows(len(values), len(values[0]))}",
+    )
+    return sql + " RETURNING request_id", [v for row in values for v in row]
+
+
+def _months_opened(keys: list[tuple[UUID, UUID, str]]) -> tuple[str, list[Any]]:
+    sql = f"INSERT INTO {MONTHS} VALUES {_rows(len(keys), 4)} ON CONFLICT DO NOTHING"
+    return sql, [v for key in keys for v in (*key, 0)]
+
+
+def _months_locked(keys: list[tuple[UUID, UUID, str]]) -> tuple[str, list[Any]]:
+    sql = (
+        f"SELECT consumer_id, model_id, month, units FROM {MONTHS} "
+        f"WHERE (consumer_id, model_id, month) IN ({_rows(len(keys), 3)}) "
+        "ORDER BY consumer_id, model_id, month FOR UPDATE"
+    )
+    return sql, [v for key in keys for v in key]
