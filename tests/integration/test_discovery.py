@@ -13,6 +13,7 @@ from uuid import UUID
 import httpx
 from fastapi.testclient import TestClient
 
+from commands.conflicts import retried_on_conflict
 from domain.model import Model
 from infra.bootstrap import Container
 from tests.support import Account, MovableClock, verified_account
@@ -62,9 +63,13 @@ class Shop:
         self.save(model)
 
     def stats(self, model_id: str, **stats: int) -> None:
-        model = self.container.app.load(Model, UUID(model_id))
-        model.update_stats(stats)
-        self.save(model)
+        @retried_on_conflict  # the embedded deployer records its outcome on the model too
+        def write() -> None:
+            model = self.container.app.load(Model, UUID(model_id))
+            model.update_stats(stats)
+            self.save(model)
+
+        write()
 
     def browse(self, headers: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
         response = catalogue(self.client, headers, **params)

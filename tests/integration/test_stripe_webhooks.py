@@ -75,7 +75,8 @@ def test_a_paid_renewal_extends_access_and_posts_the_charge_once(
     assert renewed.period_end > first_end
     assert renewed.gives_access_at(clock.now())
     [paid] = paid_invoices(simulated(container).events, sub)
-    assert charges.charges == {paid["data"]["object"]["id"]: (publisher, model, Money(900, "EUR"))}
+    mine = {tx: charge for tx, charge in charges.charges.items() if charge[1] == model}
+    assert mine == {paid["data"]["object"]["id"]: (publisher, model, Money(900, "EUR"))}
     # Stripe delivers again: the same event id changes nothing.
     again = deliver(client, paid, now_s(clock))
     assert (again.status_code, again.json()["outcome"]) == (200, "duplicate")
@@ -109,7 +110,11 @@ def test_a_deletion_before_an_update_stays_canceled(
     clock.advance(32 * DAY)
     gateway.advance(clock.now())
     update, deletion = (
-        next(e for e in gateway.events if e["type"] == kind)
+        next(
+            e
+            for e in gateway.events
+            if e["type"] == kind and e["data"]["object"]["id"] == provider_id
+        )
         for kind in ("customer.subscription.updated", "customer.subscription.deleted")
     )
     assert deliver(client, deletion, now_s(clock)).json()["outcome"] == "handled"
