@@ -156,10 +156,3 @@ class Budgets(CommandHandlers):
 
 class BudgetCheck(Protocol):
     async def check(self, caller: Principal, now: datetime) -> None: ...
-
-
-class NoBudgets:
-    """No caps: what inference checks until billing hands in its budgets."""
-
-    async def check(self, caller: Principal, now: datetime) -> None:
-        return None

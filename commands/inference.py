@@ -18,7 +18,7 @@ from uuid import UUID
 import numpy as np
 from anyio import to_thread
 
-from commands.budgets import BudgetCheck, NoBudgets
+from commands.budgets import BudgetCheck
 from commands.inference_ports import EngineResult, InferenceEngine
 from commands.inference_targets import ModelView, ModelViews, Release
 from commands.inference_types import (
@@ -26,7 +26,6 @@ from commands.inference_types import (
     Cost,
     InferenceLimits,
     InferenceResult,
-    NoPaidAccessYet,
     PaidAccess,
 )
 from commands.metering_ports import CallStatus, UsageMeter, UsageRecord
@@ -66,12 +65,12 @@ class InferenceService:
         cache: ResponseCache,
         clock: Clock,
         limits: InferenceLimits,
-        paid: PaidAccess | None = None,
+        paid: PaidAccess,
+        budgets: BudgetCheck,
     ) -> None:
         self._views, self._engine, self._meter = views, engine, meter
         self._limiter, self._cache, self._clock, self._limits = limiter, cache, clock, limits
-        self.paid_access = paid or NoPaidAccessYet()  # billing hands in its own
-        self.budgets: BudgetCheck = NoBudgets()  # billing hands in its caps
+        self.paid_access, self.budgets = paid, budgets  # billing's: purchases, caps
 
     @property
     def limits(self) -> InferenceLimits:

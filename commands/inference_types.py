@@ -16,13 +16,6 @@ class PaidAccess(Protocol):
         ...
 
 
-class NoPaidAccessYet:
-    """Until billing lands nobody has bought anything: past a free tier, calls are 402."""
-
-    def has_paid_access(self, consumer_id: UUID, model_id: UUID) -> bool:
-        return False
-
-
 @dataclass(frozen=True)
 class InferenceLimits:
     max_input_bytes: int = 8 * 1024 * 1024

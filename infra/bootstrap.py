@@ -250,8 +250,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     meter = metering(settings, pool, closers)
     engine, deployer = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
     spending = SpendingMeter(meter, bills.usage.budgets.counter)
-    inference = inference_service(settings, app, engine, spending, clock)
-    inference.budgets, inference.paid_access = bills.usage.budgets, paid
+    inference = inference_service(settings, app, engine, spending, clock, paid, bills.usage.budgets)
     worker = None
     if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
         worker = deployer_worker(app, read.store, deployer, "onnxruntime")

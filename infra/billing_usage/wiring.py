@@ -59,6 +59,12 @@ def usage_pricer(settings: Settings, app: EventStore, plans: PlanAllowances) -> 
     return UsagePricer(schedule_of, plans)
 
 
+def budgets_on(settings: Settings, app: EventStore, store: BillingUsageStore) -> Budgets:
+    """The caps, and the spend counter the inference path reads them against."""
+    counter = SpendCounter(store, settings.budget_spend_ttl_s)
+    return Budgets(app, counter, settings.budget_cache_ttl_s)
+
+
 def billing(
     settings: Settings,
     app: EventStore,
@@ -69,9 +75,7 @@ def billing(
     plans: PlanAllowances | None = None,
 ) -> UsageBilling:
     store = billing_store(settings, pool, closers)
-    budgets = Budgets(
-        app, SpendCounter(store, settings.budget_spend_ttl_s), settings.budget_cache_ttl_s
-    )
+    budgets = budgets_on(settings, app, store)
     pricer = None
     if isinstance(store, SqliteBillingUsage):
         price = usage_pricer(settings, app, plans or NoPlanAllowances())

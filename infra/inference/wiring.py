@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from commands.budgets import BudgetCheck, SpendingMeter
 from commands.deployments import DeploymentCommands
 from commands.event_store import EventStore
 from commands.inference import InferenceService
 from commands.inference_ports import InferenceEngine, ModelDeployer
 from commands.inference_targets import ModelViews
-from commands.inference_types import InferenceLimits
+from commands.inference_types import InferenceLimits, PaidAccess
 from commands.metering_ports import UsageMeter
+from commands.paid_access import PurchasedAccess
 from commands.response_cache import ResponseCache
 from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
@@ -43,7 +45,13 @@ def inference_engine(
 
 
 def inference_service(
-    settings: Settings, app: EventStore, engine: InferenceEngine, meter: UsageMeter, clock: Clock
+    settings: Settings,
+    app: EventStore,
+    engine: InferenceEngine,
+    meter: UsageMeter,
+    clock: Clock,
+    paid: PaidAccess,
+    budgets: BudgetCheck,
 ) -> InferenceService:
     guarded = GuardedEngine(engine, settings.breaker_fail_max, settings.breaker_reset_timeout_s)
     limits = InferenceLimits(
@@ -54,21 +62,28 @@ def inference_service(
     )
     cache = ResponseCache(clock, settings.response_cache_max_bytes, settings.response_cache_ttl_s)
     views = ModelViews(app, settings.inference_model_cache_ttl_s)
-    return InferenceService(views, guarded, meter, InProcessRateLimiter(), cache, clock, limits)
+    return InferenceService(
+        views, guarded, meter, InProcessRateLimiter(), cache, clock, limits, paid, budgets
+    )
 
 
 def standalone_inference(
     settings: Settings, clock: Clock, closers: list[Callable[[], object]]
 ) -> InferenceService:
-    """The inference service alone, for a worker that runs jobs."""
+    """The inference service alone, for a worker that runs jobs: the same entitlement as
+    the API's (purchases, subscriptions, budgets), since a job is admitted again as it runs."""
+    from infra.billing_usage.wiring import billing_store, budgets_on
     from infra.stores import postgres_pool
     from infra.usage.wiring import metering
 
     app = open_marketplace(settings)
     closers.append(app.close)
     engine, _ = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
-    meter = metering(settings, postgres_pool(settings, closers), closers)
-    return inference_service(settings, app, engine, meter, clock)
+    pool = postgres_pool(settings, closers)
+    budgets = budgets_on(settings, app, billing_store(settings, pool, closers))
+    meter = SpendingMeter(metering(settings, pool, closers), budgets.counter)
+    paid = PurchasedAccess(app, clock)
+    return inference_service(settings, app, engine, meter, clock, paid, budgets)
 
 
 def deployer_worker(

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer
 
+from commands.budgets import Budgets
 from commands.jobs import JobLimits, JobService
+from commands.paid_access import PurchasedAccess
+from infra.clock import SystemClock
+from infra.inference.wiring import standalone_inference
 from infra.jobs.wiring import job_runner, job_store
 from infra.kafka.jobs import KafkaJobQueue
 from infra.kafka.topics import ensure_topics
+from infra.settings import Settings
 from tests.jobs_support import Finished, InferenceDouble, principal, profile_settings
 from tests.support import MovableClock
 from workers.jobs_app import make_inference_app
@@ -73,3 +79,18 @@ def test_the_inference_agent_runs_a_redelivered_job_once(
         assert job.status == "succeeded" and job.result["outputs"] == {"y": [8]}  # type: ignore[index]
         assert inference.calls == [str(job_id)]
         assert len(finished.jobs) == 1
+
+
+def test_the_job_workers_calls_are_entitled_as_the_apis_are(
+    cluster_inference_settings: Settings,
+) -> None:
+    """A job is admitted again as it runs: the worker's service knows purchases,
+    subscriptions and budgets, or a buyer's job past the free tier would be refused."""
+    closers: list[Callable[[], object]] = []
+    try:
+        service = standalone_inference(cluster_inference_settings, SystemClock(), closers)
+        assert isinstance(service.paid_access, PurchasedAccess)
+        assert isinstance(service.budgets, Budgets)
+    finally:
+        for close in reversed(closers):
+            close()
