@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
 from confluent_kafka import Consumer, Producer
-from pydantic import SecretStr
 
+from bench.cluster import fresh_cluster
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
 from commands.metering_ports import CallStatus, UsageRecord
@@ -44,7 +44,6 @@ from domain.principal import Principal
 from domain.user import Role
 from infra.clock import SystemClock
 from infra.kafka.topics import ensure_topics
-from infra.services.manager import ServiceManager
 from infra.settings import Settings
 from infra.stores import open_marketplace
 from infra.usage.postgres import RECORDS
@@ -56,24 +55,11 @@ MODELS, CONSUMERS = 5, 300
 
 def cluster_settings() -> Settings:
     """The cluster profile on the running services, with a database and names of its own."""
-    manager = ServiceManager()
-    if manager.up(SERVICES):
-        raise SystemExit("the services did not come up: see the messages above")
-    env = dict(line.removeprefix("export ").split("=", 1) for line in manager.env_lines())
-    tag = f"benchb{uuid.uuid4().hex[:6]}"
-    admin_url = env["AIMARKET_DATABASE_URL"]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{tag}"')
-    return Settings(
-        profile="cluster", database_url=admin_url.rsplit("/", 1)[0] + "/" + tag,
-        mongo_url=env["AIMARKET_MONGO_URL"], mongo_database=tag,
-        opensearch_url=env["AIMARKET_OPENSEARCH_URL"], search_prefix=tag,
-        kafka_bootstrap_servers=env["AIMARKET_KAFKA_BOOTSTRAP_SERVERS"],
-        event_topic_prefix=f"{tag}.events.", worker_group=tag, usage_topic=f"{tag}.usage",
-        job_topic=f"{tag}.jobs",
-        usage_sink="kafka", payments="simulated", jwt_secret=SecretStr("b" * 40),
-        data_dir=Path(tempfile.mkdtemp()), argon2_time_cost=1, argon2_memory_kib=8,
+    settings, _ = fresh_cluster(
+        SERVICES, "benchb", usage_sink="kafka", payments="simulated",
+        argon2_time_cost=1, argon2_memory_kib=8,
     )  # fmt: skip
+    return settings
 
 
 def paid_models(app: EventStore, count: int) -> list[tuple[uuid.UUID, uuid.UUID]]:

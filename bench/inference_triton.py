@@ -22,7 +22,6 @@ import asyncio
 import json
 import multiprocessing
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -31,9 +30,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-import psycopg
-from pydantic import SecretStr
 
+from bench.cluster import fresh_cluster
 from bench.inference import (
     Connection,
     Figures,
@@ -45,7 +43,6 @@ from bench.inference import (
     set_up,
 )
 from commands.inference_ports import Deployment
-from infra.services.manager import ServiceManager
 from infra.settings import Settings
 
 SERVICES = ["postgres", "ferretdb", "opensearch", "kafka", "triton"]
@@ -56,25 +53,13 @@ SMALL_SIGNATURE = {
 
 
 def cluster_settings() -> Settings:
-    manager = ServiceManager()
-    if manager.up(SERVICES):
-        raise SystemExit("the services did not come up: see the messages above")
-    env = dict(line.removeprefix("export ").split("=", 1) for line in manager.env_lines())
-    tag = f"benchi{uuid.uuid4().hex[:6]}"
-    admin_url = env["AIMARKET_DATABASE_URL"]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{tag}"')
-    return Settings(
-        profile="cluster", database_url=admin_url.rsplit("/", 1)[0] + "/" + tag,
-        mongo_url=env["AIMARKET_MONGO_URL"], mongo_database=tag,
-        opensearch_url=env["AIMARKET_OPENSEARCH_URL"], search_prefix=tag,
-        kafka_bootstrap_servers=env["AIMARKET_KAFKA_BOOTSTRAP_SERVERS"],
-        event_topic_prefix=f"{tag}.events.", job_topic=f"{tag}.jobs",
-        triton_url=env["AIMARKET_TRITON_URL"], triton_grpc_url=env["AIMARKET_TRITON_GRPC_URL"],
-        triton_model_repository=Path(env["AIMARKET_TRITON_MODEL_REPOSITORY"]),
-        jwt_secret=SecretStr("b" * 40), data_dir=Path(tempfile.mkdtemp()),
-        inference_calls_per_minute=10**9,
-    )  # fmt: skip
+    settings, env = fresh_cluster(SERVICES, "benchi", inference_calls_per_minute=10**9)
+    triton = {
+        "triton_url": env["AIMARKET_TRITON_URL"],
+        "triton_grpc_url": env["AIMARKET_TRITON_GRPC_URL"],
+        "triton_model_repository": Path(env["AIMARKET_TRITON_MODEL_REPOSITORY"]),
+    }
+    return settings.model_copy(update=triton)
 
 
 def serve(settings: Settings, models: list[bytes], ready: Any) -> None:

@@ -1,0 +1,39 @@
+"""The cluster profile for a benchmark: the services it needs started (`aimarket
+services`), and a database, topics, indexes and a data directory of the run's own."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from pydantic import SecretStr
+
+from infra.services.manager import ServiceManager
+from infra.settings import Settings
+
+
+def fresh_cluster(
+    services: list[str], prefix: str, **extra: Any
+) -> tuple[Settings, dict[str, str]]:
+    """Settings of a fresh cluster deployment (`extra` on top), and the services' env."""
+    manager = ServiceManager()
+    if manager.up(services):
+        raise SystemExit("the services did not come up: see the messages above")
+    env = dict(line.removeprefix("export ").split("=", 1) for line in manager.env_lines())
+    tag = f"{prefix}{uuid.uuid4().hex[:6]}"
+    admin_url = env["AIMARKET_DATABASE_URL"]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{tag}"')
+    fields: dict[str, Any] = {
+        "profile": "cluster", "database_url": admin_url.rsplit("/", 1)[0] + "/" + tag,
+        "mongo_url": env["AIMARKET_MONGO_URL"], "mongo_database": tag,
+        "opensearch_url": env["AIMARKET_OPENSEARCH_URL"], "search_prefix": tag,
+        "kafka_bootstrap_servers": env["AIMARKET_KAFKA_BOOTSTRAP_SERVERS"],
+        "event_topic_prefix": f"{tag}.events.", "job_topic": f"{tag}.jobs",
+        "worker_group": tag, "usage_topic": f"{tag}.usage",
+        "jwt_secret": SecretStr("b" * 40), "data_dir": Path(tempfile.mkdtemp()),
+    }  # fmt: skip
+    return Settings(**{**fields, **extra}), env
