@@ -25,7 +25,9 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="aimarket", version="0.1.0", description=DESCRIPTION)
     app.state.container = container
     for router in ROUTERS:
-        app.include_router(router)
+        # The routes themselves, not include_router: FastAPI 0.165 keeps an included router
+        # as a node matched route by route and then matched again to handle the request.
+        app.router.routes.extend(router.routes)
     install_error_handlers(app)
     install_error_responses(app)
     # An upload's parts are the one large body: up to a part, plus slack so that a part a

@@ -99,3 +99,15 @@ def test_a_created_object_links_to_the_operations_on_it(client: TestClient) -> N
     status = paths["/v1/uploads/{upload_id}"]["get"]["operationId"]
     assert targets[status] == {"upload_id": "$response.body#/upload_id"}
     assert len(targets) == 3  # status, a part, complete
+
+
+def test_every_route_is_matched_by_the_app_itself(client: TestClient) -> None:
+    """No router node between the app and a route: a node is matched route by route and
+    then again to handle the request, twice the matching on every call."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import Route
+
+    app_routes = client.app.routes  # type: ignore[attr-defined]
+    assert all(isinstance(route, Route) for route in app_routes)
+    documented = {(m, r.path) for r in app_routes if isinstance(r, APIRoute) for m in r.methods}
+    assert {(m, p) for m, p, _ in operations(document(client))} <= documented

@@ -15,7 +15,7 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get("/v1/health")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
