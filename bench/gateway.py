@@ -1,0 +1,215 @@
+"""Benchmark: what our gateway costs a request, over real sockets.
+
+    .venv/bin/python bench/gateway.py [--seconds S] [--connections C] [--profile P ...]
+
+A protected route through the whole stack (`GET /v1/auth/me` with an API key: request id,
+key authentication, rate limit, metrics, tracing at its default sampling, the JSON access
+log written to a file) served as a user runs it (embedded: `aimarket run`; cluster:
+`aimarket api`, with `aimarket relay` and `aimarket worker projections` beside it), beside
+a bare FastAPI route on bare uvicorn, in one run. Both get one uvicorn worker; the load is
+wrk (1 thread, C connections, from Debian: installed when missing), rounds interleaved, on
+the same cores.
+
+Goal (issue 15): at least 0.8x the bare route's requests/s and p99 at most 1.5x its p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+
+from infra.settings import Settings
+from tests.pipeline import start, stop
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "a long bench password 1"
+
+
+@dataclass(frozen=True)
+class Load:
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+
+
+def wrk_binary() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    from infra.services.installers import apt_install
+
+    log = ROOT / "var" / "cache" / "wrk-install.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    apt_install(["wrk"], print, log)
+    return shutil.which("wrk") or "/usr/bin/wrk"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_bare(port: int) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/bare")
+    def bare() -> dict[str, str]:
+        return {"status": "ok"}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def wait_listening(port: int, path: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+def api_key(port: int, data_dir: Path) -> str:
+    base = f"http://127.0.0.1:{port}"
+    email = f"gw-{uuid.uuid4().hex[:8]}@example.com"
+    registered = httpx.post(f"{base}/v1/auth/register", json={"email": email, "password": PASSWORD})
+    assert registered.is_success, registered.text
+    token = verification_token(data_dir, email)
+    assert httpx.post(f"{base}/v1/auth/verify-email", json={"token": token}).is_success
+    login = httpx.post(f"{base}/v1/auth/login", json={"email": email, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    made = httpx.post(f"{base}/v1/auth/api-keys", json={"name": "bench", "scopes": ["inference"]},
+                      headers=headers)  # fmt: skip
+    assert made.is_success, made.text
+    key = str(made.json()["key"])
+    deadline = time.monotonic() + 60  # the account's read model is the projection's
+    while httpx.get(f"{base}/v1/auth/me", headers={"X-API-Key": key}).status_code != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the account was not projected in time")
+        time.sleep(0.2)
+    return key
+
+
+def verification_token(data_dir: Path, email: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for mail in (data_dir / "outbox").glob("*.eml"):
+            text = mail.read_text()
+            if email in text:
+                return next(line for line in text.splitlines() if line.startswith("eyJ"))
+        time.sleep(0.1)
+    raise RuntimeError("no verification email")
+
+
+def run_wrk(wrk: str, url: str, seconds: int, connections: int, headers: list[str]) -> Load:
+    command = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    for header in headers:
+        command += ["-H", header]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"errors under load:\n{out}")
+    per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return Load(per_s, latency(out, "50%"), latency(out, "99%"))
+
+
+def latency(out: str, percentile: str) -> float:
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)\b", out).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def median_load(loads: list[Load]) -> Load:
+    return Load(
+        *(statistics.median(getattr(x, f) for x in loads) for f in Load.__dataclass_fields__)
+    )
+
+
+def settings_for(profile: str) -> Settings:
+    limits: dict[str, Any] = {"log_level": "INFO"}
+    if profile == "cluster":
+        from bench.cluster import fresh_cluster
+
+        settings, _ = fresh_cluster(["postgres", "redis", "kafka", "ferretdb", "opensearch"],
+                                    "gw", **limits)  # fmt: skip
+        return settings
+    return Settings(profile="embedded", data_dir=Path(tempfile.mkdtemp()), **limits)
+
+
+def measure(profile: str, args: argparse.Namespace, wrk: str) -> None:
+    settings = settings_for(profile)
+    bare_port, our_port = free_port(), free_port()
+    logs = settings.data_dir
+    bare = multiprocessing.get_context("spawn").Process(target=serve_bare, args=(bare_port,))
+    bare.start()
+    serving = ["run"] if profile == "embedded" else ["api"]
+    commands = [[*serving, "--port", str(our_port)]]
+    if profile == "cluster":
+        commands += [["relay"], ["worker", "projections"]]
+    with ExitStack() as stack:
+        stack.callback(bare.join, 10)
+        stack.callback(bare.terminate)
+        for command in commands:
+            process = start(command, settings, logs / f"{command[0]}-{command[-1]}.log")
+            stack.callback(stop, process)
+        wait_listening(bare_port, "/bare")
+        wait_listening(our_port, "/v1/health")
+        key = api_key(our_port, settings.data_dir)
+        bare_url = f"http://127.0.0.1:{bare_port}/bare"
+        our_url = f"http://127.0.0.1:{our_port}/v1/auth/me"
+        with_key = [f"X-API-Key: {key}"]
+        bare_loads, our_loads = [], []
+        run_wrk(wrk, bare_url, 2, args.connections, [])  # warm both
+        run_wrk(wrk, our_url, 2, args.connections, with_key)
+        for _ in range(args.rounds):
+            bare_loads.append(run_wrk(wrk, bare_url, args.seconds, args.connections, []))
+            our_loads.append(run_wrk(wrk, our_url, args.seconds, args.connections, with_key))
+        report(profile, median_load(bare_loads), median_load(our_loads))
+
+
+def report(profile: str, bare: Load, ours: Load) -> None:
+    throughput, tail = ours.per_s / bare.per_s, ours.p99_ms / bare.p99_ms
+    print(f"{profile}: bare FastAPI on bare uvicorn {bare.per_s:,.0f}/s "
+          f"p50 {bare.p50_ms:.2f} ms p99 {bare.p99_ms:.2f} ms")  # fmt: skip
+    print(f"{profile}: GET /v1/auth/me, API key, whole stack {ours.per_s:,.0f}/s "
+          f"p50 {ours.p50_ms:.2f} ms p99 {ours.p99_ms:.2f} ms")  # fmt: skip
+    met = "met" if throughput >= 0.8 and tail <= 1.5 else "NOT met"
+    print(f"{profile}: throughput {throughput:.2f}x (goal >= 0.8x), p99 {tail:.2f}x "
+          f"(goal <= 1.5x): {met}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--profile", nargs="+", default=["embedded", "cluster"])
+    args = parser.parse_args()
+    wrk = wrk_binary()
+    for profile in args.profile:
+        measure(profile, args, wrk)
+
+
+if __name__ == "__main__":
+    main()
