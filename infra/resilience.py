@@ -70,7 +70,7 @@ class RetryPolicy:
 
 
 class _Exporter(pybreaker.CircuitBreakerListener):
-    def __init__(self, name: str, export: Callable[[], int]) -> None:
+    def __init__(self, name: str, export: Callable[[str], int]) -> None:
         self.name = name
         self.export = export
 
@@ -80,7 +80,8 @@ class _Exporter(pybreaker.CircuitBreakerListener):
         old_state: pybreaker.CircuitBreakerState | None,
         new_state: pybreaker.CircuitBreakerState,
     ) -> None:
-        state_gauge().labels(self.name).set(self.export())
+        # Told before the storage holds the new state: the value comes from `new_state`.
+        state_gauge().labels(self.name).set(self.export(new_state.name))
 
 
 class Breaker:
@@ -89,11 +90,11 @@ class Breaker:
         name: str,
         counts: Callable[[BaseException], bool],
         policy: BreakerPolicy = BreakerPolicy(),
-        export: Callable[[], int] | None = None,
+        export: Callable[[str], int] | None = None,
     ) -> None:
         self.name = name
         self.policy = policy
-        exporter = _Exporter(name, export or (lambda: STATE_VALUES[self.state]))
+        exporter = _Exporter(name, export or STATE_VALUES.__getitem__)
         self._breaker = pybreaker.CircuitBreaker(
             fail_max=policy.fail_max,
             reset_timeout=policy.reset_timeout_s,
@@ -103,7 +104,7 @@ class Breaker:
             name=name,
             throw_new_error_on_trip=False,  # the call that trips it keeps its own error
         )
-        state_gauge().labels(name).set(exporter.export())
+        state_gauge().labels(name).set(exporter.export("closed"))
 
     @property
     def state(self) -> str:
@@ -160,12 +161,18 @@ class BreakerFamily:
     def get(self, key: str) -> Breaker:
         found = self._breakers.get(key)
         if found is None:
-            found = Breaker(self.name, self.counts, self.policy, export=self._worst)
+            export = functools.partial(self._worst_with, key)
+            found = Breaker(self.name, self.counts, self.policy, export=export)
             self._breakers[key] = found
             while len(self._breakers) > self.max_keys:
                 self._breakers.popitem(last=False)
         self._breakers.move_to_end(key)
         return found
+
+    def _worst_with(self, key: str, state: str) -> int:
+        """The family's worst state once the breaker of `key` is in `state`."""
+        others = (STATE_VALUES[b.state] for k, b in list(self._breakers.items()) if k != key)
+        return max([STATE_VALUES[state], *others])
 
     def _worst(self) -> int:
         return max((STATE_VALUES[b.state] for b in list(self._breakers.values())), default=0)

@@ -65,8 +65,11 @@ class OpenSearchIndex:
         self._prefix = check_index_name(prefix)
         breakers = breakers or BreakerRegistry(BreakerPolicy(), RetryPolicy())
         self.breaker, self._retry = breakers.get("opensearch", engine_failed), breakers.retry
-        # The client-wide timeout applies to every call; no retry after a timeout.
-        self._client = OpenSearch(hosts=[url], timeout=timeout_s, retry_on_timeout=False)
+        # The client-wide timeout applies to every call; the client itself never retries
+        # (it would retry 502-504 and lost connections thrice): `_guarded` does, once.
+        self._client = OpenSearch(
+            hosts=[url], timeout=timeout_s, max_retries=0, retry_on_timeout=False
+        )
         self._fields_of: dict[str, Schema] = {}
 
     def close(self) -> None:
@@ -88,6 +91,10 @@ class OpenSearchIndex:
             if engine_failed(error):
                 raise SearchUnavailable(f"search did not answer: {type(error).__name__}") from None
             raise
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
 
     def _alias(self, index: str) -> str:
         return f"{self._prefix}_{check_index_name(index)}"
