@@ -48,7 +48,7 @@ def stub_server(stub: Stub) -> Iterator[Stub]:
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = _answer  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
 
         def log_message(self, *_: Any) -> None:
             pass
