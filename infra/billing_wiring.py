@@ -28,6 +28,7 @@ from infra.billing_usage.wiring import UsageBilling, billing, billing_store
 from infra.ledger_wiring import ledger_commands
 from infra.payments.purchases_wiring import PurchaseSide, purchase_side
 from infra.payments.wiring import Payments, build_payments, payment_gateway
+from infra.resilience import BreakerRegistry
 from infra.settings import Settings
 from infra.stores import open_marketplace, postgres_pool
 from projections.ports import ReadStore
@@ -105,8 +106,9 @@ def billing_side(
     mailer: Mailer,
     clock: Clock,
     closers: list[Callable[[], object]],
+    breakers: BreakerRegistry | None = None,
 ) -> BillingSide:
-    gateway = payment_gateway(settings, clock)
+    gateway = payment_gateway(settings, clock, breakers)
     ledger = ledger_commands(settings, app, clock, gateway)
     payments = build_payments(settings, app, store, clock, gateway, ledger)
     purchases = purchase_side(settings, app, models, store, clock, gateway, ledger)

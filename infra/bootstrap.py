@@ -50,7 +50,9 @@ from infra.monitor import PipelineMonitor
 from infra.passwords import Argon2Passwords, common_passwords
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
+from infra.readiness import readiness
 from infra.relay_ledger import PostgresRelayLedger
+from infra.resilience import BreakerRegistry, registry_for
 from infra.sandbox import SandboxedValidator, SandboxLimits
 from infra.schema_lock import schema_lock
 from infra.settings import Settings
@@ -128,6 +130,7 @@ class Container:
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
     deployer_worker: DeployerWorker | None = None  # embedded: deploys in process
     usage_rollup: RollupRunner | None = None  # the cluster runs `aimarket worker metering`
+    breakers: BreakerRegistry | None = None  # of this container's outbound calls
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
@@ -179,8 +182,10 @@ def _denylist(
     return denylist
 
 
-def _read_side(settings: Settings, app: EventStore, pool: ConnectionPool | None) -> ReadSide:
-    store, search = read_stores(settings)
+def _read_side(
+    settings: Settings, app: EventStore, pool: ConnectionPool | None, breakers: BreakerRegistry
+) -> ReadSide:
+    store, search = read_stores(settings, breakers)
     _ensure_search_indexes(store, search)
     if pool is None:
         runner = EmbeddedRunner(app, Projector(store, search), store)
@@ -211,7 +216,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     app = open_marketplace(settings)
     closers: list[Callable[[], object]] = []
     pool = postgres_pool(settings, closers) if settings.profile == "cluster" else None
-    read = _read_side(settings, app, pool)
+    breakers = registry_for(settings)
+    read = _read_side(settings, app, pool, breakers)
     accounts = AccountLookup(app, settings.auth_cache_ttl_s)
     mailer = mailer_for(settings)
     account_commands = AccountCommands(app)
@@ -244,20 +250,26 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         stats_trigger = StatsTrigger(model_stats, read.store)
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
-    bills = billing_side(settings, app, registry, read.store, pool, mailer, clock, closers)
+    bills = billing_side(
+        settings, app, registry, read.store, pool, mailer, clock, closers, breakers
+    )
     paid = bills.purchases.paid_access
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers, paid)
     meter = metering(settings, pool, closers)
     engine, deployer = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
     spending = SpendingMeter(meter, bills.usage.budgets.counter)
-    inference = inference_service(settings, app, engine, spending, clock, paid, bills.usage.budgets)
+    inference = inference_service(
+        settings, app, engine, spending, clock, paid, bills.usage.budgets, breakers
+    )
     worker = None
     if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
         worker = deployer_worker(app, read.store, deployer, "onnxruntime")
         read.runner.after_batch.append(worker.nudge)
     # The embedded profile runs the job queue and the webhook dispatcher in process; the
     # cluster runs `aimarket worker inference` and `aimarket worker webhooks`.
-    webhooks = build_webhooks(settings, pool, clock, closers)
+    webhooks = build_webhooks(settings, pool, clock, closers, breakers)
+    ready = readiness(settings, app, read.store, read.search, bills.gateway, breakers)
+    closers.append(ready.close)
     jobs, queue = build_jobs(settings, pool, inference, webhooks.service, clock, closers)
     background: list[EmbeddedJobQueue | WebhookDispatcher] = (
         [] if queue is None else [queue, webhooks.dispatcher]
@@ -274,12 +286,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         account_queries=AccountQueries(read.store, read.search),
         model_queries=ModelQueries(read.store, read.search, clock.now),
         audit=AuditQueries(app),
-        readiness=Readiness(
-            {
-                "event_store": app.recorder.max_notification_id,
-                "read_store": lambda: read.store.position("readiness"),
-            }
-        ),
+        readiness=ready,
         mailer=mailer,
         access=access,
         reviews=ReviewService(app, registry, clock),
@@ -304,6 +311,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         background=background,
         deployer_worker=worker,
         usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
+        breakers=breakers,
     )
 
 

@@ -19,6 +19,7 @@ from infra.kafka.publisher import KafkaPublisher
 from infra.kafka.topics import ensure_topics
 from infra.kafka.usage import KafkaUsageSink
 from infra.readstore.mongo import MongoReadStore
+from infra.resilience import BreakerRegistry, registry_for
 from infra.search.opensearch import OpenSearchIndex
 from infra.settings import Settings
 from infra.stores import open_marketplace, relay_ledger
@@ -33,12 +34,17 @@ from workers.transcoding import TOPIC as FAST_TRANSCODER
 JOB_RETENTION_MS = 7 * 24 * 3600 * 1000  # a job id outlives no job: as long as results
 
 
-def cluster_read_stores(settings: Settings) -> tuple[ReadStore, SearchIndex]:
+def cluster_read_stores(
+    settings: Settings, breakers: BreakerRegistry | None = None
+) -> tuple[ReadStore, SearchIndex]:
     assert settings.mongo_url is not None and settings.opensearch_url is not None
     return (
         MongoReadStore(settings.mongo_url, settings.mongo_database),
         OpenSearchIndex(
-            settings.opensearch_url, settings.search_prefix, settings.opensearch_timeout_s
+            settings.opensearch_url,
+            settings.search_prefix,
+            settings.opensearch_timeout_s,
+            breakers or registry_for(settings),
         ),
     )
 

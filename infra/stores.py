@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 from commands.event_store import EventStore
 from infra.readstore.sqlite import SqliteReadStore
 from infra.relay_ledger import PostgresRelayLedger
+from infra.resilience import BreakerRegistry
 from infra.schema_lock import schema_lock
 from infra.search.sqlite_fts import SqliteSearchIndex
 from infra.settings import Settings
@@ -65,11 +66,13 @@ def postgres_pool(settings: Settings, closers: list[Callable[[], object]]) -> Co
     return pool
 
 
-def read_stores(settings: Settings) -> tuple[ReadStore, SearchIndex]:
+def read_stores(
+    settings: Settings, breakers: BreakerRegistry | None = None
+) -> tuple[ReadStore, SearchIndex]:
     if settings.profile == "cluster":
         from infra.cluster import cluster_read_stores  # the cluster extras, only when asked for
 
-        return cluster_read_stores(settings)
+        return cluster_read_stores(settings, breakers)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return (
         SqliteReadStore(settings.data_dir / "readmodels.sqlite"),

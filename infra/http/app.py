@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from infra.bootstrap import Container
+from infra.http.cors import install_cors
 from infra.http.errors import install_error_handlers
 from infra.http.middleware import BodyLimit, RequestContextMiddleware
 from infra.http.openapi import install_error_responses
@@ -42,4 +43,5 @@ def create_app(container: Container) -> FastAPI:
             BodyLimit("POST", WEBHOOK_PATH, container.settings.stripe_webhook_max_bytes),
         ],
     )
+    install_cors(app, container.settings)  # outermost: a preflight is answered before the rest
     return app

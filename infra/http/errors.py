@@ -64,7 +64,9 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
         headers["Retry-After"] = str(retry_after)
     if isinstance(error, errors.Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
-    body = error_body(_request_id(request), error.code, error.message)
+    details = getattr(error, "details", None)  # a 503 not_ready: what each dependency said
+    extra = {} if details is None else {"details": details}
+    body = error_body(_request_id(request), error.code, error.message, **extra)
     return JSONResponse(body, status_code=status_of(error), headers=headers)
 
 

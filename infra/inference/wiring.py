@@ -21,6 +21,7 @@ from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.inference.breaker import GuardedEngine
 from infra.ratelimit import InProcessRateLimiter
+from infra.resilience import BreakerRegistry, registry_for
 from infra.settings import Settings
 from infra.stores import open_marketplace, read_stores
 from projections.ports import ReadStore
@@ -52,8 +53,9 @@ def inference_service(
     clock: Clock,
     paid: PaidAccess,
     budgets: BudgetCheck,
+    breakers: BreakerRegistry | None = None,
 ) -> InferenceService:
-    guarded = GuardedEngine(engine, settings.breaker_fail_max, settings.breaker_reset_timeout_s)
+    guarded = GuardedEngine(engine, breakers or registry_for(settings))
     limits = InferenceLimits(
         max_input_bytes=settings.inference_max_input_bytes,
         max_batch_items=settings.inference_max_batch_items,

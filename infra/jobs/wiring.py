@@ -14,6 +14,7 @@ from commands.jobs import JobLimits, JobService
 from commands.webhooks import WebhookPolicy, WebhookService
 from domain.clock import Clock
 from infra.jobs.stores import PostgresJobStore, SqliteJobStore, SqlJobStore
+from infra.resilience import BreakerRegistry, registry_for
 from infra.schema_lock import schema_lock
 from infra.settings import Settings
 from infra.webhooks.sender import WebhookSender
@@ -44,8 +45,9 @@ def webhook_store(
 
 
 def build_webhooks(
-    settings: Settings, pool: ConnectionPool | None, clock: Clock, closers: Closers
-) -> Webhooks:
+    settings: Settings, pool: ConnectionPool | None, clock: Clock, closers: Closers,
+    breakers: BreakerRegistry | None = None,
+) -> Webhooks:  # fmt: skip
     guard = UrlGuard(settings.allowed_webhook_hosts())
     policy = WebhookPolicy(
         settings.webhook_max_endpoints,
@@ -57,7 +59,10 @@ def build_webhooks(
         store, FernetSecretBox(settings.signing_secret()), guard, clock, policy
     )
     sender = WebhookSender(
-        guard, settings.webhook_connect_timeout_s, settings.webhook_read_timeout_s
+        guard,
+        settings.webhook_connect_timeout_s,
+        settings.webhook_read_timeout_s,
+        breakers or registry_for(settings),
     )
     closers.append(sender.close)
     retry = RetryPolicy(settings.webhook_retry_base_s, settings.webhook_retry_cap_s)

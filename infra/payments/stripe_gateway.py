@@ -6,6 +6,11 @@ first. Stripe's errors become the port's: a declined charge is a FAILED `Payment
 declined card on save is `CardDeclined`), a network error, timeout or 5xx is
 `ProviderUnavailable` (the key makes the retry safe), a key reused with other parameters
 is `IdempotencyKeyReused`.
+
+Every call goes through the `payments` breaker (infra/resilience.py): only
+`ProviderUnavailable` counts, never a decline or a 4xx. A call carrying its idempotency key,
+and a read, is retried (bounded, jittered) while the provider is unavailable; the key makes
+the retry answer what the first call did.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from commands.payment_ports import (
     Payment,
     PlanPrice,
     ProviderSubscription,
+    ProviderUnavailable,
     PushedInvoice,
     Refund,
     SavedMethod,
@@ -33,11 +39,21 @@ from domain.errors import InvalidInput
 from domain.pricing import Money
 from infra.payments import stripe_mapping as to
 from infra.payments.stripe_mapping import Params
+from infra.resilience import BreakerOpen, BreakerPolicy, BreakerRegistry, RetryPolicy, retrying
+
+
+def provider_failed(error: BaseException) -> bool:
+    return isinstance(error, ProviderUnavailable)
 
 
 class StripeGateway:
-    def __init__(self, api_key: str, api_base: str, clock: Clock, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, api_key: str, api_base: str, clock: Clock, timeout_s: float = 10.0,
+        breakers: BreakerRegistry | None = None,
+    ) -> None:  # fmt: skip
         self.clock = clock
+        breakers = breakers or BreakerRegistry(BreakerPolicy(), RetryPolicy())
+        self.breaker, self.retry = breakers.get("payments", provider_failed), breakers.retry
         self.client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base},
@@ -229,11 +245,28 @@ class StripeGateway:
     def _call(
         self, method: Callable[..., Any], params: Params | None, key: str | None, *ids: str
     ) -> dict[str, Any]:
-        """One SDK call, its answer as plain dicts, its errors as the port's."""
+        """One SDK call through the breaker, its answer as plain dicts, its errors as the
+        port's; retried when it is safe to (a read, or a write with its idempotency key)."""
         options = {"idempotency_key": key} if key else {}
+
+        def once() -> dict[str, Any]:
+            with to.mapped_errors():
+                if params is None:
+                    found = method(*ids, options=options)
+                else:
+                    found = method(*ids, params=params, options=options)
+            return found.to_dict()  # type: ignore[no-any-return]
+
+        retry = self.retry if key or params is None else RetryPolicy(attempts=1)
+        try:
+            return retrying(self.breaker, retry, once, provider_failed)
+        except BreakerOpen as open_:
+            raise ProviderUnavailable(
+                "the payment provider is failing; calls are paused for a moment",
+                retry_after_s=open_.retry_after_s,
+            ) from None
+
+    def ping(self) -> None:
+        """A cheap read for /v1/ready (the account's balance), outside the breaker."""
         with to.mapped_errors():
-            if params is None:
-                found = method(*ids, options=options)
-            else:
-                found = method(*ids, params=params, options=options)
-        return found.to_dict()  # type: ignore[no-any-return]
+            self.v1.balance.retrieve()

@@ -14,6 +14,7 @@ from commands.subscriptions import SubscriptionCommands
 from domain.clock import Clock
 from infra.payments.shared_sim import SharedSimulatedGateway
 from infra.payments.simulated import SimulatedGateway
+from infra.resilience import BreakerRegistry, registry_for
 from infra.settings import Settings, SettingsError
 from projections.ports import ReadStore
 from queries.subscriptions import SubscriptionQueries
@@ -25,7 +26,9 @@ def payments_mode(settings: Settings) -> str:
     return "stripe" if settings.profile == "cluster" else "simulated"
 
 
-def payment_gateway(settings: Settings, clock: Clock) -> PaymentGateway:
+def payment_gateway(
+    settings: Settings, clock: Clock, breakers: BreakerRegistry | None = None
+) -> PaymentGateway:
     """One provider per deployment: in memory when embedded; in the cluster, the simulated
     provider keeps its state in a file of the data directory, so the API, the workers and
     a restarted worker see the same one, as they would see Stripe."""
@@ -47,6 +50,7 @@ def payment_gateway(settings: Settings, clock: Clock) -> PaymentGateway:
         settings.stripe_api_base,
         clock,
         settings.stripe_timeout_s,
+        breakers or registry_for(settings),
     )
 
 

@@ -32,6 +32,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.errors import Unavailable
+
 MAX_TERMS = 16  # bounds the work one query can ask for (fuzzy expansions, FTS5 phrases)
 _NAME = re.compile(r"[a-z0-9_]{1,100}")
 _FIELD = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -44,6 +46,12 @@ MARK_ON, MARK_OFF = "\ue000", "\ue001"
 
 class IndexNotFound(LookupError):
     """The index was never ensured, or was dropped."""
+
+
+class SearchUnavailable(Unavailable):
+    """The engine cannot be reached or answers 5xx, or its breaker is open."""
+
+    code = "search_unavailable"
 
 
 class SearchIndexError(RuntimeError):

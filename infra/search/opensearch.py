@@ -14,20 +14,29 @@ which an older redelivered write would bring the document back.
 The mapping and the documents written are in opensearch_mapping, the query pieces
 that search and browse share in opensearch_query, and browse's own (aggregations,
 sorts, search_after) in opensearch_browse.
+
+Reads and writes go through the `opensearch` breaker (infra/resilience.py) and are retried
+(bounded, jittered) while the engine is unreachable or answers 5xx: reads are safe to
+repeat, and so are writes, which carry external versions. A 4xx (a missing index, a bad
+query) counts for nothing. Index administration (ensure, drop, replace) is left bare.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from opensearchpy import NotFoundError, OpenSearch
+from opensearchpy import ConnectionError as Unreachable
+from opensearchpy import NotFoundError, OpenSearch, TransportError
 
+from infra.resilience import BreakerOpen, BreakerPolicy, BreakerRegistry, RetryPolicy, retrying
 from infra.search import (
     Fields,
     IndexNotFound,
     SearchIndexError,
+    SearchUnavailable,
     check_fields,
     check_index_name,
     query_terms,
@@ -38,16 +47,54 @@ from infra.search.opensearch_mapping import DOC, Schema, index_body, schema_of, 
 from infra.search.opensearch_query import TAGS, highlight_fields, hit_of, search_query
 from projections.ports import Browse, BrowseResult, DocChange, SearchHit
 
+T = TypeVar("T")
+
+
+def engine_failed(error: BaseException) -> bool:
+    if isinstance(error, Unreachable):  # unreachable or timed out
+        return True
+    status = error.status_code if isinstance(error, TransportError) else None
+    return isinstance(status, int) and status >= 500
+
 
 class OpenSearchIndex:
-    def __init__(self, url: str, prefix: str = "aimarket", timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, url: str, prefix: str = "aimarket", timeout_s: float = 5.0,
+        breakers: BreakerRegistry | None = None,
+    ) -> None:  # fmt: skip
         self._prefix = check_index_name(prefix)
-        # The client-wide timeout applies to every call; no retry after a timeout.
-        self._client = OpenSearch(hosts=[url], timeout=timeout_s, retry_on_timeout=False)
+        breakers = breakers or BreakerRegistry(BreakerPolicy(), RetryPolicy())
+        self.breaker, self._retry = breakers.get("opensearch", engine_failed), breakers.retry
+        # The client-wide timeout applies to every call; the client itself never retries
+        # (it would retry 502-504 and lost connections thrice): `_guarded` does, once.
+        self._client = OpenSearch(
+            hosts=[url], timeout=timeout_s, max_retries=0, retry_on_timeout=False
+        )
         self._fields_of: dict[str, Schema] = {}
 
     def close(self) -> None:
         self._client.close()
+
+    def ping(self) -> None:
+        """A cheap call for /v1/ready, outside the breaker."""
+        self._client.info()
+
+    def _guarded(self, call: Callable[[], T]) -> T:
+        try:
+            return retrying(self.breaker, self._retry, call, engine_failed)
+        except BreakerOpen as open_:
+            raise SearchUnavailable(
+                "search is failing; calls are paused for a moment",
+                retry_after_s=open_.retry_after_s,
+            ) from None
+        except TransportError as error:
+            if engine_failed(error):
+                raise SearchUnavailable(f"search did not answer: {type(error).__name__}") from None
+            raise
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
 
     def _alias(self, index: str) -> str:
         return f"{self._prefix}_{check_index_name(index)}"
@@ -60,7 +107,8 @@ class OpenSearchIndex:
     def _schema(self, index: str) -> Schema:
         if index not in self._fields_of:
             try:
-                mappings = self._client.indices.get_mapping(index=self._alias(index))
+                alias = self._alias(index)
+                mappings = self._guarded(lambda: self._client.indices.get_mapping(index=alias))
             except NotFoundError:
                 raise IndexNotFound(index) from None
             self._fields_of[index] = schema_of(next(iter(mappings.values()))["mappings"])
@@ -97,7 +145,7 @@ class OpenSearchIndex:
             meta = {"_id": change.doc_id, "version": change.version, "version_type": "external"}
             body.append({"index": {"_index": self._alias(index), **meta}})
             body.append(source_of(change, schema))
-        response = self._client.bulk(body=body)
+        response = self._guarded(lambda: self._client.bulk(body=body))
         if response["errors"]:
             _raise_unless_outdated(response["items"])
 
@@ -140,14 +188,18 @@ class OpenSearchIndex:
 
     def _search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            response: dict[str, Any] = self._client.search(index=self._alias(index), body=body)
+            alias = self._alias(index)
+            response: dict[str, Any] = self._guarded(
+                lambda: self._client.search(index=alias, body=body)
+            )
         except NotFoundError:
             raise IndexNotFound(index) from None
         return response
 
     def refresh(self, index: str) -> None:
         try:
-            self._client.indices.refresh(index=self._alias(index))
+            alias = self._alias(index)
+            self._guarded(lambda: self._client.indices.refresh(index=alias))
         except NotFoundError:
             raise IndexNotFound(index) from None
 

@@ -22,7 +22,8 @@ async def health() -> dict[str, str]:
 
 @router.get("/v1/ready")
 def ready(readiness: Annotated[Readiness, Use(Readiness)]) -> dict[str, object]:
-    """The process can reach what it needs (the event store)."""
+    """Every dependency of the profile, checked at once: `ok`, `latency_ms`, its breaker;
+    503 `not_ready` (the same report under `error.details`) when a required one is down."""
     return readiness.check()
 
 
