@@ -13,6 +13,7 @@ from commands.event_store import EventStore
 from domain.errors import DomainError
 from domain.ledger import PublisherLedger
 from projections.revenue import revenue
+from queries.analytics import RatingDay, _ratings
 from queries.analytics_sources import _entry
 from queries.analytics_window import window
 from workers.notifications import read_after
@@ -78,3 +79,18 @@ def test_a_bad_window_is_refused_with_its_code(
 def test_a_whole_year_of_366_days_is_allowed() -> None:
     leap = window(date(2024, 1, 1), date(2024, 12, 31), "UTC", NOW)
     assert (leap.last - leap.first).days + 1 == 366
+
+
+def test_the_rating_trend_is_per_local_day_with_the_mean_to_date() -> None:
+    berlin = window(date(2026, 4, 1), date(2026, 4, 2), "Europe/Berlin", NOW)
+    reviews = [
+        (NOW - timedelta(days=5), 1),  # before the window: counts toward the mean to date
+        (NOW, 5),  # 23:30 UTC: 1 April in Berlin
+        (NOW + timedelta(hours=2), 4),
+        (NOW + timedelta(days=1), 3),
+        (NOW + timedelta(days=9), 1),  # after the window
+    ]
+    assert _ratings(berlin, reviews) == [
+        RatingDay("2026-04-01", 2, 4.5, round(10 / 3, 3)),
+        RatingDay("2026-04-02", 1, 3.0, 3.25),
+    ]
