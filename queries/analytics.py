@@ -1,7 +1,8 @@
 """Consumer, publisher and platform analytics per day in the caller's time zone.
 
-Calls, errors and latency come from the usage ledger, spend from the priced usage (both
-through `UsageStats`, in quarter-hour slots); revenue, fees and earnings from the
+Calls, errors, latency and distinct callers come from the usage ledger, grouped per local
+day in the database, spend from the priced usage in quarter-hour slots (both through
+`UsageStats`); revenue, fees and earnings from the
 publishers' ledgers (`revenue` read model); ratings from the `reviews` read model. Rows are
 per day x model x currency (the currency the calls were priced in). Latency is the mean
 compute time of a row's calls, errors included: the sum over the calls / their count."""
@@ -15,9 +16,9 @@ from datetime import datetime
 from uuid import UUID
 
 from projections.ports import ReadStore
-from queries.analytics_ports import CallSlot, UsageStats
+from queries.analytics_ports import DayCalls, UsageStats, Who
 from queries.analytics_sources import LedgerEntry, ledger_entries, publisher_reviews
-from queries.analytics_window import Window
+from queries.analytics_window import Window, day_named
 
 Key = tuple[str, UUID | None, str]  # day, model (None: all models), currency
 TOP = 10
@@ -31,7 +32,7 @@ class Row:
     calls: int = 0
     errors: int = 0
     compute_ms: float = 0.0
-    consumers: set[UUID] = field(default_factory=set)
+    unique_consumers: int = 0
     spend: int = 0
     gross: int = 0
     refunded: int = 0
@@ -49,10 +50,6 @@ class Row:
     @property
     def revenue(self) -> int:
         return self.gross - self.refunded
-
-    @property
-    def unique_consumers(self) -> int:
-        return len(self.consumers)
 
 
 @dataclass(frozen=True)
@@ -79,29 +76,31 @@ class AnalyticsQueries:
 
     def consumer(self, consumer_id: UUID, window: Window) -> Report:
         rows = _Rows(window)
-        rows.add_calls(self._stats.calls(window.first_slot, window.end_slot, consumer_id))
+        rows.add_calls(self._stats.days(window.runs(), Who(consumer_id=consumer_id)))
         for spent in self._stats.spend(consumer_id, window.first_slot, window.end_slot):
             day = window.day_of_slot(spent.slot)
             rows.at((day, spent.model_id, spent.currency)).spend += spent.amount
         return rows.report()
 
     def publisher(self, publisher_id: UUID, window: Window) -> Report:
-        rows = _Rows(window)
-        calls = self._stats.calls(window.first_slot, window.end_slot, publisher_id=publisher_id)
-        rows.add_calls(calls)
+        rows, who = _Rows(window), Who(publisher_id=publisher_id)
+        rows.add_calls(self._stats.days(window.runs(), who))
         rows.add_entries(ledger_entries(self._store, publisher_id))
         ratings = _ratings(window, publisher_reviews(self._store, publisher_id))
-        return Report(window, rows.sorted(), ratings, len({c.consumer_id for c in calls}))
+        consumers = self._stats.consumers(window.lo, window.hi, who)
+        return Report(window, rows.sorted(), ratings, consumers)
 
     def platform(self, window: Window) -> Report:
         """Per day x currency (every model together); the models with most calls."""
-        rows, models = _Rows(window, by_model=False), _Rows(window)
-        calls = self._stats.calls(window.first_slot, window.end_slot)
-        rows.add_calls(calls)
-        models.add_calls(calls)
+        rows, everyone = _Rows(window, by_model=False), Who()
+        rows.add_calls(self._stats.days(window.runs(), everyone, by_model=False))
         rows.add_entries(ledger_entries(self._store, None))
-        top = _top_models(models.sorted())
-        return Report(window, rows.sorted(), [], len({c.consumer_id for c in calls}), top)
+        top = [
+            Row("", m.model_id, "", m.calls, m.errors, m.compute_ms, m.consumers)
+            for m in self._stats.models(window.lo, window.hi, everyone, TOP)
+        ]
+        consumers = self._stats.consumers(window.lo, window.hi, everyone)
+        return Report(window, rows.sorted(), [], consumers, top)
 
 
 class _Rows:
@@ -117,13 +116,11 @@ class _Rows:
             self.rows[key] = Row(*key)
         return self.rows[key]
 
-    def add_calls(self, slots: Iterable[CallSlot]) -> None:
-        for s in slots:
-            row = self.at((self.window.day_of_slot(s.slot), s.model_id, s.currency))
-            row.calls += s.calls
-            row.errors += s.errors
-            row.compute_ms += s.compute_ms
-            row.consumers.add(s.consumer_id)
+    def add_calls(self, days: Iterable[DayCalls]) -> None:
+        for d in days:
+            row = self.at((day_named(d.day), d.model_id, d.currency))
+            row.calls, row.errors = d.calls, d.errors
+            row.compute_ms, row.unique_consumers = d.compute_ms, d.consumers
 
     def add_entries(self, entries: Iterable[LedgerEntry]) -> None:
         for e in entries:
@@ -139,18 +136,6 @@ class _Rows:
 
     def report(self) -> Report:
         return Report(self.window, self.sorted())
-
-
-def _top_models(rows: list[Row]) -> list[Row]:
-    """The window's calls per model (all currencies together), most first."""
-    merged: dict[UUID | None, Row] = {}
-    for row in rows:
-        total = merged.setdefault(row.model_id, Row("", row.model_id, ""))
-        total.calls, total.errors = total.calls + row.calls, total.errors + row.errors
-        total.compute_ms += row.compute_ms
-        total.consumers |= row.consumers
-    ranked = sorted(merged.values(), key=lambda r: (-r.calls, str(r.model_id)))
-    return ranked[:TOP]
 
 
 def _ratings(window: Window, reviews: list[tuple[datetime, int]]) -> list[RatingDay]:

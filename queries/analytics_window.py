@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import DomainError
-from queries.analytics_ports import SLOT_S
+from queries.analytics_ports import DAY_S, SLOT_S, DayRun
 
+EPOCH = date(1970, 1, 1)
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 
@@ -48,6 +49,30 @@ class Window:
     def end(self) -> datetime:
         return datetime.combine(self.last + timedelta(days=1), time(), self.zone)
 
+    @property
+    def lo(self) -> int:
+        return int(self.start.timestamp())
+
+    @property
+    def hi(self) -> int:
+        return int(self.end.timestamp())
+
+    def runs(self) -> list[DayRun]:
+        """The window's days as runs with one UTC offset each (a clock change's day alone)."""
+        runs: list[DayRun] = []
+        day = self.first
+        while day <= self.last:
+            lo, hi = _epoch(day, self.zone), _epoch(day + timedelta(days=1), self.zone)
+            offset = _offset(lo, self.zone)
+            if hi - lo != DAY_S or _offset(hi - 1, self.zone) != offset:
+                runs.append(DayRun(lo, hi, day=(day - EPOCH).days))
+            elif runs and runs[-1].day is None and runs[-1].offset == offset:
+                runs[-1] = DayRun(runs[-1].lo, hi, offset)
+            else:
+                runs.append(DayRun(lo, hi, offset))
+            day += timedelta(days=1)
+        return runs
+
     def day_of_slot(self, slot: int) -> str:
         return datetime.fromtimestamp(slot * SLOT_S, UTC).astimezone(self.zone).date().isoformat()
 
@@ -78,6 +103,19 @@ def zone_named(tz: str) -> ZoneInfo:
         raise UnknownTimeZone(f"no IANA time zone {tz[:64]!r}") from error
 
 
+def day_named(number: int) -> str:
+    """A day number (days since the epoch, in the report's zone) as YYYY-MM-DD."""
+    return (EPOCH + timedelta(days=number)).isoformat()
+
+
 def _slot(day: date, zone: ZoneInfo) -> int:
-    midnight = datetime.combine(day, time(), zone).astimezone(UTC)
-    return int(midnight.timestamp()) // SLOT_S
+    return _epoch(day, zone) // SLOT_S
+
+
+def _epoch(day: date, zone: ZoneInfo) -> int:
+    return int(datetime.combine(day, time(), zone).timestamp())
+
+
+def _offset(epoch: int, zone: ZoneInfo) -> int:
+    offset = datetime.fromtimestamp(epoch, zone).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from infra.analytics.sql import Dialect, day_calls, model_calls
 from infra.billing_usage.sqlite import SCHEMA as BILLING_SCHEMA
 from infra.usage.sqlite import SCHEMA as LEDGER_SCHEMA
-from queries.analytics_ports import SLOT_S, CallSlot, SpendSlot
+from queries.analytics_ports import DAY_S, DayCalls, DayRun, ModelCalls, SpendSlot, Who
 
-SLOT_US = SLOT_S * 1_000_000
+SQLITE = Dialect(
+    table="usage_records", mark="?", day_of_at=f"(at / 1000000 + ?) / {DAY_S}",
+    bound="?", bound_scale=1_000_000, integer="INTEGER",
+)  # fmt: skip
 
 
 class SqliteUsageStats:
@@ -24,40 +29,26 @@ class SqliteUsageStats:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(LEDGER_SCHEMA + BILLING_SCHEMA)  # whichever opens first
 
-    def calls(
-        self, first_slot: int, end_slot: int, consumer_id: UUID | None = None,
-        publisher_id: UUID | None = None,
-    ) -> list[CallSlot]:  # fmt: skip
-        where = "at >= ? AND at < ?"
-        args: list[Any] = [first_slot * SLOT_US, end_slot * SLOT_US]
-        for column, value in (("consumer_id", consumer_id), ("publisher_id", publisher_id)):
-            if value is not None:
-                where, args = f"{where} AND {column} = ?", [*args, str(value)]
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT model_id, consumer_id, at / {SLOT_US} AS slot, currency, count(*), "
-                "sum(status != 'succeeded'), sum(compute_ms) FROM usage_records "
-                f"WHERE {where} GROUP BY model_id, consumer_id, slot, currency",
-                args,
-            ).fetchall()
-        return [_call(row) for row in rows]
+    def days(self, runs: Sequence[DayRun], who: Who, by_model: bool = True) -> list[DayCalls]:
+        return day_calls(self._all(*SQLITE.days(runs, who, by_model)), by_model)
+
+    def models(self, lo: int, hi: int, who: Who, limit: int) -> list[ModelCalls]:
+        return model_calls(self._all(*SQLITE.models(lo, hi, who, limit)))
+
+    def consumers(self, lo: int, hi: int, who: Who) -> int:
+        return int(self._all(*SQLITE.consumers(lo, hi, who))[0][0])
 
     def spend(self, consumer_id: UUID, first_slot: int, end_slot: int) -> list[SpendSlot]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT model_id, slot, currency, amount FROM billing_usage_slots "
-                "WHERE consumer_id = ? AND slot >= ? AND slot < ?",
-                (str(consumer_id), first_slot, end_slot),
-            ).fetchall()
+        rows = self._all(
+            "SELECT model_id, slot, currency, amount FROM billing_usage_slots "
+            "WHERE consumer_id = ? AND slot >= ? AND slot < ?",
+            [str(consumer_id), first_slot, end_slot],
+        )
         return [SpendSlot(UUID(m), int(s), c, int(a)) for m, s, c, a in rows]
+
+    def _all(self, sql: str, args: list[Any]) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     def close(self) -> None:
         self._db.close()
-
-
-def _call(row: Any) -> CallSlot:
-    model_id, consumer_id, slot, currency, calls, errors, compute_ms = row
-    return CallSlot(
-        UUID(str(model_id)), UUID(str(consumer_id)), int(slot), str(currency), int(calls),
-        int(errors), float(compute_ms),
-    )  # fmt: skip

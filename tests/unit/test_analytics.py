@@ -4,6 +4,7 @@ ledger's own figures, and report windows bucket by day in the zone asked for."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -94,3 +95,17 @@ def test_the_rating_trend_is_per_local_day_with_the_mean_to_date() -> None:
         RatingDay("2026-04-01", 2, 4.5, round(10 / 3, 3)),
         RatingDay("2026-04-02", 1, 3.0, 3.25),
     ]
+
+
+def test_the_day_of_a_clock_change_is_a_run_of_its_own() -> None:
+    berlin = window(date(2026, 3, 27), date(2026, 3, 31), "Europe/Berlin", NOW)
+    runs = berlin.runs()
+    change = datetime(2026, 3, 29, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert [(r.offset, r.day) for r in runs] == [
+        (3600, None),
+        (0, (date(2026, 3, 29) - date(1970, 1, 1)).days),
+        (7200, None),
+    ]
+    assert runs[1].lo == int(change.timestamp()) and runs[1].hi - runs[1].lo == 23 * 3600
+    assert (runs[0].lo, runs[-1].hi) == (berlin.lo, berlin.hi)
+    assert all(a.hi == b.lo for a, b in pairwise(runs))
