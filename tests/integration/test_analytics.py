@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from commands.metering_ports import CallStatus, UsageRecord, month_of
 from domain.ledger import PublisherLedger
 from domain.ledger_rules import Account as Books
+from domain.pricing import Money
 from infra.billing_wiring import invoice_commands
-from infra.bootstrap import Container
+from infra.bootstrap import Container, build_container
 from infra.settings import Settings
 from tests.billing_support import metered
 from tests.inference_support import (
@@ -35,6 +36,7 @@ from tests.integration.test_invoices import PRICING, NextMonth, billed, calls
 from tests.pipeline import wait_until
 from tests.purchase_support import add_card, buy, inject, wait_state
 from tests.support import Account, MovableClock, verified_account
+from workers.rebuild import verify
 
 
 def by_month(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[int, ...]]:
@@ -230,3 +232,20 @@ def test_a_call_at_2330_utc_is_on_the_next_day_in_berlin(
     wait_until(lambda: days("UTC") == [(day.isoformat(), 2, 1, 0.5, 1.5)], 60, "metered")
     assert days("Europe/Berlin") == [((day + timedelta(days=1)).isoformat(), 2, 1, 0.5, 1.5)]
     assert days("America/New_York") == [(day.isoformat(), 2, 1, 0.5, 1.5)]
+
+
+def test_the_revenue_read_model_rebuilt_from_the_events_is_the_live_one(tmp_path: Path) -> None:
+    built = build_container(Settings(profile="embedded", data_dir=tmp_path))
+    try:
+        at, publisher, model = datetime.now(UTC), uuid4(), uuid4()
+        for n in range(3):
+            built.billing.ledger.record_charge(f"c{n}", publisher, model, Money(900, "EUR"), at)
+        built.billing.ledger.record_refund("r1", "c1", publisher, Money(300, "EUR"), at)
+        assert built.read.runner is not None
+        built.read.runner.run_until_idle()
+        live = built.read.store.get("revenue", str(PublisherLedger.create_id(publisher)))
+        assert live is not None and len(live["entries"]) == 4
+        diff = verify(built.app, built.read.store, "revenue", lambda _: True, lambda _p, _e: None)
+        assert diff == []
+    finally:
+        built.close()
