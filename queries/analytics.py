@@ -1,10 +1,10 @@
 """Consumer, publisher and platform analytics per day in the caller's time zone.
 
 Calls, errors, latency and distinct callers come from the usage ledger, grouped per local
-day in the database, spend from the priced usage in quarter-hour slots (both through
-`UsageStats`); revenue, fees and earnings from the
-publishers' ledgers (`revenue` read model); ratings from the `reviews` read model. Rows are
-per day x model x currency (the currency the calls were priced in). Latency is the mean
+day in the database, and spend from the priced usage in quarter-hour slots (both through
+`UsageStats`); revenue, fees and earnings from the publishers' ledgers (`revenue` read
+model); ratings from the `reviews` read model. Rows are per day x model x currency (the
+currency the calls were priced in). Latency is the mean
 compute time of a row's calls, errors included: the sum over the calls / their count."""
 
 from __future__ import annotations
