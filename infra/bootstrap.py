@@ -35,6 +35,7 @@ from commands.uploads import UploadLimits, UploadService
 from commands.usage import UsageCommands
 from commands.webhooks import WebhookService
 from domain.clock import Clock
+from infra.analytics.wiring import analytics_queries
 from infra.billing_wiring import BillingSide, billing_side
 from infra.blobs import FilesystemBlobStore
 from infra.clock import SystemClock
@@ -62,6 +63,7 @@ from infra.usage.wiring import metering, usage_rollup
 from projections.ports import ReadStore, SearchIndex
 from queries.access import AccessQueries
 from queries.accounts import AccountQueries
+from queries.analytics import AnalyticsQueries
 from queries.audit import AuditQueries
 from queries.health import Readiness
 from queries.models import ModelQueries
@@ -125,6 +127,7 @@ class Container:
     webhooks: WebhookService
     usage_meter: BufferedUsageMeter
     billing: BillingSide  # payments, purchases, subscriptions, usage, ledger, invoices
+    analytics: AnalyticsQueries
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
@@ -312,6 +315,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         deployer_worker=worker,
         usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
         breakers=breakers,
+        analytics=analytics_queries(settings, read.store, pool, closers),
     )
 
 

@@ -8,6 +8,7 @@ from projections.api_keys import api_keys
 from projections.base import DocumentProjection
 from projections.invoices import invoices
 from projections.purchases import purchases
+from projections.revenue import revenue
 from projections.reviews import reviews
 from projections.subscriptions import subscriptions
 from projections.usage import usage
@@ -25,6 +26,7 @@ READ_MODELS: dict[str, DocumentProjection] = {
         invoices,
         subscriptions,
         purchases,
+        revenue,
     )
 }
 

@@ -14,11 +14,13 @@ from psycopg_pool import ConnectionPool
 from commands.billing_ports import BilledDay, BilledMonth, Pricer
 from commands.billing_pricing import PricedCall
 from commands.metering_ports import UsageRecord
+from infra.analytics.slots import spend_slot_rows
 from infra.billing_usage.common import counted_after, day_rows, month_rows, scope_of, spend_rows
 from infra.usage.common import values_of
 from infra.usage.postgres import INSERT as INSERT_RECORD
 
 DAYS, MONTHS, SPEND = "billing_usage_days", "billing_usage_months", "billing_usage_spend"
+SLOTS = "billing_usage_slots"  # analytics: spend per quarter hour, for days in any time zone
 SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {DAYS} (consumer_id UUID NOT NULL, model_id UUID NOT NULL,"
     " day TEXT NOT NULL, currency TEXT NOT NULL, calls BIGINT NOT NULL,"
@@ -29,6 +31,9 @@ SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {SPEND} (consumer_id UUID NOT NULL, scope TEXT NOT NULL,"
     " month TEXT NOT NULL, currency TEXT NOT NULL, amount BIGINT NOT NULL,"
     " PRIMARY KEY (consumer_id, scope, month, currency))",
+    f"CREATE TABLE IF NOT EXISTS {SLOTS} (consumer_id UUID NOT NULL, model_id UUID NOT NULL,"
+    " slot BIGINT NOT NULL, currency TEXT NOT NULL, amount BIGINT NOT NULL,"
+    " PRIMARY KEY (consumer_id, slot, model_id, currency))",
 )
 ADD_DAY = (
     f"INSERT INTO {DAYS} VALUES (%s, %s, %s, %s, %s, %s, %s) "
@@ -45,6 +50,11 @@ ADD_SPEND = (
     f"INSERT INTO {SPEND} VALUES (%s, %s, %s, %s, %s) "
     "ON CONFLICT (consumer_id, scope, month, currency) DO UPDATE SET "
     f"amount = {SPEND}.amount + excluded.amount"
+)
+ADD_SLOT = (
+    f"INSERT INTO {SLOTS} VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (consumer_id, slot, model_id, currency) DO UPDATE SET "
+    f"amount = {SLOTS}.amount + excluded.amount"
 )
 
 
@@ -74,6 +84,7 @@ class PostgresBillingUsage:
             cur.executemany(ADD_DAY, day_rows(priced))
             cur.executemany(SET_MONTH, month_rows(counted_after(priced, counted)))
             cur.executemany(ADD_SPEND, spend_rows(priced))
+            cur.executemany(ADD_SLOT, spend_slot_rows(priced))
         return priced
 
     def days(self, consumer_id: UUID, first_day: str, last_day: str) -> list[BilledDay]:

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from commands.billing_ports import BilledDay, BilledMonth, Pricer
 from commands.billing_pricing import PricedCall
+from infra.analytics.slots import spend_slot_rows
 from infra.billing_usage.common import counted_after, day_rows, month_rows, scope_of, spend_rows
 from infra.sqlite_tx import immediate_transaction
 from infra.usage.sqlite import COLUMNS, _record
@@ -34,6 +35,11 @@ CREATE TABLE IF NOT EXISTS billing_usage_spend (
     PRIMARY KEY (consumer_id, scope, month, currency)
 );
 CREATE TABLE IF NOT EXISTS billing_usage_cursor (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS billing_usage_slots (
+    consumer_id TEXT NOT NULL, model_id TEXT NOT NULL, slot INTEGER NOT NULL,
+    currency TEXT NOT NULL, amount INTEGER NOT NULL,
+    PRIMARY KEY (consumer_id, slot, model_id, currency)
+);
 """
 ADD_DAY = (
     "INSERT INTO billing_usage_days VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -41,6 +47,10 @@ ADD_DAY = (
     "billable_units = billable_units + excluded.billable_units, amount = amount + excluded.amount"
 )
 SET_MONTH = "INSERT OR REPLACE INTO billing_usage_months VALUES (?, ?, ?, ?)"
+ADD_SLOT = (  # analytics: spend per quarter hour, for days in any time zone
+    "INSERT INTO billing_usage_slots VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT DO UPDATE SET amount = amount + excluded.amount"
+)
 ADD_SPEND = (
     "INSERT INTO billing_usage_spend VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT DO UPDATE SET amount = amount + excluded.amount"
@@ -73,6 +83,7 @@ class SqliteBillingUsage:
             db.executemany(ADD_DAY, day_rows(priced))
             db.executemany(SET_MONTH, month_rows(counted_after(priced, counted)))
             db.executemany(ADD_SPEND, spend_rows(priced))
+            db.executemany(ADD_SLOT, spend_slot_rows(priced))
             db.execute(
                 "INSERT OR REPLACE INTO billing_usage_cursor VALUES ('priced', ?)", (rows[-1][0],)
             )

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from infra.http.routes import (
     access,
     admin,
+    analytics,
     audit,
     auth,
     billing,
@@ -32,6 +33,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks,
         purchases, billing, billing_usage, invoices, earnings, subscriptions,
-        stripe_webhooks, audit, ops,
+        stripe_webhooks, analytics, audit, ops,
     )
 )  # fmt: skip

@@ -1,0 +1,1 @@
+"""The analytics read side's adapters: usage and priced spend in quarter-hour slots."""
