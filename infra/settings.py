@@ -12,6 +12,7 @@ from pydantic_settings import SettingsConfigDict
 from domain.upload import MAX_PARTS
 from infra.settings_billing import BillingSettings
 from infra.settings_serving import MiB, ServingSettings
+from infra.settings_tracing import TracingSettings
 
 MIN_SECRET_LENGTH = 32
 GiB = 1024 * MiB
@@ -22,7 +23,7 @@ class SettingsError(ValueError):
     """The configuration cannot work; the message says which variable to set."""
 
 
-class Settings(ServingSettings, BillingSettings):
+class Settings(ServingSettings, BillingSettings, TracingSettings):
     """All of them; those of serving model calls are in infra/settings_serving.py, those
     of billing in infra/settings_billing.py."""
 

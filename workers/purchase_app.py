@@ -20,6 +20,7 @@ from commands.purchase_saga import PurchaseSaga
 from workers.faust_app import worker_app
 from workers.purchases import Sweep, advance_quietly
 from workers.topics import EVENT_TOPIC_PREFIX
+from workers.tracing import consumed, header, in_context
 
 
 def make_purchase_app(
@@ -39,12 +40,14 @@ def make_purchase_app(
 
     async def run(purchase_id: UUID) -> None:
         loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(None, advance_quietly, saga, purchase_id)
+        call = loop.run_in_executor(None, in_context(advance_quietly), saga, purchase_id)
         await asyncio.wait_for(call, step_timeout_s)
 
     async def follow(stream: faust.StreamT[bytes]) -> None:
-        async for value in stream:
-            await run(UUID(json.loads(value)["aggregate_id"]))
+        async for event in stream.events():
+            # The saga's steps continue the trace the purchase's event was saved in.
+            with consumed(topic_prefix + "purchase", [header(event.headers)]):
+                await run(UUID(json.loads(event.value)["aggregate_id"]))
 
     app.agent(topic, name="purchase-saga", concurrency=1)(follow)
 

@@ -12,6 +12,7 @@ from infra.http.routes import ROUTERS
 from infra.http.routes.inference import inference_limits
 from infra.http.routes.stripe_webhooks import WEBHOOK_PATH
 from infra.http.routes.uploads import PART_PATH
+from infra.http.tracing import TracingMiddleware
 
 DESCRIPTION = """An open AI model marketplace.
 
@@ -40,4 +41,5 @@ def create_app(container: Container) -> FastAPI:
             BodyLimit("POST", WEBHOOK_PATH, container.settings.stripe_webhook_max_bytes),
         ],
     )
+    app.add_middleware(TracingMiddleware)  # outermost of ours: its span holds the others' work
     return app

@@ -28,6 +28,7 @@ from commands.payment_ports import (
     Transfer,
     same_currency,
 )
+from commands.tracing import traced_calls
 from domain.clock import Clock
 from domain.errors import InvalidInput
 from domain.pricing import Money
@@ -35,6 +36,7 @@ from infra.payments import stripe_mapping as to
 from infra.payments.stripe_mapping import Params
 
 
+@traced_calls("payments", **{"payments.provider": "stripe"})
 class StripeGateway:
     def __init__(self, api_key: str, api_base: str, clock: Clock, timeout_s: float = 10.0) -> None:
         self.clock = clock
