@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
-from commands.tracing import TRACEPARENT, context_from, span, traceparent, tracer
+from commands.tracing import TRACEPARENT, context_from, traceparent, tracer
 
 T = TypeVar("T")
 
@@ -53,14 +53,13 @@ def consumed(topic: str, parents: Iterable[Any], **attrs: Any) -> Iterator[trace
     """A consumer span for one message or a batch: the child of the first sampled
     traceparent (else of the first), linked to the others (a batch serves several traces)."""
     contexts = [c for c in (context_from(p) for p in parents) if c is not None]
+    if not contexts:  # saved outside a sampled trace: the decision was made, not to record
+        yield trace.INVALID_SPAN
+        return
     contexts.sort(
         key=lambda c: not trace.get_current_span(c).get_span_context().trace_flags.sampled
     )
     links = [Link(trace.get_current_span(c).get_span_context()) for c in contexts[1:]]
-    if not contexts:
-        with span(f"process {topic}", kind=SpanKind.CONSUMER, **attrs) as current:
-            yield current
-        return
     with tracer.start_as_current_span(
         f"process {topic}", context=contexts[0], kind=SpanKind.CONSUMER, links=links
     ) as current:

@@ -19,6 +19,7 @@ from commands.tracing import TRACE_KEY, span
 from domain.user import Role, User
 from tests.tracing_support import in_memory_tracing, recording
 from workers.relay import TRACEPARENT_HEADER, Encoder
+from workers.tracing import consumed
 
 CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331"
 
@@ -109,3 +110,17 @@ def test_the_api_continues_a_callers_sampled_trace_and_follows_an_unsampled_one(
     assert client.get("/v1/health", headers={"traceparent": f"{CALLER}-00"}).status_code == 200
     assert client.get("/v1/health").status_code == 200  # a new trace: sampled (the switch)
     assert [s.parent for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER] == [None]
+
+
+def test_a_batch_consumed_continues_its_sampled_trace_and_links_the_others(
+    spans: InMemorySpanExporter,
+) -> None:
+    unsampled = "00-11111111111111111111111111111111-2222222222222222-00"
+    with consumed("t.events.user", [None, unsampled, f"{CALLER}-01"]) as batch:
+        assert batch.is_recording()
+    with consumed("t.events.user", [None]) as nothing:  # saved outside any sampled trace
+        assert not nothing.is_recording()
+    (process,) = spans.get_finished_spans()
+    assert process.kind == SpanKind.CONSUMER and process.name == "process t.events.user"
+    assert f"{process.context.trace_id:032x}" == CALLER.split("-")[1]
+    assert [f"{link.context.trace_id:032x}" for link in process.links] == ["1" * 32]
