@@ -49,7 +49,7 @@ def context_from(parent: str | bytes | None) -> Context | None:
 
 @contextmanager
 def span(
-    name: str, parent: Context | None = None, kind: SpanKind = SpanKind.INTERNAL, **attrs: Any
+    name: str, *, parent: Context | None = None, kind: SpanKind = SpanKind.INTERNAL, **attrs: Any
 ) -> Iterator[trace.Span]:
     """A span, current while the block runs, as a child of `parent` (default: the current
     span). Attributes are set only on a recording span: unsampled, this costs the no-op."""
