@@ -79,7 +79,7 @@ class EventStore(Application[UUID]):
         which the command turns into its own conflict."""
         loaded = {a.id: a.version - len(a.pending_events) for a in (subject, *others)}
         try:
-            with span("event_store.append", **{"aimarket.aggregate": type(subject).__name__}):
+            with span("event_store.append", attrs={"aimarket.aggregate": type(subject).__name__}):
                 recordings = self.save(subject, *others)
         except IntegrityError:
             if any(self._changed_since(id_, version) for id_, version in loaded.items() if version):

@@ -49,7 +49,11 @@ def context_from(parent: str | bytes | None) -> Context | None:
 
 @contextmanager
 def span(
-    name: str, *, parent: Context | None = None, kind: SpanKind = SpanKind.INTERNAL, **attrs: Any
+    name: str,
+    *,
+    parent: Context | None = None,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attrs: dict[str, Any] | None = None,
 ) -> Iterator[trace.Span]:
     """A span, current while the block runs, as a child of `parent` (default: the current
     span). Attributes are set only on a recording span: unsampled, this costs the no-op."""
@@ -77,14 +81,14 @@ def _client_span(call: Callable[..., Any], name: str, attrs: dict[str, Any]) -> 
 
         @functools.wraps(call)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            with span(name, kind=SpanKind.CLIENT, **attrs):
+            with span(name, kind=SpanKind.CLIENT, attrs=attrs):
                 return await call(*args, **kwargs)
 
         return run_async
 
     @functools.wraps(call)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with span(name, kind=SpanKind.CLIENT, **attrs):
+        with span(name, kind=SpanKind.CLIENT, attrs=attrs):
             return call(*args, **kwargs)
 
     return run
