@@ -4,6 +4,7 @@ span, an untraced event goes out unsampled, and the API continues a caller's tra
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from opentelemetry.trace import SpanKind
 
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
-from commands.tracing import TRACE_KEY, span
+from commands.tracing import TRACE_KEY, span, traced_calls
 from domain.user import Role, User
 from tests.tracing_support import in_memory_tracing, recording
 from workers.relay import TRACEPARENT_HEADER, Encoder
@@ -124,3 +125,25 @@ def test_a_batch_consumed_continues_its_sampled_trace_and_links_the_others(
     assert process.kind == SpanKind.CONSUMER and process.name == "process t.events.user"
     assert f"{process.context.trace_id:032x}" == CALLER.split("-")[1]
     assert [f"{link.context.trace_id:032x}" for link in process.links] == ["1" * 32]
+
+
+def test_an_adapters_calls_sync_and_async_are_client_spans_under_the_caller(
+    spans: InMemorySpanExporter,
+) -> None:
+    @traced_calls("engine", **{"engine.kind": "test"})
+    class Engine:
+        def load(self) -> str:
+            return "loaded"
+
+        async def infer(self, x: int) -> int:
+            return x * 2
+
+    with span("caller") as caller:
+        assert Engine().load() == "loaded"
+        assert asyncio.run(Engine().infer(21)) == 42
+    calls = {s.name: s for s in spans.get_finished_spans() if s.kind == SpanKind.CLIENT}
+    assert set(calls) == {"engine.load", "engine.infer"}
+    for call in calls.values():
+        assert call.parent is not None
+        assert call.parent.span_id == caller.get_span_context().span_id
+        assert call.attributes is not None and call.attributes["engine.kind"] == "test"
