@@ -17,6 +17,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from commands.tracing import span
 from domain.errors import Conflict
 
 ATTEMPTS = 5
@@ -32,24 +33,32 @@ class ConcurrentUpdate(Conflict):
     code = "concurrent_update"
 
 
-def retried_on_conflict(command: F) -> F:
+def retried_on_conflict(command: F, name: str | None = None) -> F:
+    span_name = name or command.__qualname__
+
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         if _in_command.get():
             return command(*args, **kwargs)
         token = _in_command.set(True)
         try:
-            for attempt in range(1, ATTEMPTS + 1):
-                try:
-                    return command(*args, **kwargs)
-                except ConcurrentUpdate:
-                    if attempt == ATTEMPTS:
-                        raise
-                time.sleep(random.uniform(0, BACKOFF_S * 2**attempt))
+            with span(span_name):  # one span per command: its attempts and inner commands
+                return _attempts(command, args, kwargs)
         finally:
             _in_command.reset(token)
 
     return run  # type: ignore[return-value]
+
+
+def _attempts(command: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return command(*args, **kwargs)
+        except ConcurrentUpdate:
+            if attempt == ATTEMPTS:
+                raise
+        time.sleep(random.uniform(0, BACKOFF_S * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class CommandHandlers:
@@ -59,4 +68,4 @@ class CommandHandlers:
         super().__init_subclass__(**kwargs)
         for name, member in list(vars(cls).items()):
             if not name.startswith("_") and inspect.isfunction(member):
-                setattr(cls, name, retried_on_conflict(member))
+                setattr(cls, name, retried_on_conflict(member, f"{cls.__name__}.{name}"))

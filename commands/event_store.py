@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Mapper, Recording, StoredEvent
 
 from commands.conflicts import ConcurrentUpdate
+from commands.tracing import TracedMapper, span
 from domain.admin_roster import AdminRoster
 from domain.api_key import ApiKey
 from domain.errors import NotFound
@@ -54,6 +55,14 @@ class EventStore(Application[UUID]):
         # Called with the ids of the aggregates each save changed: in-process caches drop them.
         self.on_changed: list[Callable[[set[UUID]], None]] = []
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        # Each stored event carries the trace it was saved in (commands/tracing.py).
+        return self.factory.mapper(self.construct_transcoder(), mapper_class=TracedMapper)
+
+    def traced_event(self, stored: StoredEvent) -> tuple[Any, str | None]:
+        """A stored event decoded, and the traceparent it was saved under (or None)."""
+        return cast(TracedMapper, self.mapper).to_traced_event(stored)
+
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         if recordings:
             changed = {r.domain_event.originator_id for r in recordings}
@@ -70,7 +79,8 @@ class EventStore(Application[UUID]):
         which the command turns into its own conflict."""
         loaded = {a.id: a.version - len(a.pending_events) for a in (subject, *others)}
         try:
-            recordings = self.save(subject, *others)
+            with span("event_store.append", attrs={"aimarket.aggregate": type(subject).__name__}):
+                recordings = self.save(subject, *others)
         except IntegrityError:
             if any(self._changed_since(id_, version) for id_, version in loaded.items() if version):
                 raise ConcurrentUpdate(

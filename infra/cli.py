@@ -35,8 +35,10 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
     from infra.http.app import create_app
     from infra.http.lean_body import LeanBodyProtocol
     from infra.logs import configure_logging
+    from infra.tracing import configure_tracing
 
     configure_logging(settings.log_level)
+    configure_tracing(settings, "api")
     settings = settings.serving_on(host, port)
     container = build_container(settings)
     if with_runner:

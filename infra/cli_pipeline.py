@@ -30,8 +30,10 @@ def _stop_on_signals(stop: Any) -> None:
 def relay_command() -> None:
     """Follow the event store and publish every event to Kafka, in order (cluster profile)."""
     from infra.bootstrap import build_relay
+    from infra.tracing import configure_tracing
 
     settings = load_settings()
+    configure_tracing(settings, "relay")
     relay = build_relay(settings, require_cluster(settings, "relay"))
     _stop_on_signals(relay.stopping.set)
     typer.echo(f"relay: publishing from position {relay.ledger.position()}", err=True)
@@ -54,8 +56,11 @@ def worker_command(
     versions on Triton), `metering` (usage from Kafka into the ledger and
     the billing usage; the ledger rolled up into the Usage aggregates) or `billing` (closes
     each billing month once it has ended: invoices to the payment provider)."""
+    from infra.tracing import configure_tracing
+
     settings = load_settings()
     bootstrap = require_cluster(settings, "worker")
+    configure_tracing(settings, f"worker-{kind}")
     if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
         _run_stats_worker(settings)
         return

@@ -13,6 +13,7 @@ from domain.upload import MAX_PARTS
 from infra.settings_billing import BillingSettings
 from infra.settings_resilience import ResilienceSettings
 from infra.settings_serving import MiB, ServingSettings
+from infra.settings_tracing import TracingSettings
 
 MIN_SECRET_LENGTH = 32
 GiB = 1024 * MiB
@@ -23,7 +24,7 @@ class SettingsError(ValueError):
     """The configuration cannot work; the message says which variable to set."""
 
 
-class Settings(ServingSettings, BillingSettings, ResilienceSettings):
+class Settings(ServingSettings, BillingSettings, ResilienceSettings, TracingSettings):
     """All of them; those of serving model calls are in infra/settings_serving.py, those
     of billing in infra/settings_billing.py."""
 

@@ -21,6 +21,7 @@ from projections.ports import Position, ReadStore
 from workers.projector import Projector
 from workers.relay import POSITION_HEADER
 from workers.topics import EVENT_TOPIC_PREFIX, partition_tracker
+from workers.tracing import consumed, header, in_context
 
 BATCH = 500
 BATCH_WITHIN_S = 0.05
@@ -88,12 +89,15 @@ def _project_topic(
         async for events in batches:
             envelopes: list[dict[str, Any]] = []
             marks: dict[int, int] = {}
+            parents = [header(event.headers) for event in events]
             for event in events:
                 envelopes.append(json.loads(event.value))
                 position = int(event.headers.get(POSITION_HEADER, b"0"))
                 partition = event.message.partition
                 marks[partition] = max(marks.get(partition, 0), position)
             # The writes block: run them off the event loop, and never wait forever.
-            await asyncio.wait_for(loop.run_in_executor(None, apply, envelopes, marks), timeout_s)
+            with consumed(topic_name, parents, **{"messaging.batch.message_count": len(events)}):
+                write = loop.run_in_executor(None, in_context(apply), envelopes, marks)
+                await asyncio.wait_for(write, timeout_s)
 
     app.agent(topic, name=f"project-{topic_name}", concurrency=1)(project)

@@ -17,6 +17,7 @@ from typing import Any
 from commands.event_store import EventStore
 from projections.ports import Position, ReadStore
 from workers.notifications import last_position
+from workers.tracing import consumed
 
 log = logging.getLogger("aimarket.follower")
 POSITION_COLLECTION = "models"  # any collection carries a position
@@ -49,10 +50,13 @@ class LogFollower:
         found = self.app.recorder.select_notifications(
             start=start + 1, limit=self.batch, stop=head, topics=self.topics
         )
+        decode = self.app.traced_event
         for notification in found:
             if self.stopping.is_set():
                 return False
-            self.handle(self.app.mapper.to_domain_event(notification))
+            event, parent = decode(notification)
+            with consumed(self.name, [parent]):  # the trace the event was saved in goes on
+                self.handle(event)
             self._advance(notification.id)
         # Commit order is id order: a short answer means nothing of ours lies before `head`.
         if len(found) < self.batch:

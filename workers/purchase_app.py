@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 import faust
@@ -24,6 +24,7 @@ from commands.purchase_saga import PurchaseSaga
 from workers.faust_app import worker_app
 from workers.purchases import Sweep, advance_quietly
 from workers.topics import EVENT_TOPIC_PREFIX
+from workers.tracing import consumed, header, in_context
 
 SIDE_BY_SIDE = 8  # purchases advanced at once (threads of the default executor)
 BATCH_WITHIN_S = 0.02
@@ -46,14 +47,24 @@ def make_purchase_app(
 
     async def run(purchase_id: UUID) -> None:
         loop = asyncio.get_running_loop()
-        call = loop.run_in_executor(None, advance_quietly, saga, purchase_id)
+        call = loop.run_in_executor(None, in_context(advance_quietly), saga, purchase_id)
         await asyncio.wait_for(call, step_timeout_s)
 
     async def follow(stream: faust.StreamT[bytes]) -> None:
-        batches = cast(faust.Stream[bytes], stream).take(SIDE_BY_SIDE, within=BATCH_WITHIN_S)
-        async for values in batches:
-            named = dict.fromkeys(UUID(json.loads(value)["aggregate_id"]) for value in values)
-            await asyncio.gather(*(run(purchase_id) for purchase_id in named))
+        batches = cast(faust.Stream[bytes], stream).take_events(SIDE_BY_SIDE, within=BATCH_WITHIN_S)
+        async for events in batches:
+            named: dict[UUID, Any] = {}
+            for event in events:  # each purchase once, under its first event's trace
+                purchase_id = UUID(json.loads(event.value)["aggregate_id"])
+                named.setdefault(purchase_id, header(event.headers))
+            await asyncio.gather(
+                *(traced(purchase_id, parent) for purchase_id, parent in named.items())
+            )
+
+    async def traced(purchase_id: UUID, parent: Any) -> None:
+        # The saga's steps continue the trace the purchase's event was saved in.
+        with consumed(topic_prefix + "purchase", [parent]):
+            await run(purchase_id)
 
     app.agent(topic, name="purchase-saga", concurrency=1)(follow)
 

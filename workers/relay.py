@@ -27,6 +27,7 @@ from eventsourcing.persistence import Notification
 from domain.envelope import ENVELOPE_SCHEMA, Enveloper
 from workers.notifications import notifications_after
 from workers.topics import EVENT_TOPIC_PREFIX, event_topic
+from workers.tracing import produced
 
 log = logging.getLogger("aimarket.relay")
 POSITION_HEADER = "aimarket-position"
@@ -79,7 +80,7 @@ class Encoder:
     into a domain event, published as our envelope (never the library's stored state)."""
 
     def __init__(self, app: Any, topic_prefix: str = EVENT_TOPIC_PREFIX) -> None:
-        self._to_domain_event = app.mapper.to_domain_event
+        self._decode = getattr(app.mapper, "to_traced_event", None) or _untraced(app.mapper)
         self._envelope = Enveloper().envelope_for_json  # its field rules learnt once
         self._prefix = topic_prefix
         self._by_type: dict[str, tuple[str, bytes]] = {}  # event type -> topic, header value
@@ -92,16 +93,17 @@ class Encoder:
     def encode(self, notifications: Sequence[Notification]) -> Batch:
         batch = Batch()
         messages, positions = batch.messages, batch.positions
-        to_domain_event, by_type, dumps = self._to_domain_event, self._by_type, orjson.dumps
+        decode, by_type, dumps = self._decode, self._by_type, orjson.dumps
         envelope_for_json = self._envelope
         # Span ids for the whole batch from one system call.
         spans = os.urandom(8 * len(notifications)).hex()
         for i, notification in enumerate(notifications):
-            event = envelope_for_json(to_domain_event(notification))
+            domain_event, parent = decode(notification)
+            event = envelope_for_json(domain_event)
             topic, type_value = by_type.get(event["type"]) or self._for_type(event)
             position = notification.id
-            # W3C traceparent: the trace id follows the event, a new span for this hop.
-            trace = f"00-{event['id'].replace('-', '')}-{spans[16 * i : 16 * i + 16]}-01"
+            # W3C traceparent: the trace the event was saved in, a new span for this hop.
+            trace = produced(parent, topic, event["id"], spans[16 * i : 16 * i + 16])
             headers: list[Header] = [
                 (TYPE_HEADER, type_value),
                 (SCHEMA_HEADER, _SCHEMA_VALUE),
@@ -111,6 +113,12 @@ class Encoder:
             messages.append((topic, event["aggregate_id"].encode(), dumps(event), headers))
             positions.append(position)
         return batch
+
+
+def _untraced(mapper: Any) -> Any:
+    """A plain eventsourcing mapper's events: none carries a trace."""
+    to_domain_event = mapper.to_domain_event
+    return lambda notification: (to_domain_event(notification), None)
 
 
 class BatchReader:

@@ -26,6 +26,7 @@ from commands.inference_ports import (
     UpstreamTimedOut,
     UpstreamUnavailable,
 )
+from commands.tracing import traced_calls
 from infra.inference.triton_tensors import error_text
 
 STATE_TIMEOUT_S = 2.0  # the repository-index look-up made only after a "not found"
@@ -36,6 +37,7 @@ class _NotLoaded(Exception):
     """In Triton's repository but not loaded (unloaded, or Triton restarted): load it."""
 
 
+@traced_calls("triton")
 class TritonEngine:
     def __init__(self, grpc_url: str) -> None:
         self.url = grpc_url

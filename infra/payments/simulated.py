@@ -41,6 +41,7 @@ from commands.payment_ports import (
     UnknownAtProvider,
     same_currency,
 )
+from commands.tracing import traced_calls
 from domain.clock import Clock
 from domain.errors import DomainError, InvalidInput
 from domain.pricing import Money, add_month
@@ -75,6 +76,7 @@ class _Subscription:
     failed_renewals: int = 0
 
 
+@traced_calls("payments", **{"payments.provider": "simulated"})
 class SimulatedGateway:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock

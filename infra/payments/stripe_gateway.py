@@ -34,6 +34,7 @@ from commands.payment_ports import (
     Transfer,
     same_currency,
 )
+from commands.tracing import traced_calls
 from domain.clock import Clock
 from domain.errors import InvalidInput
 from domain.pricing import Money
@@ -46,6 +47,7 @@ def provider_failed(error: BaseException) -> bool:
     return isinstance(error, ProviderUnavailable)
 
 
+@traced_calls("payments", **{"payments.provider": "stripe"})
 class StripeGateway:
     def __init__(
         self, api_key: str, api_base: str, clock: Clock, timeout_s: float = 10.0,
