@@ -47,6 +47,7 @@ from infra.inference.wiring import (
 from infra.jobs.wiring import build_jobs, build_webhooks
 from infra.mail import mailer_for
 from infra.monitor import PipelineMonitor
+from infra.notify_wiring import NotifySide, notify_side
 from infra.passwords import Argon2Passwords, common_passwords
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
@@ -128,13 +129,14 @@ class Container:
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
     deployer_worker: DeployerWorker | None = None  # embedded: deploys in process
     usage_rollup: RollupRunner | None = None  # the cluster runs `aimarket worker metering`
+    notify: NotifySide | None = None  # the notifier, the in-app list and its read marks
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
         """The one `kind` this container holds: how the web layer gets any service."""
         found = self._by_kind.get(kind)
         if found is None:
-            holders = (self, self.read, *self.billing.holders())
+            holders = (self, self.read, *self.billing.holders(), *filter(None, [self.notify]))
             values = [getattr(h, name) for h in holders for name in h.__dataclass_fields__]
             found = next((v for v in values if isinstance(v, kind)), None)
             if found is None:
@@ -161,6 +163,9 @@ class Container:
         for runner in self.billing.runners():  # embedded: the saga, pricing, period close
             runner.start()
             self.closers.append(runner.stop)
+        if self.notify is not None and self.notify.runner is not None:
+            self.notify.runner.start()
+            self.closers.append(self.notify.runner.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -244,7 +249,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         stats_trigger = StatsTrigger(model_stats, read.store)
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
-    bills = billing_side(settings, app, registry, read.store, pool, mailer, clock, closers)
+    bills = billing_side(settings, app, registry, read.store, pool, clock, closers)
     paid = bills.purchases.paid_access
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers, paid)
     meter = metering(settings, pool, closers)
@@ -304,6 +309,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         background=background,
         deployer_worker=worker,
         usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
+        notify=notify_side(app, read.store, mailer, webhooks.service, clock, pool is None),
     )
 
 
