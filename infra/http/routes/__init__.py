@@ -16,6 +16,7 @@ from infra.http.routes import (
     invoices,
     jobs,
     models,
+    notifications,
     ops,
     purchases,
     reviews,
@@ -32,6 +33,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks,
         purchases, billing, billing_usage, invoices, earnings, subscriptions,
-        stripe_webhooks, audit, ops,
+        stripe_webhooks, audit, notifications, ops,
     )
 )  # fmt: skip
