@@ -3,7 +3,8 @@ a budget threshold, a payout) written to the event store reach a real SMTP serve
 as text and HTML emails, a real local HTTP receiver as Standard Webhooks it verifies with
 the `standardwebhooks` package, and the in-app list with its read marks. Embedded: the
 notifier follows the log in process; cluster: `aimarket worker notifier` from Kafka and
-`aimarket worker webhooks` send. An event handed over again sends nothing twice."""
+`aimarket worker webhooks` send. An event handed over again sends nothing twice; a
+subscription past due is a payment failure."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from domain.budget import ACCOUNT, Budget
 from domain.envelope import envelope
 from domain.ledger import PublisherLedger
 from domain.purchase import Purchase
+from domain.subscription import Subscription
 from infra.bootstrap import Container
 from infra.settings import Settings
 from tests.integration.test_mailers import free_port
@@ -237,3 +239,29 @@ def test_an_event_handed_over_again_sends_nothing_twice(
     assert json.loads(receiver.got[0][0])["data"]["purchase_id"] == str(receipt.id)
     listed = notifications(client, consumer)
     assert listed["unread"] == 0 and len(listed["items"]) == 1  # still read, still one
+
+
+def test_a_subscription_past_due_is_a_payment_failure_and_its_cancelation_is_listed(
+    client: TestClient, container: Container, outbox: Path, smtp: SmtpInbox
+) -> None:
+    publisher = verified_account(client, outbox, role="publisher")
+    consumer = verified_account(client, outbox)
+    model_id = create(client, publisher, slug=f"vision-{uuid4().hex[:8]}", name=NAME)
+    plan = {"name": "pro", "monthly_price": 900, "included_requests": 100, "currency": "EUR"}
+    subscription = Subscription(UUID(consumer.id), UUID(model_id), UUID(publisher.id), uuid4(),
+                                plan)  # fmt: skip
+    subscription.activate("sub_1", now(), now())
+    assert subscription.mark_past_due()
+    container.app.write(subscription)
+    wait_until(lambda: len(smtp.to(consumer.email, "Payment failed")) == 1, 90, "the email")
+    text, html = parts(smtp.to(consumer.email, "Payment failed")[0])
+    assert "Your subscription (pro plan, 9.00 EUR a month) is past due" in text
+    assert "the renewal payment failed" in html
+
+    assert subscription.cancel("unpaid")
+    container.app.write(subscription)
+    wait_until(lambda: len(notifications(client, consumer)["items"]) == 2, 60, "the list")
+    canceled, failed = notifications(client, consumer)["items"]
+    assert (canceled["kind"], canceled["data"]["reason"]) == ("subscription.canceled", "unpaid")
+    assert (failed["kind"], failed["data"]["subscription"]) == ("payment.failed", True)
+    assert len(smtp.to(consumer.email, "aimarket: ")) == 1  # a cancelation is not emailed
