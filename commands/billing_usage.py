@@ -44,14 +44,14 @@ class BudgetAlerts(CommandHandlers):
     def after_priced(self, priced: Sequence[PricedCall]) -> int:
         """Thresholds newly reached in this batch."""
         scopes = {(c.record.consumer_id, c.record.api_key_id) for c in priced if c.amount}
-        sent = 0
+        reached = 0
         for consumer_id in sorted({c for c, _ in scopes}):
             keys = {k for c, k in scopes if c == consumer_id}
             months = {c.record.month for c in priced if c.record.consumer_id == consumer_id}
             for month in sorted(months):
-                sent += self.notify(consumer_id, month, sorted({ACCOUNT} | {scope_of(k)
-                                    for k in keys if k is not None}))  # fmt: skip
-        return sent
+                reached += self.notify(consumer_id, month, sorted({ACCOUNT} | {scope_of(k)
+                                       for k in keys if k is not None}))  # fmt: skip
+        return reached
 
     def notify(self, consumer_id: UUID, month: str, scopes: list[str]) -> int:
         try:
