@@ -1,5 +1,5 @@
 """Billing usage: records priced per billing period into the billing usage store, the
-budget emails that pricing may set off, and the caller's usage report."""
+budget thresholds that pricing may reach, and the caller's usage report."""
 
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ from commands.billing_pricing import MonthKey, PricedCall, Schedule, price_calls
 from commands.conflicts import CommandHandlers
 from commands.event_store import EventStore
 from commands.metering_ports import UsageRecord
-from commands.ports import Mailer, OutgoingEmail
 from domain.budget import ACCOUNT, Budget, scope_of
 from domain.errors import InvalidInput, NotFound
-from domain.user import User
 
 log = logging.getLogger("aimarket.billing")
 MAX_REPORT_DAYS = 366
@@ -36,30 +34,31 @@ class UsagePricer:
 
 
 class BudgetAlerts(CommandHandlers):
-    """After a batch is priced: an email per threshold (50/80/100 %) of a cap newly
-    reached this month, once; the Budget records it before the email goes."""
+    """After a batch is priced: each threshold (50/80/100 %) of a cap newly reached this
+    month is recorded once on the Budget (`ThresholdNotified`); the notifier
+    (commands/notifier.py) sends its email, in-app entry and webhook from that event."""
 
-    def __init__(self, app: EventStore, store: BillingUsageStore, mailer: Mailer) -> None:
-        self.app, self.store, self.mailer = app, store, mailer
+    def __init__(self, app: EventStore, store: BillingUsageStore) -> None:
+        self.app, self.store = app, store
 
     def after_priced(self, priced: Sequence[PricedCall]) -> int:
-        """Emails sent for this batch."""
+        """Thresholds newly reached in this batch."""
         scopes = {(c.record.consumer_id, c.record.api_key_id) for c in priced if c.amount}
-        sent = 0
+        reached = 0
         for consumer_id in sorted({c for c, _ in scopes}):
             keys = {k for c, k in scopes if c == consumer_id}
             months = {c.record.month for c in priced if c.record.consumer_id == consumer_id}
             for month in sorted(months):
-                sent += self.notify(consumer_id, month, sorted({ACCOUNT} | {scope_of(k)
-                                    for k in keys if k is not None}))  # fmt: skip
-        return sent
+                reached += self.notify(consumer_id, month, sorted({ACCOUNT} | {scope_of(k)
+                                       for k in keys if k is not None}))  # fmt: skip
+        return reached
 
     def notify(self, consumer_id: UUID, month: str, scopes: list[str]) -> int:
         try:
             budget = self.app.load(Budget, Budget.create_id(consumer_id))
         except NotFound:
             return 0
-        emails = []
+        reached = 0
         for scope in scopes:
             cap = budget.cap_of(scope)
             if cap is None:
@@ -68,20 +67,10 @@ class BudgetAlerts(CommandHandlers):
             spent = self.store.spent(consumer_id, key, month, cap.currency)
             for percent in budget.to_notify(scope, month, spent):
                 budget.note_threshold(scope, month, percent)
-                emails.append((scope, percent, spent, cap.amount, cap.currency))
-        if not emails:
-            return 0
-        self.app.write(budget)  # a worker that lost the race sends nothing (retried)
-        to = self.app.load(User, consumer_id).email
-        for scope, percent, spent, cap_amount, currency in emails:
-            whose = f"API key {scope}" if scope else "your account"
-            self.mailer.send(OutgoingEmail(
-                to, f"aimarket: {percent}% of your monthly budget used",
-                f"In {month}, {whose} has spent {spent} of its {cap_amount} {currency} "
-                f"(minor units) monthly budget ({percent}%)."
-                + (" Calls are refused until the budget is raised." if percent >= 100 else ""),
-            ))  # fmt: skip
-        return len(emails)
+                reached += 1
+        if reached:
+            self.app.write(budget)  # a worker that lost the race records nothing (retried)
+        return reached
 
 
 @dataclass(frozen=True)

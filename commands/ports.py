@@ -24,6 +24,7 @@ class OutgoingEmail:
     to: str
     subject: str
     body: str
+    html: str | None = None  # sent as multipart/alternative beside the text when given
 
 
 class Mailer(Protocol):

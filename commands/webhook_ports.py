@@ -1,5 +1,6 @@
-"""Completion webhooks: what endpoints, secrets, deliveries and attempts are, and the
-ports the service and the dispatcher need (store, secret box, signer, sender, URL guard)."""
+"""Webhooks (job completions, account events): what endpoints, secrets, deliveries and
+attempts are, and the ports the service and the dispatcher need (store, secret box,
+signer, sender, URL guard)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,9 @@ class WebhookStore(Protocol):
 
     def put_secrets(self, owner_id: UUID, pair: SecretPair) -> None: ...
 
-    def add_deliveries(self, deliveries: list[Delivery]) -> None: ...
+    def add_deliveries(self, deliveries: list[Delivery]) -> None:
+        """Add them; one whose id is stored already is left as it is."""
+        ...
 
     def take_due(self, now: float, hold_until: float, limit: int) -> list[Delivery]:
         """Pending deliveries due by `now`, held (next attempt moved to `hold_until`) so

@@ -1,11 +1,13 @@
-"""Completion webhooks of an account: its endpoints, its signing secret (made with the
-first endpoint, rotated with a grace period), the deliveries a finished job makes, their
-log and manual redelivery. The dispatcher (workers/webhooks.py) sends them."""
+"""Webhooks of an account: its endpoints, its signing secret (made with the first
+endpoint, rotated with a grace period), the deliveries a finished job or an account event
+(commands/notifier.py) makes, their log and manual redelivery. The dispatcher
+(workers/webhooks.py) sends them."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -128,35 +130,38 @@ class WebhookService:
 
     def job_finished(self, job: Job) -> None:
         """One delivery per endpoint of the job's owner, if the job asked for a webhook."""
-        if not job.webhook:
-            return
-        endpoints = self.store.endpoints(job.owner_id)
+        if job.webhook:
+            self.deliver(job.owner_id, f"job.{job.status}", job_summary(job))
+
+    def account_event(self, owner_id: UUID, event_type: str, data: dict[str, Any],
+                      event_id: str) -> None:  # fmt: skip
+        """An account event (purchase.completed, payment.failed, ...) to every endpoint of
+        the account. The delivery ids come from (event id, endpoint), so an event handed
+        over twice makes its deliveries once."""
+        self.deliver(owner_id, event_type, data, lambda e: uuid.uuid5(e, event_id))
+
+    def deliver(
+        self,
+        owner_id: UUID,
+        event_type: str,
+        data: dict[str, Any],
+        delivery_id: Callable[[UUID], UUID] = lambda _endpoint: uuid.uuid4(),
+    ) -> None:
+        """The one way a delivery is made, for jobs and account events alike: signed,
+        retried, logged and SSRF-checked by the dispatcher (workers/webhooks.py)."""
+        endpoints = self.store.endpoints(owner_id)
         if not endpoints:
             return
         now = self._now()
-        event_type = f"job.{job.status}"
         payload = json.dumps(
-            {"type": event_type, "timestamp": _iso(now), "data": job_summary(job)},
-            separators=(",", ":"),
+            {"type": event_type, "timestamp": _iso(now), "data": data}, separators=(",", ":")
         )
         give_up = now + self.policy.retry_window_s
+        made = [(delivery_id(e.id), e) for e in endpoints]
         self.store.add_deliveries(
-            [
-                Delivery(
-                    uuid.uuid4(),
-                    job.owner_id,
-                    e.id,
-                    e.url,
-                    event_type,
-                    payload,
-                    PENDING,
-                    now,
-                    now,
-                    give_up,
-                )
-                for e in endpoints
-            ]
-        )
+            [Delivery(i, owner_id, e.id, e.url, event_type, payload, PENDING, now, now, give_up)
+             for i, e in made]
+        )  # fmt: skip
         self._wake()
 
     def _wake(self) -> None:

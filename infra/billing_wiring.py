@@ -22,7 +22,6 @@ from commands.models import ModelCommands
 from commands.payment_methods import PaymentMethods
 from commands.payment_ports import PaymentGateway
 from commands.plan_allowances import SubscribedAllowances
-from commands.ports import Mailer
 from domain.clock import Clock
 from infra.billing_usage.wiring import UsageBilling, billing, billing_store
 from infra.ledger_wiring import ledger_commands
@@ -103,7 +102,6 @@ def billing_side(
     models: ModelCommands,
     store: ReadStore,
     pool: ConnectionPool | None,
-    mailer: Mailer,
     clock: Clock,
     closers: list[Callable[[], object]],
     breakers: BreakerRegistry | None = None,
@@ -112,7 +110,7 @@ def billing_side(
     ledger = ledger_commands(settings, app, clock, gateway)
     payments = build_payments(settings, app, store, clock, gateway, ledger)
     purchases = purchase_side(settings, app, models, store, clock, gateway, ledger)
-    usage = billing(settings, app, pool, mailer, clock, closers, SubscribedAllowances(app))
+    usage = billing(settings, app, pool, clock, closers, SubscribedAllowances(app))
     invoices = invoice_commands(app, usage.store, gateway, ledger, clock)
     payments.provider_events.usage_invoice_paid = invoices.record_paid
     closer = None

@@ -48,6 +48,7 @@ from infra.inference.wiring import (
 from infra.jobs.wiring import build_jobs, build_webhooks
 from infra.mail import mailer_for
 from infra.monitor import PipelineMonitor
+from infra.notify_wiring import NotifySide, notify_side
 from infra.passwords import Argon2Passwords, common_passwords
 from infra.progress import KafkaProjectionProgress
 from infra.ratelimit import InProcessRateLimiter
@@ -134,13 +135,14 @@ class Container:
     deployer_worker: DeployerWorker | None = None  # embedded: deploys in process
     usage_rollup: RollupRunner | None = None  # the cluster runs `aimarket worker metering`
     breakers: BreakerRegistry | None = None  # of this container's outbound calls
+    notify: NotifySide | None = None  # the notifier, the in-app list and its read marks
     _by_kind: dict[type, object] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, kind: type[T]) -> T:
         """The one `kind` this container holds: how the web layer gets any service."""
         found = self._by_kind.get(kind)
         if found is None:
-            holders = (self, self.read, *self.billing.holders())
+            holders = (self, self.read, *self.billing.holders(), *filter(None, [self.notify]))
             values = [getattr(h, name) for h in holders for name in h.__dataclass_fields__]
             found = next((v for v in values if isinstance(v, kind)), None)
             if found is None:
@@ -167,6 +169,9 @@ class Container:
         for runner in self.billing.runners():  # embedded: the saga, pricing, period close
             runner.start()
             self.closers.append(runner.stop)
+        if self.notify is not None and self.notify.runner is not None:
+            self.notify.runner.start()
+            self.closers.append(self.notify.runner.stop)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -253,9 +258,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         stats_trigger = StatsTrigger(model_stats, read.store)
         read.runner.after_batch.append(stats_trigger)
     access = AccessService(app, registry, clock)
-    bills = billing_side(
-        settings, app, registry, read.store, pool, mailer, clock, closers, breakers
-    )
+    bills = billing_side(settings, app, registry, read.store, pool, clock, closers, breakers)
     paid = bills.purchases.paid_access
     uploads, downloads = _artifacts(settings, app, registry, access, clock, closers, paid)
     meter = metering(settings, pool, closers)
@@ -316,6 +319,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         usage_rollup=usage_rollup(settings, app, meter.ledger, clock) if pool is None else None,
         breakers=breakers,
         analytics=analytics_queries(settings, read.store, pool, closers),
+        notify=notify_side(app, read.store, mailer, webhooks.service, clock, pool is None),
     )
 
 

@@ -45,7 +45,7 @@ def worker_command(
         str,
         typer.Argument(
             help="projections, partner-feed, inference, purchases, stats, webhooks, deployer, "
-            "metering or billing"
+            "metering, billing or notifier"
         ),
     ],
 ) -> None:
@@ -55,7 +55,8 @@ def worker_command(
     `webhooks` (sends due webhook deliveries from PostgreSQL), `deployer` (puts published
     versions on Triton), `metering` (usage from Kafka into the ledger and
     the billing usage; the ledger rolled up into the Usage aggregates) or `billing` (closes
-    each billing month once it has ended: invoices to the payment provider)."""
+    each billing month once it has ended: invoices to the payment provider) or `notifier`
+    (emails, account webhooks and the in-app list from account events)."""
     from infra.tracing import configure_tracing
 
     settings = load_settings()

@@ -132,18 +132,33 @@ def usage_sink(settings: Settings, ledger: UsageLedger) -> KafkaUsageSink:
 def _metering_app(settings: Settings, bootstrap: str) -> faust.App:
     from commands.plan_allowances import SubscribedAllowances
     from infra.billing_usage.wiring import usage_ingest
-    from infra.mail import mailer_for
     from infra.stores import postgres_pool
     from workers.usage_app import make_usage_app
 
     ensure_topics(bootstrap, [settings.usage_topic], settings.event_partitions,
                   settings.usage_topic_retention_ms)  # fmt: skip
     app = open_marketplace(settings)
-    ingest = usage_ingest(
-        settings, app, postgres_pool(settings, []), mailer_for(settings), SubscribedAllowances(app)
-    )
+    ingest = usage_ingest(settings, app, postgres_pool(settings, []), SubscribedAllowances(app))
     return make_usage_app(
         bootstrap, ingest, settings.usage_topic, f"{settings.worker_group}-metering",
+        datadir=settings.data_dir / "faust",
+    )  # fmt: skip
+
+
+def _notifier_app(settings: Settings, bootstrap: str) -> faust.App:
+    from infra.clock import SystemClock
+    from infra.jobs.wiring import build_webhooks
+    from infra.mail import mailer_for
+    from infra.notify_wiring import notifier
+    from infra.stores import postgres_pool
+    from workers.notifier_app import make_notifier_app
+
+    closers: list[Callable[[], object]] = []
+    webhooks = build_webhooks(settings, postgres_pool(settings, closers), SystemClock(), closers)
+    store, _ = cluster_read_stores(settings)
+    built = notifier(open_marketplace(settings), store, mailer_for(settings), webhooks.service)
+    return make_notifier_app(
+        bootstrap, built, f"{settings.worker_group}-notifier", settings.event_topic_prefix,
         datadir=settings.data_dir / "faust",
     )  # fmt: skip
 
@@ -180,6 +195,9 @@ def build_worker_app(settings: Settings, bootstrap: str, kind: str) -> faust.App
         from infra.payments.purchases_wiring import purchase_worker_app
 
         return purchase_worker_app(settings, bootstrap)
+    if kind == "notifier":
+        return _notifier_app(settings, bootstrap)
     raise KeyError(
-        f"no worker {kind!r}: use projections, partner-feed, inference, metering or purchases"
+        f"no worker {kind!r}: use projections, partner-feed, inference, metering, purchases "
+        "or notifier"
     )

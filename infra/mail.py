@@ -20,6 +20,8 @@ def _message(email: OutgoingEmail, sender: str) -> EmailMessage:
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="aimarket.local")
     message.set_content(email.body, cte="8bit")  # tokens stay on one line, easy to copy
+    if email.html is not None:
+        message.add_alternative(email.html, subtype="html")
     return message
 
 

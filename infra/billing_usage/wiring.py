@@ -17,7 +17,6 @@ from commands.budgets import Budgets, SpendCounter
 from commands.event_store import EventStore
 from commands.inference_targets import ModelViews
 from commands.metering_ports import UsageRecord
-from commands.ports import Mailer
 from domain.clock import Clock
 from domain.errors import DomainError
 from infra.billing_usage.postgres import PostgresBillingUsage
@@ -69,7 +68,6 @@ def billing(
     settings: Settings,
     app: EventStore,
     pool: ConnectionPool | None,
-    mailer: Mailer,
     clock: Clock,
     closers: list[Callable[[], object]],
     plans: PlanAllowances | None = None,
@@ -80,21 +78,21 @@ def billing(
     if isinstance(store, SqliteBillingUsage):
         price = usage_pricer(settings, app, plans or NoPlanAllowances())
         pending = partial(store.price_pending, price, settings.billing_pricing_batch)
-        alerts = BudgetAlerts(app, store, mailer)
+        alerts = BudgetAlerts(app, store)
         pricer = PricerRunner(pending, alerts.after_priced, settings.billing_pricing_idle_s)
     return UsageBilling(store, budgets, pricer, clock)
 
 
 def usage_ingest(
-    settings: Settings, app: EventStore, pool: ConnectionPool, mailer: Mailer,
+    settings: Settings, app: EventStore, pool: ConnectionPool,
     plans: PlanAllowances | None = None,
 ) -> Callable[[list[UsageRecord]], Sequence[PricedCall]]:  # fmt: skip
     """The metering worker's step: a batch into the ledger and the billing usage, priced,
-    then the budget emails it sets off."""
+    then the budget thresholds it reaches recorded."""
     store = billing_store(settings, pool, [])
     assert isinstance(store, PostgresBillingUsage)
     price = usage_pricer(settings, app, plans or NoPlanAllowances())
-    alerts = BudgetAlerts(app, store, mailer)
+    alerts = BudgetAlerts(app, store)
 
     def ingest(records: list[UsageRecord]) -> Sequence[PricedCall]:
         priced = store.ingest(records, price)

@@ -108,8 +108,9 @@ class SqlWebhookStore(ABC):
 
     def add_deliveries(self, deliveries: list[Delivery]) -> None:
         for d in deliveries:
-            self._run(f"INSERT INTO {DEL} ({D_COLS}) VALUES ({', '.join(['%s'] * 11)})",
-                      _delivery_row(d))  # fmt: skip
+            # A delivery made again (an account event handed over twice) is the same row.
+            self._run(f"INSERT INTO {DEL} ({D_COLS}) VALUES ({', '.join(['%s'] * 11)}) "
+                      "ON CONFLICT (id) DO NOTHING", _delivery_row(d))  # fmt: skip
 
     def record(self, delivery_id: UUID, attempt: Attempt, status: str, next_at: float) -> None:
         found = self.delivery(delivery_id)

@@ -22,6 +22,16 @@ def cluster_purchase_worker(
 
 
 @pytest.fixture
+def notifier(settings: Settings, tmp_path: Path) -> Iterator[None]:
+    """`aimarket worker notifier` in the cluster; the container's own follower embedded."""
+    if settings.profile != "cluster":
+        yield
+        return
+    with running_worker(settings, "notifier", tmp_path / "logs"):
+        yield
+
+
+@pytest.fixture
 def metering(settings: Settings, tmp_path: Path) -> Iterator[None]:
     """`aimarket worker metering` in the cluster (settings from `metered`); the
     container's own pricer embedded."""

@@ -1,7 +1,8 @@
 """Usage metered, priced and capped, end to end on both profiles: calls through the API,
 then (cluster) the usage topic and `aimarket worker metering`, (embedded) the in-process
 pricer, into the billing usage that `GET /v1/billing/usage` shows; budgets email at
-50/80/100 % once each and stop calls with 402 `budget_exhausted` until raised."""
+50/80/100 % once each (through the notifier) and stop calls with 402 `budget_exhausted`
+until raised."""
 
 from __future__ import annotations
 
@@ -60,8 +61,9 @@ def budget_emails(outbox: Path, to: str) -> list[str]:
 
 
 def test_metered_calls_are_priced_shown_to_their_caller_only_and_capped_by_the_budget(
-    client: TestClient, container: Container, settings: Settings, outbox: Path, metering: None
-) -> None:
+    client: TestClient, container: Container, settings: Settings, outbox: Path, metering: None,
+    notifier: None,
+) -> None:  # fmt: skip
     publisher = verified_account(client, outbox, role="publisher")
     consumer, other = verified_account(client, outbox), verified_account(client, outbox)
     model_id = deployed_model(client, container, publisher, pricing=PRICING)

@@ -24,6 +24,7 @@ from domain.principal import Principal
 from domain.purchase import Purchase
 from infra.bootstrap import Container
 from infra.http.openapi import api_routes
+from projections.ports import DocChange
 from tests.billing_support import start_subscription
 from tests.integration.test_model_registry import create, validated
 from tests.pipeline import wait_until
@@ -52,6 +53,7 @@ DELIVERY_NOT_FOUND = (404, "webhook_delivery_not_found")
 INVOICE_NOT_FOUND = (404, "invoice_not_found")
 SUBSCRIPTION_NOT_FOUND = (404, "subscription_not_found")
 PURCHASE_NOT_FOUND = (404, "purchase_not_found")
+NOTIFICATION_NOT_FOUND = (404, "notification_not_found")
 FORBIDDEN_TO_ALL = ((403, "forbidden"), (403, "forbidden"))
 ADMIN_ONLY = Case(*FORBIDDEN_TO_ALL)
 REVIEW = {"version": "1.0.0", "rating": 1, "title": "bad"}
@@ -141,6 +143,10 @@ CASES: dict[tuple[str, str], Case] = {
     # purchase is its consumer's only.
     ("POST", "/v1/models/{model_id}/purchases"): Case(NOT_FOUND, (409, "not_for_sale"), {}),
     ("GET", "/v1/purchases/{purchase_id}"): Case(PURCHASE_NOT_FOUND, PURCHASE_NOT_FOUND),
+    # In-app notifications: the account's own, someone else's is missing.
+    ("POST", "/v1/notifications/{notification_id}/read"): Case(
+        NOTIFICATION_NOT_FOUND, NOTIFICATION_NOT_FOUND
+    ),
 }
 
 # Routes with an object in their path that take no caller's credentials at all, and why.
@@ -168,6 +174,7 @@ class World:
     invoice_id: str
     subscription_id: str
     purchase_id: str
+    notification_id: str
 
     def url(self, path: str) -> str:
         values = {
@@ -178,6 +185,7 @@ class World:
             "{job_id}": self.job_id, "{endpoint_id}": self.endpoint_id,
             "{delivery_id}": self.delivery_id, "{invoice_id}": self.invoice_id,
             "{subscription_id}": self.subscription_id, "{purchase_id}": self.purchase_id,
+            "{notification_id}": self.notification_id,
         }  # fmt: skip
         for name, value in values.items():
             path = path.replace(name, value)
@@ -223,6 +231,7 @@ def world(client: TestClient, container: Container, outbox: Path) -> World:
         billing_objects(container, consumer, owner, model_id),
         str(subscription.id),
         purchase_of(container, consumer, model_id),
+        notification_of(container, consumer),
     )  # fmt: skip
 
 
@@ -247,6 +256,15 @@ def purchase_of(container: Container, consumer: Account, model_id: str) -> str:
     wait_until(lambda: container.read.store.get("purchases", str(purchase.id)) is not None,
                60, "the purchase's read model")  # fmt: skip
     return str(purchase.id)
+
+
+def notification_of(container: Container, consumer: Account) -> str:
+    """The consumer's in-app notification, written straight to its read model."""
+    notification_id = str(uuid4())
+    doc = {"user_id": consumer.id, "kind": "purchase.completed", "title": "Receipt",
+           "data": {}, "created_at": datetime.now(UTC).isoformat(), "read": False}  # fmt: skip
+    container.read.store.apply("notifications", [DocChange(notification_id, 1, doc)])
+    return notification_id
 
 
 def jobs_and_webhooks(container: Container, consumer: Account, model_id: str) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from infra.http.routes import (
     invoices,
     jobs,
     models,
+    notifications,
     ops,
     purchases,
     reviews,
@@ -33,6 +34,6 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     for module in (
         inference, jobs, auth, admin, models, uploads, access, reviews, webhooks,
         purchases, billing, billing_usage, invoices, earnings, subscriptions,
-        stripe_webhooks, analytics, audit, ops,
+        stripe_webhooks, analytics, audit, notifications, ops,
     )
 )  # fmt: skip

@@ -1,5 +1,6 @@
-"""Completion webhooks of the caller's account (a person's JWT only: endpoints and the
-signing secret are account settings, not something a program's key should change)."""
+"""Webhooks of the caller's account, for job completions and account events (a person's
+JWT only: endpoints and the signing secret are account settings, not something a
+program's key should change)."""
 
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ def _delivery(d: Delivery) -> schemas.DeliveryPublic:
 def add_endpoint(
     body: schemas.EndpointCreate, caller: CurrentUser, webhooks: Webhooks
 ) -> schemas.EndpointCreated:
-    """Register a URL for job.* events (http or https, public addresses only); the first
-    one makes the account's signing secret, shown in this answer once."""
+    """Register a URL for job.* and account events (purchase.completed, payment.failed,
+    budget.warning, payout.statement, subscription.canceled; http or https, public
+    addresses only); the first one makes the account's signing secret, shown once."""
     endpoint, secret = webhooks.add_endpoint(caller, body.url, body.description)
     return schemas.EndpointCreated(**_endpoint(endpoint).model_dump(), secret=secret)
 
