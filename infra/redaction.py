@@ -24,8 +24,10 @@ _SECRET_SHAPES = re.compile(
 )
 _URL_PASSWORD = re.compile(r"([a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s]+)(@)", re.IGNORECASE)
 _SENSITIVE = r"(?:password|passwd|secret|token|api[_-]?key|authorization|cookie|fernet[_-]?key)"
+# The name's own prefix needs no match (`db_password=` is masked from `password`): a
+# leading \w* would be tried at every position of every string.
 _KEY_VALUE = re.compile(
-    rf"""(["']?\w*{_SENSITIVE}\w*["']?\s*[:=]\s*)(?:bearer\s+)?(["']?)([^"'\s,;&}}]+)""",
+    rf"""({_SENSITIVE}\w*["']?\s*[:=]\s*)(?:bearer\s+)?(["']?)([^"'\s,;&}}]+)""",
     re.IGNORECASE,
 )
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
@@ -52,11 +54,15 @@ class Redactor:
         self.known = sorted({s for s in known if len(s) >= 8}, key=len, reverse=True)
 
     def text(self, text: str) -> str:
+        # Each access line passes here: the patterns that cannot match are not tried.
         for secret in self.known:
-            text = text.replace(secret, MASK)
+            if secret in text:
+                text = text.replace(secret, MASK)
         text = _SECRET_SHAPES.sub(MASK, text)
-        text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
-        text = _KEY_VALUE.sub(rf"\g<1>\g<2>{MASK}", text)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
+        if "=" in text or ":" in text:
+            text = _KEY_VALUE.sub(rf"\g<1>\g<2>{MASK}", text)
         return _CARD.sub(_mask_card, text)
 
     def value(self, value: Any, name: str = "") -> Any:
