@@ -9,7 +9,7 @@ PORT ?= 8000
 # Examples per operation for `make fuzz` (the normal test run uses 20).
 FUZZ_EXAMPLES ?= 100
 
-.PHONY: run test fuzz lint bench services-up services-down services-status install install-test clean
+.PHONY: run test fuzz lint check-rules bench services-up services-down services-status install install-test clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "aimarket needs Python 3.11 or newer"'
@@ -52,6 +52,13 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+## The alert rules (as `promtool check rules` checks them: the same rulefmt package) and the
+## dashboards' PromQL, by deploy/rulecheck (promtool itself takes too long to build: OPERATIONS.md).
+check-rules:
+	@command -v go >/dev/null || { echo "go not found: install Go 1.26 or newer (it builds deploy/rulecheck)"; exit 1; }
+	cd deploy/rulecheck && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -o $(CURDIR)/var/cache/go-bin/rulecheck .
+	var/cache/go-bin/rulecheck deploy/prometheus/*.yml deploy/grafana/*.json
 
 bench: install-test
 	$(PY) bench/auth.py

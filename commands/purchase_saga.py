@@ -16,6 +16,7 @@ aggregate grants only from PAYMENT_CAPTURED.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -34,7 +35,7 @@ from domain.clock import Clock
 from domain.errors import DomainError, InvalidInput, PaymentRequired
 from domain.model import Model, ModelStatus
 from domain.pricing import Money
-from domain.purchase import PaidPurchases, Purchase, PurchaseKind, PurchaseState
+from domain.purchase import FINAL, PaidPurchases, Purchase, PurchaseKind, PurchaseState
 from domain.subscription import Subscription
 
 log = logging.getLogger("aimarket.purchases")
@@ -54,9 +55,10 @@ class PurchaseSaga(CommandHandlers):
         clock: Clock,
         recorder: ChargeRecorder,
         pending_timeout_s: float = 60.0,
+        on_final: Callable[[str], object] = lambda _state: None,
     ) -> None:
         self.app, self.gateway, self.methods, self.clock = app, gateway, methods, clock
-        self.recorder = recorder
+        self.recorder, self.on_final = recorder, on_final  # on_final: the outcome metrics
         self.pending_timeout = timedelta(seconds=pending_timeout_s)
 
     def advance(self, purchase_id: UUID) -> str:
@@ -78,7 +80,12 @@ class PurchaseSaga(CommandHandlers):
             PurchaseState.REFUND_REQUESTED: self._refund,
             PurchaseState.REFUNDED: self._cancel,
         }.get(purchase.state)
-        return False if handler is None else handler(purchase)
+        if handler is None:
+            return False
+        moved = handler(purchase)
+        if purchase.state in FINAL:  # written by this step (a lost race raised instead)
+            self.on_final(str(purchase.state))
+        return moved
 
     # Payment
 

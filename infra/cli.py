@@ -34,10 +34,10 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
     from infra.bootstrap import build_container
     from infra.http.app import create_app
     from infra.http.lean_body import LeanBodyProtocol
-    from infra.logs import configure_logging
+    from infra.logs import configure_logging, secrets_of
     from infra.tracing import configure_tracing
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets_of(settings))
     configure_tracing(settings, "api")
     settings = settings.serving_on(host, port)
     container = build_container(settings)
@@ -78,9 +78,46 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 
 
 @app.command()
-def api(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def api(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+) -> None:
     """Run the HTTP API only, on the profile the environment chooses (cluster in production)."""
-    _serve(load_settings(), host, port)
+    if workers == 1:
+        _serve(load_settings(), host, port)
+        return
+    _serve_workers(load_settings(), host, port, workers)
+
+
+def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Several worker processes, each building its app from the environment
+    (infra/http/asgi.py); their metrics are summed through one multiprocess directory."""
+    import os
+
+    import uvicorn
+
+    from infra.http.lean_body import LeanBodyProtocol
+    from infra.metrics_export import prepare_multiprocess_dir
+
+    os.environ.setdefault(
+        "AIMARKET_PUBLIC_BASE_URL", settings.serving_on(host, port).public_base_url
+    )
+    prepare_multiprocess_dir(settings.data_dir)
+    typer.echo(f"aimarket ({settings.profile} profile) on http://{host}:{port}, {workers} workers")
+    trusted = settings.trusted_proxies.strip()
+    uvicorn.run(
+        "infra.http.asgi:from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        http=LeanBodyProtocol,
+        log_config=None,
+        access_log=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
 
 
 @users.command("set-role")

@@ -68,22 +68,3 @@ class PipelineMonitor:
         sent = self.ledger.partitions() if self.ledger is not None else {}  # read once
         report["read_models"] = {name: self._model_lag(name, head, sent) for name in READ_MODELS}
         return report
-
-    def prometheus(self) -> str:
-        status = self.status()
-        lines = [
-            "# TYPE aimarket_event_store_position gauge",
-            f"aimarket_event_store_position {status['event_store_position']}",
-        ]
-        if "relay" in status:
-            lines += [
-                "# TYPE aimarket_relay_position gauge",
-                f"aimarket_relay_position {status['relay']['position']}",
-            ]
-        for metric in ("positions_behind", "seconds_behind"):
-            lines.append(f"# TYPE aimarket_projection_{metric} gauge")
-            lines += [
-                f'aimarket_projection_{metric}{{projection="{name}"}} {lag[metric]}'
-                for name, lag in status["read_models"].items()
-            ]
-        return "\n".join(lines) + "\n"

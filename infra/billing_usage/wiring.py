@@ -21,6 +21,7 @@ from domain.clock import Clock
 from domain.errors import DomainError
 from infra.billing_usage.postgres import PostgresBillingUsage
 from infra.billing_usage.sqlite import SqliteBillingUsage
+from infra.metrics import observe_priced
 from infra.schema_lock import schema_lock
 from infra.settings import Settings
 from workers.billing_pricer import PricerRunner
@@ -79,8 +80,16 @@ def billing(
         price = usage_pricer(settings, app, plans or NoPlanAllowances())
         pending = partial(store.price_pending, price, settings.billing_pricing_batch)
         alerts = BudgetAlerts(app, store)
-        pricer = PricerRunner(pending, alerts.after_priced, settings.billing_pricing_idle_s)
+        pricer = PricerRunner(pending, _observed(alerts), settings.billing_pricing_idle_s)
     return UsageBilling(store, budgets, pricer, clock)
+
+
+def _observed(alerts: BudgetAlerts) -> Callable[[Sequence[PricedCall]], int]:
+    def after_priced(priced: Sequence[PricedCall]) -> int:
+        observe_priced(priced)
+        return alerts.after_priced(priced)
+
+    return after_priced
 
 
 def usage_ingest(
@@ -96,6 +105,7 @@ def usage_ingest(
 
     def ingest(records: list[UsageRecord]) -> Sequence[PricedCall]:
         priced = store.ingest(records, price)
+        observe_priced(priced)
         alerts.after_priced(priced)
         return priced
 

@@ -1,5 +1,6 @@
 """One pure-ASGI middleware: request id, body size limit, the answer to an unexpected
-error (500, logged once with the request id) and a JSON access log line.
+error (500, logged once with the request id), a JSON access log line (request and trace
+ids, principal, route template, status, latency) and the HTTP metrics by route template.
 
 Pure ASGI rather than BaseHTTPMiddleware, which costs a task and a copy per request.
 Bodies are small JSON everywhere (`max_body_bytes`) except on the routes a `BodyLimit`
@@ -21,9 +22,12 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.http.errors import error_body, internal_error_body
+from infra.logs import bind_request, current_trace_id, trace_id_from, unbind_request
+from infra.metrics import observe_request
 
 access_log = logging.getLogger("aimarket.access")
 error_log = logging.getLogger("aimarket.errors")
+UNMATCHED = "<unmatched>"  # the route label of a request no route took (a 404)
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -61,8 +65,9 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = self._request_id(scope)
+        request_id, traceparent = self._ids(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        bound = bind_request(request_id, trace_id_from(traceparent))
         started = time.perf_counter()
         status = {"code": 500, "sent": False}
 
@@ -92,14 +97,20 @@ class RequestContextMiddleware:
                 await self._send_json(send_with_id, 500, internal_error_body(request_id))
         finally:
             self._log(scope, request_id, int(status["code"]), started)
+            unbind_request(bound)
 
-    def _request_id(self, scope: Scope) -> str:
+    @staticmethod
+    def _ids(scope: Scope) -> tuple[str, str | None]:
+        """The request id (the caller's if sane, else a new one) and the `traceparent`."""
+        request_id, traceparent = None, None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate: str = value.decode("latin-1")
                 if _SANE_REQUEST_ID.fullmatch(candidate):
-                    return candidate
-        return uuid.uuid4().hex
+                    request_id = candidate
+            elif name == b"traceparent":
+                traceparent = value.decode("latin-1")
+        return request_id or uuid.uuid4().hex, traceparent
 
     @staticmethod
     def _declared_length(scope: Scope) -> int:
@@ -144,14 +155,19 @@ class RequestContextMiddleware:
 
     @staticmethod
     def _log(scope: Scope, request_id: str, status: int, started: float) -> None:
-        route: Any = scope.get("route")
+        seconds = time.perf_counter() - started
+        # The route's template, never the raw path: one series per route, not per id.
+        route: str = getattr(scope.get("route"), "path", UNMATCHED)
+        observe_request(route, scope["method"], status, seconds)
         access_log.info(
             "request",
             extra={
                 "request_id": request_id,
+                "trace_id": current_trace_id(),
+                "principal_id": scope["state"].get("principal_id", ""),
                 "method": scope["method"],
-                "route": getattr(route, "path", scope["path"]),
+                "route": route,
                 "status": status,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "latency_ms": round(seconds * 1000, 3),
             },
         )

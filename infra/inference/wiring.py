@@ -20,6 +20,7 @@ from commands.response_cache import ResponseCache
 from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.inference.breaker import GuardedEngine
+from infra.metrics import ObservedMeter
 from infra.ratelimit import InProcessRateLimiter
 from infra.resilience import BreakerRegistry, registry_for
 from infra.settings import Settings
@@ -64,6 +65,7 @@ def inference_service(
     )
     cache = ResponseCache(clock, settings.response_cache_max_bytes, settings.response_cache_ttl_s)
     views = ModelViews(app, settings.inference_model_cache_ttl_s)
+    meter = ObservedMeter(meter)  # the inference and usage metrics
     return InferenceService(
         views, guarded, meter, InProcessRateLimiter(), cache, clock, limits, paid, budgets
     )

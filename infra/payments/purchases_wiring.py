@@ -16,6 +16,7 @@ from commands.payment_ports import ChargeRecorder, PaymentGateway
 from commands.purchase_saga import PurchaseSaga
 from commands.purchases import PurchaseCommands
 from domain.clock import Clock
+from infra.metrics import observe_saga_outcome
 from infra.settings import Settings
 from projections.ports import ReadStore
 from queries.purchases import PurchaseQueries
@@ -47,7 +48,10 @@ def purchase_side(
     recorder: ChargeRecorder,
 ) -> PurchaseSide:
     methods = PaymentMethods(app, gateway)
-    saga = PurchaseSaga(app, gateway, methods, clock, recorder, settings.purchase_pending_timeout_s)
+    saga = PurchaseSaga(
+        app, gateway, methods, clock, recorder, settings.purchase_pending_timeout_s,
+        on_final=observe_saga_outcome,
+    )  # fmt: skip
     side = PurchaseSide(
         gateway,
         methods,

@@ -300,7 +300,7 @@ def test_refresh_token_of_an_unknown_session_is_401(client: TestClient) -> None:
 
 def test_metrics_show_positions_and_lag_going_to_zero(client: TestClient) -> None:
     register(client)
-    caught_up = 'aimarket_projection_positions_behind{projection="users"} 0\n'
+    caught_up = 'aimarket_projection_positions_behind{projection="users"} 0.0\n'
     deadline = time.monotonic() + 20
     text = client.get("/metrics").text
     while caught_up not in text and time.monotonic() < deadline:
@@ -308,7 +308,7 @@ def test_metrics_show_positions_and_lag_going_to_zero(client: TestClient) -> Non
         text = client.get("/metrics").text
     assert caught_up in text
     assert 'aimarket_projection_seconds_behind{projection="users"} 0.0' in text
-    head = int(text.split("\naimarket_event_store_position ")[1].split()[0])
+    head = float(text.split("\naimarket_event_store_position ")[1].split()[0])
     assert head >= client.position > 0  # type: ignore[attr-defined]
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from infra.http.deps import Use
+from infra.metrics_export import render
 from infra.monitor import PipelineMonitor
 from queries.health import Readiness
 
@@ -27,7 +29,8 @@ def ready(readiness: Annotated[Readiness, Use(Readiness)]) -> dict[str, object]:
     return readiness.check()
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(monitor: Annotated[PipelineMonitor, Use(PipelineMonitor)]) -> str:
-    """Prometheus text: event store and relay positions, each read model's lag."""
-    return monitor.prometheus()
+@router.get("/metrics", response_class=Response)
+def metrics(monitor: Annotated[PipelineMonitor, Use(PipelineMonitor)]) -> Response:
+    """Prometheus text: requests, inference, usage, revenue, saga outcomes, and the
+    event store and relay positions and each read model's lag."""
+    return Response(render(monitor), media_type=CONTENT_TYPE_LATEST)

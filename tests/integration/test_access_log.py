@@ -1,0 +1,67 @@
+"""The access log line over HTTP: request id, the caller's trace id from `traceparent`,
+the principal, the route's template, status and latency, one JSON object; and no key or
+token of the request in it."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from infra.logs import JsonFormatter
+from infra.redaction import RedactionFilter
+from tests.inference_support import api_key
+from tests.support import verified_account
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.fixture
+def access_lines() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactionFilter())
+    logger = logging.getLogger("aimarket.access")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield out
+    logger.removeHandler(handler)
+
+
+def line_of(out: io.StringIO, request_id: str) -> dict[str, Any]:
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    [line] = [line for line in lines if line.get("request_id") == request_id]
+    return line
+
+
+def test_the_access_line_names_request_trace_principal_route_status_and_latency(
+    client: TestClient, outbox: Path, access_lines: io.StringIO
+) -> None:
+    consumer = verified_account(client, outbox)
+    key = api_key(client, consumer, scopes=("models:read",))
+    headers = {**key, "x-request-id": "req-access-1",
+               "traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"}  # fmt: skip
+    response = client.get("/v1/auth/me", headers=headers)
+    assert response.status_code == 200, response.text
+    line = line_of(access_lines, "req-access-1")
+    assert line["trace_id"] == TRACE and line["principal_id"] == consumer.id
+    assert (line["route"], line["method"], line["status"]) == ("/v1/auth/me", "GET", 200)
+    assert line["latency_ms"] > 0 and line["logger"] == "aimarket.access"
+    assert key["X-API-Key"] not in access_lines.getvalue()
+
+
+def test_an_anonymous_call_without_traceparent_has_empty_ids(
+    client: TestClient, access_lines: io.StringIO
+) -> None:
+    response = client.get("/v1/models/not-a-uuid", headers={"x-request-id": "req-access-2"})
+    assert response.status_code == 422
+    line = line_of(access_lines, "req-access-2")
+    assert (line["trace_id"], line["principal_id"]) == ("", "")
+    assert line["route"] == "/v1/models/{model_id}"
