@@ -32,6 +32,7 @@ def fresh_cluster(
         "mongo_url": env["AIMARKET_MONGO_URL"], "mongo_database": tag,
         "opensearch_url": env["AIMARKET_OPENSEARCH_URL"], "search_prefix": tag,
         "kafka_bootstrap_servers": env["AIMARKET_KAFKA_BOOTSTRAP_SERVERS"],
+        "redis_url": env.get("AIMARKET_REDIS_URL"),
         "event_topic_prefix": f"{tag}.events.", "job_topic": f"{tag}.jobs",
         "worker_group": tag, "usage_topic": f"{tag}.usage",
         "jwt_secret": SecretStr("b" * 40), "data_dir": Path(tempfile.mkdtemp()),

@@ -93,7 +93,8 @@ def serve(data_dir: str, models: list[bytes], ready: Any) -> None:
     from infra.http.lean_body import LeanBodyProtocol
 
     settings = Settings(profile="embedded", data_dir=Path(data_dir),
-                        inference_calls_per_minute=10**9)  # fmt: skip
+                        inference_calls_per_minute=10**9,
+                        inference_free_calls_per_minute=10**9)  # fmt: skip
     container = build_container(settings)
     container.start_runner()
     app = create_app(container)

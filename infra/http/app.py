@@ -8,6 +8,7 @@ from infra.bootstrap import Container
 from infra.http.errors import install_error_handlers
 from infra.http.middleware import BodyLimit, RequestContextMiddleware
 from infra.http.openapi import install_error_responses
+from infra.http.ratelimit import RateLimitMiddleware, rate_limit_options
 from infra.http.routes import ROUTERS
 from infra.http.routes.inference import inference_limits
 from infra.http.routes.stripe_webhooks import WEBHOOK_PATH
@@ -30,6 +31,7 @@ def create_app(container: Container) -> FastAPI:
     install_error_responses(app)
     # An upload's parts are the one large body: up to a part, plus slack so that a part a
     # little too long gets the route's clearer size_mismatch instead of a bare 413.
+    app.add_middleware(RateLimitMiddleware, **rate_limit_options(container))  # inside the next
     part_limit = BodyLimit("PUT", PART_PATH, container.settings.upload_part_bytes + 65536)
     app.add_middleware(
         RequestContextMiddleware,
