@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings
 
 from commands.rate_limits import BucketSpec
 
+DEFAULT_EXEMPT_PATHS = "/v1/health,/v1/ready,/metrics,/v1/webhooks/stripe"
+
 
 class RouteClass(BaseModel):
     """One route class's bucket: `capacity` calls at once, `per_minute` refilled; when the
@@ -41,7 +43,7 @@ class GatewaySettings(BaseSettings):
         default=60, gt=0, description="per key or user, without paid access to the model"
     )
     rate_limit_exempt_paths: str = Field(
-        default="/v1/health,/v1/ready,/metrics,/v1/webhooks/stripe",
+        default=DEFAULT_EXEMPT_PATHS,
         description="comma-separated paths no bucket counts (probes, signed provider calls)",
     )
 
