@@ -53,9 +53,7 @@ SMALL_SIGNATURE = {
 
 
 def cluster_settings() -> Settings:
-    settings, env = fresh_cluster(
-        SERVICES, "benchi", inference_calls_per_minute=10**9, inference_free_calls_per_minute=10**9
-    )
+    settings, env = fresh_cluster(SERVICES, "benchi", inference_calls_per_minute=10**9)
     triton = {
         "triton_url": env["AIMARKET_TRITON_URL"],
         "triton_grpc_url": env["AIMARKET_TRITON_GRPC_URL"],
