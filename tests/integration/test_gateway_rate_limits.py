@@ -119,6 +119,21 @@ def test_a_user_is_counted_by_their_token_and_strangers_by_their_address(
         assert near.get("/v1/auth/me", headers=user).status_code == 429
 
 
+def test_a_burst_with_one_api_key_gets_exactly_the_bucket_size(
+    api: TestClient, limited: Container
+) -> None:
+    address = register(api)
+    tokens = limited.auth.login(address, PASSWORD, None)  # not through the gateway
+    key = limited.api_keys.create(
+        limited.auth.authenticate_access(tokens.access_token), "burst", ["inference"], None
+    ).key
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(lambda _: api.get("/v1/models", headers={"X-API-Key": key}), range(20))
+        )
+    assert sorted(a.status_code for a in answers) == [200] * BURST + [429] * (20 - BURST)
+
+
 def test_made_up_api_keys_are_held_by_the_address_before_authentication(
     api: TestClient,
 ) -> None:
