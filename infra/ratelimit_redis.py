@@ -49,10 +49,16 @@ return {allowed, left}
 """
 
 
+# After a failure, checks fail at once for this long: a Redis that does not answer would
+# otherwise hold every request (and the event loop the check runs on) for the timeout.
+BACKOFF_S = 1.0
+
+
 class RedisTokenBuckets:
     def __init__(self, client: redis.Redis, clock: Clock, prefix: str) -> None:
         self._clock, self._prefix = clock, prefix
         self._script = client.register_script(TAKE_ALL)
+        self._retry_at = float("-inf")
 
     @classmethod
     def from_url(cls, url: str, clock: Clock, prefix: str, timeout_s: float) -> RedisTokenBuckets:
@@ -63,6 +69,8 @@ class RedisTokenBuckets:
 
     def take_all(self, limits: Sequence[Limit], cost: int = 1) -> Decision:
         now = self._clock.now().timestamp()
+        if now < self._retry_at:
+            raise RateLimiterUnavailable("the rate limiter cannot be reached", retry_after_s=1)
         keys = [self._prefix + limit.key for limit in limits]
         args: list[Any] = [cost, repr(now)]
         for limit in limits:
@@ -70,6 +78,7 @@ class RedisTokenBuckets:
         try:
             allowed, left = self._script(keys=keys, args=args)
         except redis.RedisError as error:
+            self._retry_at = now + BACKOFF_S
             raise RateLimiterUnavailable(
                 f"the rate limiter cannot be reached ({type(error).__name__})", retry_after_s=1
             ) from None

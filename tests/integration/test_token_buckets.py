@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -117,3 +118,24 @@ def test_an_unreachable_redis_is_reported_as_unavailable(clock: MovableClock) ->
         take(buckets, _key(), 1, 1.0)
     assert raised.value.code == "rate_limiter_unavailable"
     assert raised.value.retry_after_s == 1
+
+
+def test_a_redis_that_does_not_answer_costs_one_timeout_then_fails_at_once_for_a_second(
+    clock: MovableClock,
+) -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        buckets = RedisTokenBuckets.from_url(url, clock, "x:", timeout_s=0.3)
+        assert _seconds_to_refuse(buckets) >= 0.3
+        assert _seconds_to_refuse(buckets) < 0.1  # no I/O while backing off
+        clock.advance(1.1)
+        assert _seconds_to_refuse(buckets) >= 0.3  # tried again
+
+
+def _seconds_to_refuse(buckets: TokenBuckets) -> float:
+    started = time.perf_counter()
+    with pytest.raises(RateLimiterUnavailable):
+        take(buckets, _key(), 1, 1.0)
+    return time.perf_counter() - started
