@@ -31,7 +31,8 @@ def create_app(container: Container) -> FastAPI:
     install_error_responses(app)
     # An upload's parts are the one large body: up to a part, plus slack so that a part a
     # little too long gets the route's clearer size_mismatch instead of a bare 413.
-    app.add_middleware(RateLimitMiddleware, **rate_limit_options(container))  # inside the next
+    # Added first, so it runs inside RequestContextMiddleware: its 429s carry the request id.
+    app.add_middleware(RateLimitMiddleware, **rate_limit_options(container))
     part_limit = BodyLimit("PUT", PART_PATH, container.settings.upload_part_bytes + 65536)
     app.add_middleware(
         RequestContextMiddleware,
