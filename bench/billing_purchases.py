@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from bench.cluster import BENCH_LIMITS
 from infra.settings import Settings
 from infra.stores import read_stores
 from tests.pipeline import start, stop
@@ -252,7 +253,9 @@ def report(profile: str, rate: float, out: Outcome) -> float:
 def purchases(cluster_settings: Callable[[], Settings], count: int, rate: float) -> None:
     lenient = {"argon2_time_cost": 1, "argon2_memory_kib": 8,
                "login_attempts_per_client_per_minute": 10**6}  # fmt: skip
-    embedded = Settings(profile="embedded", data_dir=Path(tempfile.mkdtemp()), **lenient)
+    embedded = Settings(
+        profile="embedded", data_dir=Path(tempfile.mkdtemp()), **lenient, **BENCH_LIMITS
+    )
     print(f"purchases: {count} one-off purchases offered at {rate:.0f}/s per profile "
           "(no fair external baseline for a saga: the GET is the same-run reference)",
           flush=True)  # fmt: skip

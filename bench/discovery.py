@@ -48,6 +48,7 @@ from opensearchpy import OpenSearch
 from pydantic import SecretStr
 from pymongo import MongoClient
 
+from bench.cluster import BENCH_LIMITS
 from domain.envelope import envelope
 from domain.model import Model
 from domain.model_details import FRAMEWORKS
@@ -94,7 +95,8 @@ def fresh_settings() -> tuple[Settings, str, str]:
         mongo_url=env["AIMARKET_MONGO_URL"], mongo_database=tag,
         opensearch_url=env["AIMARKET_OPENSEARCH_URL"], search_prefix=tag,
         opensearch_timeout_s=60, jwt_secret=SecretStr("b" * 40),
-        data_dir=Path(tempfile.mkdtemp()),
+        data_dir=Path(tempfile.mkdtemp()), redis_url=env.get("AIMARKET_REDIS_URL"),
+        **BENCH_LIMITS,
     )  # fmt: skip
     return settings, admin_url, tag
 
@@ -278,7 +280,9 @@ def _serve_uploads(data_dir: str, part: int, http: str, ready: Any, stages: Any)
     import infra.staging
     from infra.http.lean_body import LeanBodyProtocol
 
-    settings = Settings(profile="embedded", data_dir=Path(data_dir), upload_part_bytes=part)
+    settings = Settings(
+        profile="embedded", data_dir=Path(data_dir), upload_part_bytes=part, **BENCH_LIMITS
+    )
     container = build_container(settings)
     container.start_runner()
     uploads = container.uploads

@@ -88,12 +88,13 @@ def serve(data_dir: str, models: list[bytes], ready: Any) -> None:
     deployed through the API) and an API key, then puts (port, key, model ids) on `ready`."""
     import uvicorn
 
+    from bench.cluster import BENCH_LIMITS
     from infra.bootstrap import build_container
     from infra.http.app import create_app
     from infra.http.lean_body import LeanBodyProtocol
 
     settings = Settings(profile="embedded", data_dir=Path(data_dir),
-                        inference_calls_per_minute=10**9)  # fmt: skip
+                        inference_calls_per_minute=10**9, **BENCH_LIMITS)  # fmt: skip
     container = build_container(settings)
     container.start_runner()
     app = create_app(container)

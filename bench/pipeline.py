@@ -67,6 +67,7 @@ def fresh_settings() -> Settings:
         opensearch_url=env["AIMARKET_OPENSEARCH_URL"],
         search_prefix=tag,
         kafka_bootstrap_servers=env["AIMARKET_KAFKA_BOOTSTRAP_SERVERS"],
+        redis_url=env.get("AIMARKET_REDIS_URL"),
         event_topic_prefix=f"{tag}.events.",
         worker_group=f"{tag}-projections",
         jwt_secret="b" * 40,

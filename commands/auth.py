@@ -9,7 +9,8 @@ from uuid import UUID
 from commands.accounts import Account, AccountCommands, AccountLookup
 from commands.conflicts import CommandHandlers
 from commands.event_store import EventStore, Written
-from commands.ports import Mailer, OutgoingEmail, PasswordHasher, RateLimiter, TokenDenylist
+from commands.ports import Mailer, OutgoingEmail, PasswordHasher, TokenDenylist
+from commands.rate_limits import BucketSpec, Limit, TokenBuckets
 from commands.secrets import hash_secret, new_refresh_token, refresh_token_session
 from commands.sessions import SessionCommands
 from commands.tokens import InvalidToken, TokenCodec
@@ -55,7 +56,7 @@ class AuthService(CommandHandlers):
         tokens: TokenCodec,
         denylist: TokenDenylist,
         mailer: Mailer,
-        limiter: RateLimiter,
+        limiter: TokenBuckets,
         clock: Clock,
         policy: AuthPolicy,
     ) -> None:
@@ -138,15 +139,19 @@ class AuthService(CommandHandlers):
         return TokenPair(access.token, refresh, self._seconds_until(access.expires_at), session_id)
 
     def _check_login_rate(self, email: str, client: str | None) -> None:
-        """Both limits are counted before any password hash is verified."""
-        per_client = self.policy.login_attempts_per_client_per_minute
-        limits = [(f"login:{email}", self.policy.login_attempts_per_minute)]
+        """Both limits are taken together, before any password hash is verified."""
+        per_email, per_client = (
+            self.policy.login_attempts_per_minute,
+            self.policy.login_attempts_per_client_per_minute,
+        )
+        limits = [Limit(f"login:{email}", BucketSpec(per_email, per_email / 60))]
         if client:
-            limits.insert(0, (f"login-client:{client}", per_client))
-        for key, limit in limits:
-            wait = self.limiter.hit(key, limit, 60)
-            if wait:
-                raise RateLimited("too many login attempts; try again later", retry_after_s=wait)
+            limits.append(Limit(f"login-client:{client}", BucketSpec(per_client, per_client / 60)))
+        decision = self.limiter.take_all(limits)
+        if not decision.allowed:
+            raise RateLimited(
+                "too many login attempts; try again later", retry_after_s=decision.retry_after_s
+            )
 
     def refresh(self, refresh_token: str) -> TokenPair:
         session_id = refresh_token_session(refresh_token)

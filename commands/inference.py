@@ -29,7 +29,7 @@ from commands.inference_types import (
     PaidAccess,
 )
 from commands.metering_ports import CallStatus, UsageMeter, UsageRecord
-from commands.ports import RateLimiter
+from commands.rate_limits import BucketSpec, Limit, RateLimiterUnavailable, TokenBuckets
 from commands.response_cache import ResponseCache
 from commands.tensors import (
     InputError,
@@ -61,7 +61,7 @@ class InferenceService:
         views: ModelViews,
         engine: InferenceEngine,
         meter: UsageMeter,
-        limiter: RateLimiter,
+        limiter: TokenBuckets,
         cache: ResponseCache,
         clock: Clock,
         limits: InferenceLimits,
@@ -175,10 +175,11 @@ class InferenceService:
             view = await to_thread.run_sync(self._views.load, model_id)
         view.check_callable(caller)
         release = view.release(version)
-        self._check_rate(caller)
         now = self._clock.now()
+        who = await self._caller(caller, view, now)
+        self._check_rate(caller, who)
         entitlement = entitle(
-            await self._caller(caller, view, now),
+            who,
             view.pricing_at(now),
             view.gated,
             items,
@@ -188,11 +189,22 @@ class InferenceService:
         release.check_deployed()  # after access: those without it learn nothing more
         return _Admitted(view, release, entitlement, now)
 
-    def _check_rate(self, caller: Principal) -> None:
-        who = caller.api_key_id or caller.user_id
-        wait = self._limiter.hit(f"infer:{who}", self._limits.calls_per_minute, 60)
-        if wait:
-            raise RateLimited("too many calls; slow down", retry_after_s=wait)
+    def _check_rate(self, caller: Principal, who: Caller) -> None:
+        """The caller's plan sets the bucket: paid access (a purchase or a subscription;
+        the publisher and admins too) gets the full rate, the free tier a smaller one."""
+        plan = "paid" if who.has_paid_access else "free"
+        per_minute = self._limits.calls_per_minute
+        if plan == "free":
+            per_minute = self._limits.free_calls_per_minute
+        key = f"infer:{plan}:{caller.api_key_id or caller.user_id}"
+        try:
+            decision = self._limiter.take_all([Limit(key, BucketSpec(per_minute, per_minute / 60))])
+        except RateLimiterUnavailable:
+            if not self._limits.rate_fail_open:
+                raise
+            return  # entitlement, monthly caps and budgets still hold without the buckets
+        if not decision.allowed:
+            raise RateLimited("too many calls; slow down", retry_after_s=decision.retry_after_s)
 
     async def _caller(self, caller: Principal, view: ModelView, now: datetime) -> Caller:
         owner, admin = caller.user_id == view.publisher_id, caller.role == "admin"

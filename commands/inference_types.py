@@ -21,7 +21,9 @@ class InferenceLimits:
     max_input_bytes: int = 8 * 1024 * 1024
     max_batch_items: int = 32
     timeout_s: float = 10.0
-    calls_per_minute: int = 600  # per API key, or per user with a JWT
+    calls_per_minute: int = 600  # per API key, or per user with a JWT, with paid access
+    free_calls_per_minute: int = 60  # the same, on the free tier
+    rate_fail_open: bool = True  # the bucket store unreachable: calls go on
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,6 @@ class TokenDenylist(Protocol):
     def is_denied(self, jti: str) -> bool: ...
 
 
-class RateLimiter(Protocol):
-    def hit(self, key: str, limit: int, window_s: int) -> int:
-        """Count one hit; return 0 when allowed, else seconds until the next is allowed."""
-        ...
-
-
 class BlobStore(Protocol):
     """Model artifacts, addressed by content: `sha256:<hex>` names the bytes."""
 

@@ -28,6 +28,7 @@ from commands.metering import BufferedUsageMeter
 from commands.model_stats import ModelStats
 from commands.models import ModelCommands
 from commands.ports import Mailer, TokenDenylist
+from commands.rate_limits import TokenBuckets
 from commands.reviews import ReviewService
 from commands.sessions import SessionCommands
 from commands.tokens import TokenCodec
@@ -51,7 +52,7 @@ from infra.monitor import PipelineMonitor
 from infra.notify_wiring import NotifySide, notify_side
 from infra.passwords import Argon2Passwords, common_passwords
 from infra.progress import KafkaProjectionProgress
-from infra.ratelimit import InProcessRateLimiter
+from infra.ratelimit import token_buckets
 from infra.readiness import readiness
 from infra.relay_ledger import PostgresRelayLedger
 from infra.resilience import BreakerRegistry, registry_for
@@ -129,6 +130,7 @@ class Container:
     usage_meter: BufferedUsageMeter
     billing: BillingSide  # payments, purchases, subscriptions, usage, ledger, invoices
     analytics: AnalyticsQueries
+    rate_limits: TokenBuckets  # the gateway's route classes, login and inference share them
     closers: list[Callable[[], object]] = field(default_factory=list)
     stats_trigger: StatsTrigger | None = None  # the embedded profile rolls stats up in process
     background: list[EmbeddedJobQueue | WebhookDispatcher] = field(default_factory=list)
@@ -228,6 +230,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     read = _read_side(settings, app, pool, breakers)
     accounts = AccountLookup(app, settings.auth_cache_ttl_s)
     mailer = mailer_for(settings)
+    buckets = token_buckets(settings, clock)  # one store: login, inference, the gateway
     account_commands = AccountCommands(app)
     key_commands = ApiKeyCommands(app)
     auth = AuthService(
@@ -241,7 +244,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         ),
         denylist=_denylist(settings, pool, closers),
         mailer=mailer,
-        limiter=InProcessRateLimiter(),
+        limiter=buckets,
         clock=clock,
         policy=AuthPolicy(
             refresh_ttl_s=settings.refresh_token_ttl_s,
@@ -265,7 +268,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     engine, deployer = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
     spending = SpendingMeter(meter, bills.usage.budgets.counter)
     inference = inference_service(
-        settings, app, engine, spending, clock, paid, bills.usage.budgets, breakers
+        settings, app, engine, spending, clock, paid, bills.usage.budgets, breakers, buckets
     )
     worker = None
     if read.runner is not None and deployer is not None:  # the cluster runs a worker instead
@@ -312,6 +315,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         webhooks=webhooks.service,
         usage_meter=meter,
         billing=bills,
+        rate_limits=buckets,
         closers=closers,
         stats_trigger=stats_trigger,
         background=background,

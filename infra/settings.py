@@ -11,6 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from domain.upload import MAX_PARTS
 from infra.settings_billing import BillingSettings
+from infra.settings_gateway import GatewaySettings
 from infra.settings_resilience import ResilienceSettings
 from infra.settings_serving import MiB, ServingSettings
 from infra.settings_tracing import TracingSettings
@@ -24,9 +25,11 @@ class SettingsError(ValueError):
     """The configuration cannot work; the message says which variable to set."""
 
 
-class Settings(ServingSettings, BillingSettings, ResilienceSettings, TracingSettings):
+class Settings(
+    ServingSettings, BillingSettings, ResilienceSettings, TracingSettings, GatewaySettings
+):
     """All of them; those of serving model calls are in infra/settings_serving.py, those
-    of billing in infra/settings_billing.py."""
+    of billing in infra/settings_billing.py, the gateway's in infra/settings_gateway.py."""
 
     model_config = SettingsConfigDict(env_prefix="AIMARKET_", extra="ignore")
 

@@ -21,7 +21,6 @@ class ResilienceSettings(BaseSettings):
     ready_timeout_s: float = Field(
         default=2.0, gt=0, description="each dependency's check in /v1/ready"
     )
-    redis_url: str | None = Field(default=None, description="rate limits (cluster profile)")
     cors_allowed_origins: str = Field(
         default="",
         description="comma-separated origins browsers may call from (https://app.example); "

@@ -63,6 +63,7 @@ def cluster_settings(
     mongo_url: str,
     opensearch_url: str,
     kafka_bootstrap: str,
+    redis_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     """The cluster profile on the real services, with names of this test session's own."""
@@ -75,6 +76,8 @@ def cluster_settings(
         opensearch_url=opensearch_url,
         search_prefix=tag,
         kafka_bootstrap_servers=kafka_bootstrap,
+        redis_url=redis_url,
+        rate_limit_prefix=f"{tag}:rl:",
         event_topic_prefix=f"{tag}.events.",
         event_partitions=3,
         worker_group=f"{tag}-projections",
@@ -137,7 +140,8 @@ def settings(profile: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
     if profile == "cluster":
         request.getfixturevalue("cluster_pipeline")
         cluster: Settings = request.getfixturevalue("cluster_settings")
-        return cluster
+        # Buckets of the test's own: the shared Redis outlives a test, the in-process ones not.
+        return cluster.model_copy(update={"rate_limit_prefix": f"rl:{uuid.uuid4().hex[:10]}:"})
     return Settings(
         profile="embedded",
         argon2_time_cost=1,

@@ -4,6 +4,7 @@ worker and the stats worker, started as an operator would (`aimarket relay`,
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +24,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if value is None:
             continue
         raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        env[f"AIMARKET_{name.upper()}"] = str(raw)
+        # Nested settings (a rate limit's route class) are read back from JSON.
+        env[f"AIMARKET_{name.upper()}"] = json.dumps(raw) if isinstance(raw, dict) else str(raw)
     return env
 
 

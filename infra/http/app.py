@@ -10,6 +10,7 @@ from infra.http.cors import install_cors
 from infra.http.errors import install_error_handlers
 from infra.http.middleware import BodyLimit, RequestContextMiddleware
 from infra.http.openapi import install_error_responses
+from infra.http.ratelimit import RateLimitMiddleware, rate_limit_options
 from infra.http.routes import ROUTERS
 from infra.http.routes.inference import inference_limits
 from infra.http.routes.stripe_webhooks import WEBHOOK_PATH
@@ -38,6 +39,8 @@ def create_app(container: Container) -> FastAPI:
     install_error_responses(app)
     # An upload's parts are the one large body: up to a part, plus slack so that a part a
     # little too long gets the route's clearer size_mismatch instead of a bare 413.
+    # Added first, so it runs inside RequestContextMiddleware: its 429s carry the request id.
+    app.add_middleware(RateLimitMiddleware, **rate_limit_options(container))
     part_limit = BodyLimit("PUT", PART_PATH, container.settings.upload_part_bytes + 65536)
     app.add_middleware(
         RequestContextMiddleware,

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 from domain.errors import DomainError
 from infra.http import deps
 from infra.http.errors import STATUS_BY_ERROR
+from infra.settings_gateway import DEFAULT_EXEMPT_PATHS
 
 REF = "#/components/schemas/"
 
@@ -117,9 +118,16 @@ CREATES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/v1/models/{model_id}/purchases"): ("/v1/purchases/{purchase_id}", "id"),
 }
 
+RATE_LIMIT_EXEMPT = frozenset(DEFAULT_EXEMPT_PATHS.split(","))
+_INTEGER = {"schema": {"type": "integer"}}
 HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
-    429: {"Retry-After": {"description": "Seconds", "schema": {"type": "string"}}},
+    429: {
+        "Retry-After": {"description": "Seconds", "schema": {"type": "string"}},
+        "RateLimit-Limit": {"description": "The bucket's size", **_INTEGER},
+        "RateLimit-Remaining": {"description": "Calls left now", **_INTEGER},
+        "RateLimit-Reset": {"description": "Seconds until the bucket is full", **_INTEGER},
+    },
     503: {"Retry-After": {"description": "Seconds, when known", "schema": {"type": "string"}}},
 }
 
@@ -206,6 +214,10 @@ def statuses(route: Any, method: str) -> set[int]:
         found.update({429, 503})  # too many waits at once; not caught up in time
     if method != "GET":
         found.add(409)  # a command that keeps losing a version race: concurrent_update
+    if route.path_format not in RATE_LIMIT_EXEMPT:  # the gateway's buckets (ratelimit.py)
+        found.add(429)
+        if method == "POST" and route.path_format.startswith("/v1/auth/"):
+            found.add(503)  # the auth class fails closed without its bucket store
     return found | EXTRA_STATUSES.get((method, route.path_format), frozenset())
 
 

@@ -16,12 +16,13 @@ from commands.inference_targets import ModelViews
 from commands.inference_types import InferenceLimits, PaidAccess
 from commands.metering_ports import UsageMeter
 from commands.paid_access import PurchasedAccess
+from commands.rate_limits import TokenBuckets
 from commands.response_cache import ResponseCache
 from domain.clock import Clock
 from infra.blobs import FilesystemBlobStore
 from infra.inference.breaker import GuardedEngine
 from infra.metrics import ObservedMeter
-from infra.ratelimit import InProcessRateLimiter
+from infra.ratelimit import token_buckets
 from infra.resilience import BreakerRegistry, registry_for
 from infra.settings import Settings
 from infra.stores import open_marketplace, read_stores
@@ -55,6 +56,7 @@ def inference_service(
     paid: PaidAccess,
     budgets: BudgetCheck,
     breakers: BreakerRegistry | None = None,
+    buckets: TokenBuckets | None = None,
 ) -> InferenceService:
     guarded = GuardedEngine(engine, breakers or registry_for(settings))
     limits = InferenceLimits(
@@ -62,12 +64,22 @@ def inference_service(
         max_batch_items=settings.inference_max_batch_items,
         timeout_s=settings.inference_timeout_s,
         calls_per_minute=settings.inference_calls_per_minute,
+        free_calls_per_minute=settings.inference_free_calls_per_minute,
+        rate_fail_open=settings.rate_limit_inference.fail_open,
     )
     cache = ResponseCache(clock, settings.response_cache_max_bytes, settings.response_cache_ttl_s)
     views = ModelViews(app, settings.inference_model_cache_ttl_s)
     meter = ObservedMeter(meter)  # the inference and usage metrics
     return InferenceService(
-        views, guarded, meter, InProcessRateLimiter(), cache, clock, limits, paid, budgets
+        views,
+        guarded,
+        meter,
+        buckets or token_buckets(settings, clock),
+        cache,
+        clock,
+        limits,
+        paid,
+        budgets,
     )
 
 

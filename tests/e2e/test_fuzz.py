@@ -35,6 +35,7 @@ from domain.user import Role
 from infra.bootstrap import Container, build_container
 from infra.http.app import create_app
 from infra.settings import Settings
+from infra.settings_gateway import RouteClass
 from tests.support import PASSWORD, unique_email, verification_token
 
 EXAMPLES = int(os.environ.get("AIMARKET_FUZZ_EXAMPLES", "20"))
@@ -100,6 +101,9 @@ def _code(response: Any) -> str:
         return ""
 
 
+WIDE = RouteClass(capacity=10**9, per_minute=10**12, fail_open=True)
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, Accounts]]:
     data = tmp_path_factory.mktemp("fuzz")
@@ -112,6 +116,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, Acc
         argon2_memory_kib=8,
         data_dir=data,
         login_attempts_per_client_per_minute=100_000,
+        # The same for the gateway's buckets (tested in test_gateway_rate_limits.py).
+        **{f"rate_limit_{name}": WIDE for name in ("auth", "reads", "writes", "inference")},
     )
     container = build_container(fuzz_settings)
     container.start_runner()

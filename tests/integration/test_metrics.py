@@ -28,9 +28,6 @@ from tests.inference_support import (
 from tests.support import register, verified_account
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
-# Exported by the rate-limit and resilience branches of issue 15, not by this one: the
-# dashboards and rules query them already. The integrator empties this set after the merge.
-EXPORTED_ON_OTHER_BRANCHES = {"aimarket_rate_limit_refusals_total"}
 # The relay runs in the cluster only (checked there, by the pipeline gauges' test).
 RELAY = {"aimarket_relay_position", "aimarket_relay_seconds_behind"}
 
@@ -116,7 +113,7 @@ def test_every_metric_a_dashboard_or_rule_queries_is_exported(
     x = np.ones((1, 4), dtype=np.float32).tolist()
     answered = infer(client, api_key(client, consumer), model_id, {"x": x})
     assert answered.status_code == 200 and answered.json()["cost"]["amount"] == 5
-    wanted = queried_metrics() - EXPORTED_ON_OTHER_BRANCHES - RELAY
+    wanted = queried_metrics() - RELAY
     deadline = time.monotonic() + 20
     while True:  # the pricer prices the call soon after, on its own thread
         found = samples(client.get("/metrics").text)
