@@ -39,6 +39,8 @@ REFUSALS = Counter(
     "Requests refused by a rate limit (429), by route class",
     ["route_class"],
 )
+for _name in ("auth", "reads", "writes", "inference"):  # each series exists from the start,
+    REFUSALS.labels(route_class=_name)  # so an alert's rate() sees 0, not nothing
 _INFERENCE = re.compile(r"/v1/models/[^/]+/(infer|infer/batch|jobs)")
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
