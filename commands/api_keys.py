@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.accounts import Account, AccountLookup
 from commands.cache import TtlCache
-from commands.conflicts import CommandHandlers
+from commands.conflicts import CommandHandlers, no_writes
 from commands.event_store import EventStore, Written
 from commands.secrets import display_prefix, hash_secret, looks_like_api_key, new_api_key
 from domain.api_key import ApiKey, check_scopes, key_usable, use_is_due
@@ -197,6 +197,7 @@ class ApiKeyService(CommandHandlers):
             self._cache.invalidate(key_hash)
         return principal
 
+    @no_writes
     def authenticate_cached(self, presented: str) -> Principal | None:
         """The no-I/O fast path: a principal when everything needed is cached, else None."""
         view = self._cache.get(self._hash_of(presented))

@@ -61,11 +61,20 @@ def _attempts(command: Callable[..., Any], args: Any, kwargs: Any) -> Any:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def no_writes(method: F) -> F:
+    """Marks a public method of a `CommandHandlers` that reads only memory (a cache on the
+    hot path of every call): no retries and no span of its own."""
+    method.__no_writes__ = True  # type: ignore[attr-defined]
+    return method
+
+
 class CommandHandlers:
     """Base of the write side's services: each public method is one retried command."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name, member in list(vars(cls).items()):
-            if not name.startswith("_") and inspect.isfunction(member):
+            if name.startswith("_") or not inspect.isfunction(member):
+                continue
+            if not getattr(member, "__no_writes__", False):
                 setattr(cls, name, retried_on_conflict(member, f"{cls.__name__}.{name}"))

@@ -56,7 +56,14 @@ def span(
     attrs: dict[str, Any] | None = None,
 ) -> Iterator[trace.Span]:
     """A span, current while the block runs, as a child of `parent` (default: the current
-    span). Attributes are set only on a recording span: unsampled, this costs the no-op."""
+    span). Attributes are set only on a recording span. Under a span the sampler has already
+    dropped, none is made: its children would be dropped too (parent-based sampling)."""
+    if parent is None:
+        current = trace.get_current_span()
+        context = current.get_span_context()
+        if context.is_valid and not context.trace_flags.sampled:
+            yield current
+            return
     with tracer.start_as_current_span(name, context=parent, kind=kind) as current:
         if attrs and current.is_recording():
             current.set_attributes(attrs)

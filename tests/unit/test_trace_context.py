@@ -147,3 +147,24 @@ def test_an_adapters_calls_sync_and_async_are_client_spans_under_the_caller(
         assert call.parent is not None
         assert call.parent.span_id == caller.get_span_context().span_id
         assert call.attributes is not None and call.attributes["engine.kind"] == "test"
+
+
+def test_under_a_span_the_sampler_dropped_no_span_is_made(spans: InMemorySpanExporter) -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    dropped = NonRecordingSpan(SpanContext(0xAB, 0xCD, is_remote=False, trace_flags=TraceFlags(0)))
+    with trace.use_span(dropped), span("inner") as inner:
+        assert inner is dropped
+    with span("kept"):
+        pass
+    assert [s.name for s in spans.get_finished_spans()] == ["kept"]
+
+
+def test_the_api_key_cache_read_is_no_command() -> None:
+    """It runs twice on every call's event loop (rate limit, then authentication): no
+    retries, no span."""
+    from commands.api_keys import ApiKeyService
+
+    assert not hasattr(ApiKeyService.authenticate_cached, "__wrapped__")
+    assert hasattr(ApiKeyService.authenticate, "__wrapped__")
