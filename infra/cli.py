@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,7 +33,6 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
 
     from infra.bootstrap import build_container
     from infra.http.app import create_app
-    from infra.http.lean_body import LeanBodyProtocol
     from infra.logs import configure_logging, secrets_of
     from infra.tracing import configure_tracing
 
@@ -47,20 +46,8 @@ def _serve(settings: Settings, host: str, port: int, with_runner: bool = False) 
     typer.echo(f"  API docs: http://{host}:{port}/docs   data: {settings.data_dir.resolve()}")
     typer.echo(f"  emails (verification links): {_where_emails_go(settings)}")
     typer.echo(f"  links name: {settings.public_base_url}")
-    trusted = settings.trusted_proxies.strip()
     try:
-        uvicorn.run(
-            create_app(container),
-            host=host,
-            port=port,
-            http=LeanBodyProtocol,
-            log_config=None,
-            access_log=False,
-            # X-Forwarded-For is believed only from the proxies the settings name (uvicorn
-            # would otherwise trust it from 127.0.0.1, and the login limits key on it).
-            proxy_headers=bool(trusted),
-            forwarded_allow_ips=trusted or None,
-        )
+        uvicorn.run(create_app(container), **_server_options(settings, host, port))
     finally:
         container.close()
 
@@ -97,7 +84,6 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> No
 
     import uvicorn
 
-    from infra.http.lean_body import LeanBodyProtocol
     from infra.metrics_export import prepare_multiprocess_dir
 
     os.environ.setdefault(
@@ -105,19 +91,30 @@ def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> No
     )
     prepare_multiprocess_dir(settings.data_dir)
     typer.echo(f"aimarket ({settings.profile} profile) on http://{host}:{port}, {workers} workers")
-    trusted = settings.trusted_proxies.strip()
     uvicorn.run(
         "infra.http.asgi:from_environment",
         factory=True,
         workers=workers,
-        host=host,
-        port=port,
-        http=LeanBodyProtocol,
-        log_config=None,
-        access_log=False,
-        proxy_headers=bool(trusted),
-        forwarded_allow_ips=trusted or None,
+        **_server_options(settings, host, port),
     )
+
+
+def _server_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    """uvicorn's options for our API, one worker or several."""
+    from infra.http.lean_body import LeanBodyProtocol
+
+    trusted = settings.trusted_proxies.strip()
+    return {
+        "host": host,
+        "port": port,
+        "http": LeanBodyProtocol,
+        "log_config": None,
+        "access_log": False,
+        # X-Forwarded-For is believed only from the proxies the settings name (uvicorn
+        # would otherwise trust it from 127.0.0.1, and the login limits key on it).
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or None,
+    }
 
 
 @users.command("set-role")
