@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain.errors import DomainError
+from domain.errors import InvalidInput
 from queries.analytics_ports import DAY_S, SLOT_S, DayRun
 
 EPOCH = date(1970, 1, 1)
@@ -15,15 +15,15 @@ MAX_DAYS = 366
 DEFAULT_DAYS = 30
 
 
-class UnknownTimeZone(DomainError):  # not in STATUS_BY_ERROR: a 400, as a bad query is
+class UnknownTimeZone(InvalidInput):  # a 422, as other bad query parameters are
     code = "unknown_time_zone"
 
 
-class RangeTooLarge(DomainError):
+class RangeTooLarge(InvalidInput):
     code = "range_too_large"
 
 
-class InvalidRange(DomainError):
+class InvalidRange(InvalidInput):
     code = "invalid_range"
 
 

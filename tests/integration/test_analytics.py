@@ -190,13 +190,13 @@ def test_a_scripted_month_reads_the_same_in_analytics_as_in_usage_invoices_and_l
         ({"from": "2026-02-01", "to": "2026-01-31"}, "invalid_range"),
     ],
 )
-def test_a_bad_zone_or_range_is_a_400_with_a_stable_code(
+def test_a_bad_zone_or_range_is_a_422_with_a_stable_code(
     client: TestClient, outbox: Path, params: dict[str, str], code: str
 ) -> None:
     consumer = verified_account(client, outbox)
     for kind in ("usage", "publisher"):
         answer = client.get(f"/v1/analytics/{kind}", params=params, headers=consumer.headers)
-        assert (answer.status_code, answer.json()["error"]["code"]) == (400, code), answer.text
+        assert (answer.status_code, answer.json()["error"]["code"]) == (422, code), answer.text
 
 
 def test_a_call_at_2330_utc_is_on_the_next_day_in_berlin(
