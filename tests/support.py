@@ -90,11 +90,14 @@ class ConsistentClient(TestClient):
     def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
         if method.upper() == "GET" and self.position:
             # Into `params` when given: httpx drops the URL's own query when `params` is set.
+            # A `wait_for` the caller gave is kept when it is further on than ours.
             params = kwargs.get("params")
             if params is not None:
-                kwargs["params"] = httpx.QueryParams(params).merge({"wait_for": self.position})
+                query = httpx.QueryParams(params)
+                kwargs["params"] = query.merge({"wait_for": self._further(query)})
             else:
-                url = httpx.URL(str(url)).copy_merge_params({"wait_for": self.position})
+                url = httpx.URL(str(url))
+                url = url.copy_merge_params({"wait_for": self._further(url.params)})
         response = super().request(method, url, *args, **kwargs)
         found = response.headers.get("x-event-position")
         if found is None and response.headers.get("content-type") == "application/json":
@@ -103,3 +106,9 @@ class ConsistentClient(TestClient):
         if found is not None:
             self.position = max(self.position, int(found))
         return response
+
+    def _further(self, query: httpx.QueryParams) -> str:
+        given = query.get("wait_for")
+        if given is None:
+            return str(self.position)
+        return str(max(self.position, int(given))) if given.isdigit() else given

@@ -19,7 +19,8 @@ def admin_account(client: TestClient, container: Container) -> Account:
     address = register(client)
     user = container.account_commands.find_user_by_email(address)
     assert user is not None
-    container.auth.change_role(user.id, Role.ADMIN)  # as `aimarket users set-role` does
+    written = container.auth.change_role(user.id, Role.ADMIN)  # as `aimarket users set-role`
+    client.position = max(client.position, written.position)  # type: ignore[attr-defined]
     return login(client, address)
 
 
