@@ -47,7 +47,7 @@ JVM_OPTS = (
 class Kafka(Service):
     name: ClassVar[str] = "kafka"
     default_port: ClassVar[int] = 59092  # PLAINTEXT; the KRaft controller takes the next one
-    ready_timeout_s: ClassVar[float] = 90.0
+    ready_timeout_s: ClassVar[float] = 180.0  # a restart replays its log; slow on a busy machine
 
     @property
     def controller_port(self) -> int:
