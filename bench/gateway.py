@@ -34,6 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
+from fastapi import FastAPI
 
 from infra.settings import Settings
 from tests.pipeline import start, stop
@@ -67,11 +68,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_bare(port: int) -> None:
+def serve_bare(port: int, redis_url: str | None) -> None:
     import uvicorn
-    from fastapi import FastAPI
 
     app = FastAPI()
+    if redis_url is not None:
+        _add_redis_bound(app, redis_url)
 
     @app.get("/bare")  # FastAPI's first example: an async route
     async def bare() -> dict[str, str]:
@@ -82,6 +84,24 @@ def serve_bare(port: int) -> None:
         return {"status": "ok"}
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _add_redis_bound(app: FastAPI, redis_url: str) -> None:
+    """The bare async route plus only the rate-limit check the whole stack makes (the same
+    adapter, script and two buckets): what the goal allows for everything else."""
+    from commands.rate_limits import Limit
+    from infra.clock import SystemClock
+    from infra.ratelimit_redis import RedisTokenBuckets
+    from infra.settings_gateway import RouteClass
+
+    buckets = RedisTokenBuckets.from_url(redis_url, SystemClock(), f"bound:{uuid.uuid4()}:", 1.0)
+    spec = RouteClass(capacity=10**9, per_minute=10**12, fail_open=True).spec()
+    limits = [Limit("reads:key:bench", spec), Limit("reads:user:bench", spec)]
+
+    @app.get("/bare-redis")
+    async def bare_redis() -> dict[str, str]:
+        buckets.take_all(limits)
+        return {"status": "ok"}
 
 
 def wait_listening(port: int, path: str) -> None:
@@ -166,7 +186,10 @@ def measure(profile: str, args: argparse.Namespace, wrk: str) -> None:
     settings = settings_for(profile)
     bare_port, our_port = free_port(), free_port()
     logs = settings.data_dir
-    bare = multiprocessing.get_context("spawn").Process(target=serve_bare, args=(bare_port,))
+    redis_url = settings.redis_url if profile == "cluster" else None
+    bare = multiprocessing.get_context("spawn").Process(
+        target=serve_bare, args=(bare_port, redis_url)
+    )
     bare.start()
     serving = ["run"] if profile == "embedded" else ["api"]
     commands = [[*serving, "--port", str(our_port)]]
@@ -181,9 +204,15 @@ def measure(profile: str, args: argparse.Namespace, wrk: str) -> None:
         wait_listening(bare_port, "/bare")
         wait_listening(our_port, "/v1/health")
         key = api_key(our_port, settings.data_dir)
+        base = f"http://127.0.0.1:{bare_port}"
         urls = {
-            "bare": (f"http://127.0.0.1:{bare_port}/bare", []),
-            "bare-sync": (f"http://127.0.0.1:{bare_port}/bare-sync", []),
+            "bare": (f"{base}/bare", []),
+            "bare-sync": (f"{base}/bare-sync", []),
+            **(
+                {"bare-redis": (f"http://127.0.0.1:{bare_port}/bare-redis", [])}
+                if redis_url
+                else {}
+            ),
             "ours": (f"http://127.0.0.1:{our_port}/v1/auth/me", [f"X-API-Key: {key}"]),
         }
         loads: dict[str, list[Load]] = {name: [] for name in urls}
@@ -200,6 +229,7 @@ def report(profile: str, loads: dict[str, Load]) -> None:
     names = {
         "bare": "bare FastAPI `async def` route on bare uvicorn (baseline)",
         "bare-sync": "bare FastAPI `def` route (thread pool) on bare uvicorn",
+        "bare-redis": "bare `async def` route + only the Redis rate-limit check",
         "ours": "GET /v1/auth/me with an API key, the whole stack",
     }
     for name, load in loads.items():
