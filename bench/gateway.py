@@ -40,6 +40,7 @@ from infra.settings import Settings
 from tests.pipeline import start, stop
 
 ROOT = Path(__file__).resolve().parents[1]
+BOUNDS = ("bare-redis", "bare-redis-async")  # cluster only: what the goal leaves the rest
 PASSWORD = "a long bench password 1"
 
 
@@ -91,7 +92,7 @@ def _add_redis_bound(app: FastAPI, redis_url: str) -> None:
     adapter, script and two buckets): what the goal allows for everything else."""
     from commands.rate_limits import Limit
     from infra.clock import SystemClock
-    from infra.ratelimit_redis import RedisTokenBuckets
+    from infra.ratelimit_redis import TAKE_ALL, RedisTokenBuckets
     from infra.settings_gateway import RouteClass
 
     buckets = RedisTokenBuckets.from_url(redis_url, SystemClock(), f"bound:{uuid.uuid4()}:", 1.0)
@@ -101,6 +102,18 @@ def _add_redis_bound(app: FastAPI, redis_url: str) -> None:
     @app.get("/bare-redis")
     async def bare_redis() -> dict[str, str]:
         buckets.take_all(limits)
+        return {"status": "ok"}
+
+    # The same script through redis-py's asyncio client: the loop serves others meanwhile.
+    import redis.asyncio
+
+    script = redis.asyncio.Redis.from_url(redis_url).register_script(TAKE_ALL)
+    keys = [f"bound:{uuid.uuid4()}:{limit.key}" for limit in limits]
+    sizes = [x for _ in limits for x in (spec.capacity, repr(float(spec.refill_per_s)))]
+
+    @app.get("/bare-redis-async")
+    async def bare_redis_async() -> dict[str, str]:
+        await script(keys=keys, args=[1, repr(time.time()), *sizes])
         return {"status": "ok"}
 
 
@@ -208,11 +221,7 @@ def measure(profile: str, args: argparse.Namespace, wrk: str) -> None:
         urls = {
             "bare": (f"{base}/bare", []),
             "bare-sync": (f"{base}/bare-sync", []),
-            **(
-                {"bare-redis": (f"http://127.0.0.1:{bare_port}/bare-redis", [])}
-                if redis_url
-                else {}
-            ),
+            **({name: (f"{base}/{name}", []) for name in BOUNDS} if redis_url else {}),
             "ours": (f"http://127.0.0.1:{our_port}/v1/auth/me", [f"X-API-Key: {key}"]),
         }
         loads: dict[str, list[Load]] = {name: [] for name in urls}
@@ -230,6 +239,7 @@ def report(profile: str, loads: dict[str, Load]) -> None:
         "bare": "bare FastAPI `async def` route on bare uvicorn (baseline)",
         "bare-sync": "bare FastAPI `def` route (thread pool) on bare uvicorn",
         "bare-redis": "bare `async def` route + only the Redis rate-limit check",
+        "bare-redis-async": "the same, the check through redis-py's asyncio client",
         "ours": "GET /v1/auth/me with an API key, the whole stack",
     }
     for name, load in loads.items():
