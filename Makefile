@@ -66,6 +66,7 @@ bench: install-test
 	$(PY) bench/discovery.py
 	$(PY) bench/inference.py
 	$(PY) bench/billing.py
+	$(PY) bench/gateway.py
 	$(PY) bench/gateway_ratelimit.py
 
 services-up: install-test
