@@ -92,7 +92,7 @@ def _add_redis_bound(app: FastAPI, redis_url: str) -> None:
     adapter, script and two buckets): what the goal allows for everything else."""
     from commands.rate_limits import Limit
     from infra.clock import SystemClock
-    from infra.ratelimit_redis import TAKE_ALL, RedisTokenBuckets
+    from infra.ratelimit_redis import TAKE_ALL, RedisTokenBuckets, script_call
     from infra.settings_gateway import RouteClass
 
     buckets = RedisTokenBuckets.from_url(redis_url, SystemClock(), f"bound:{uuid.uuid4()}:", 1.0)
@@ -108,12 +108,12 @@ def _add_redis_bound(app: FastAPI, redis_url: str) -> None:
     import redis.asyncio
 
     script = redis.asyncio.Redis.from_url(redis_url).register_script(TAKE_ALL)
-    keys = [f"bound:{uuid.uuid4()}:{limit.key}" for limit in limits]
-    sizes = [x for _ in limits for x in (spec.capacity, repr(float(spec.refill_per_s)))]
+    prefix = f"bound:{uuid.uuid4()}:"
 
     @app.get("/bare-redis-async")
     async def bare_redis_async() -> dict[str, str]:
-        await script(keys=keys, args=[1, repr(time.time()), *sizes])
+        keys, args = script_call(prefix, limits, 1, time.time())
+        await script(keys=keys, args=args)
         return {"status": "ok"}
 
 

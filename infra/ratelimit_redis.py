@@ -49,6 +49,16 @@ return {allowed, left}
 """
 
 
+def script_call(
+    prefix: str, limits: Sequence[Limit], cost: int, now: float
+) -> tuple[list[str], list[Any]]:
+    """TAKE_ALL's KEYS and ARGV for one check."""
+    args: list[Any] = [cost, repr(now)]
+    for limit in limits:
+        args += [limit.spec.capacity, repr(float(limit.spec.refill_per_s))]
+    return [prefix + limit.key for limit in limits], args
+
+
 # After a failure, checks fail at once for this long: a Redis that does not answer would
 # otherwise hold every request (and the event loop the check runs on) for the timeout.
 BACKOFF_S = 1.0
@@ -71,10 +81,7 @@ class RedisTokenBuckets:
         now = self._clock.now().timestamp()
         if now < self._retry_at:
             raise RateLimiterUnavailable("the rate limiter cannot be reached", retry_after_s=1)
-        keys = [self._prefix + limit.key for limit in limits]
-        args: list[Any] = [cost, repr(now)]
-        for limit in limits:
-            args += [limit.spec.capacity, repr(float(limit.spec.refill_per_s))]
+        keys, args = script_call(self._prefix, limits, cost, now)
         try:
             allowed, left = self._script(keys=keys, args=args)
         except redis.RedisError as error:
