@@ -76,5 +76,7 @@ class CommandHandlers:
         for name, member in list(vars(cls).items()):
             if name.startswith("_") or not inspect.isfunction(member):
                 continue
+            if inspect.iscoroutinefunction(member):
+                continue  # the retry and the span would cover only making the coroutine
             if not getattr(member, "__no_writes__", False):
                 setattr(cls, name, retried_on_conflict(member, f"{cls.__name__}.{name}"))
