@@ -75,6 +75,8 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 # (route, method, status) -> the counter's and the histogram's child: labels() takes a
 # lock and builds a tuple each time; a dict hit does not. Bounded as the labels are.
 _http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+# (model, status) -> the inference series' children; bounded by the models called.
+_usage_children: dict[tuple[UUID, str], tuple[Any, Any, Any]] = {}
 
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
@@ -89,11 +91,18 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
 
 
 def observe_usage(record: UsageRecord) -> None:
-    model = str(record.model_id)
-    INFERENCE_CALLS.labels(model, record.status.value).inc(record.units)
-    USAGE_RECORDS.labels(record.status.value).inc()
+    status = record.status.value
+    key = (record.model_id, status)
+    children = _usage_children.get(key)
+    if children is None:  # once per model and outcome, as for the HTTP series above
+        model = str(record.model_id)
+        children = (INFERENCE_CALLS.labels(model, status), USAGE_RECORDS.labels(status),
+                    INFERENCE_LATENCY.labels(model))  # fmt: skip
+        _usage_children[key] = children
+    children[0].inc(record.units)
+    children[1].inc()
     if record.status == CallStatus.SUCCEEDED and not record.cached:
-        INFERENCE_LATENCY.labels(model).observe(record.compute_ms / 1000)
+        children[2].observe(record.compute_ms / 1000)
     if record.cost_amount:
         USAGE_BILLED.labels(record.currency).inc(record.cost_amount)
 
