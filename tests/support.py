@@ -27,6 +27,18 @@ class MovableClock:
         self.offset += timedelta(seconds=seconds)
 
 
+class StoppedClock(MovableClock):
+    """Time stands still until advanced: for exact arithmetic on elapsed time, however
+    slowly a busy machine runs the test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.started + self.offset
+
+
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 

@@ -18,7 +18,7 @@ from infra.bootstrap import Container, build_container
 from infra.http.app import create_app
 from infra.settings import Settings
 from infra.settings_gateway import RouteClass
-from tests.support import PASSWORD, MovableClock, register
+from tests.support import PASSWORD, MovableClock, StoppedClock, register
 
 BURST = 5
 TIGHT = {
@@ -36,6 +36,12 @@ def limited_settings(request: pytest.FixtureRequest, profile: str, tmp_path: Pat
     return Settings(
         profile="embedded", data_dir=tmp_path, argon2_time_cost=1, argon2_memory_kib=8, **tight
     )
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    """Stopped: the headers' seconds are exact only if no time passes between requests."""
+    return StoppedClock()
 
 
 @pytest.fixture
