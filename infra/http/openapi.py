@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute
 
 from domain.errors import DomainError
 from infra.http import deps
+from infra.http.contract import name_operations
 from infra.http.errors import STATUS_BY_ERROR
 from infra.settings_gateway import DEFAULT_EXEMPT_PATHS
 
@@ -133,12 +134,15 @@ HEADERS: dict[int, dict[str, Any]] = {
 
 
 def install_error_responses(app: FastAPI) -> None:
-    """After the routers are included: `/openapi.json` documents every error response."""
+    """After the routers are included: `/openapi.json` documents every error response, and
+    names each operation and tag for clients (infra/http/contract.py)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document_errors(generate(), app.routes)
+            document = generate()
+            name_operations(document, list(api_routes(app.routes)))
+            document_errors(document, app.routes)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.errors import DomainError
-from infra.http.openapi import codes_by_status
+from infra.http.contract import RENAMED, camel_case
+from infra.http.openapi import api_routes, codes_by_status
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 # Every place a stable code is written: a class's `code = "..."` or a raise's `code="..."`.
 CODE_LITERAL = re.compile(r"\bcode\s*=\s*\"([a-z_]+)\"")
+OPERATION_ID = re.compile(r"[a-z]+\.[a-z][a-zA-Z]*")  # `<tag>.<verb>`, camelCase
+DEFAULT_TITLE = re.compile(r"\"title\": \"Response [^\"]* (?:Get|Post|Put|Patch|Delete)\"")
 
 
 @pytest.fixture(params=["embedded"])
@@ -65,8 +70,37 @@ def test_routes_document_what_they_answer(client: TestClient) -> None:
 
 
 def test_schema_names_are_unique_and_free_of_module_paths(client: TestClient) -> None:
-    names = document(client)["components"]["schemas"]
-    assert not [name for name in names if "__" in name]
+    doc = document(client)
+    names = doc["components"]["schemas"]
+    assert not [name for name in names if "__" in name or name.endswith(("-Input", "-Output"))]
+    # FastAPI's titles made from a path ("Response Health V1 Health Get") become class names.
+    assert not DEFAULT_TITLE.findall(json.dumps(doc))
+
+
+def test_operation_ids_are_the_published_ones(client: TestClient) -> None:
+    """Generated clients name their methods after these: tests/integration/operation_ids.txt."""
+    lines = (HERE / "operation_ids.txt").read_text().splitlines()
+    published = [line for line in lines if line and not line.startswith("#")]
+    served = sorted(
+        f"{op['operationId']} {m} {path}" for m, path, op in operations(document(client))
+    )
+    assert served == published
+
+
+def test_each_operation_has_one_described_tag(client: TestClient) -> None:
+    doc = document(client)
+    described = [tag["name"] for tag in doc["tags"]]
+    used = [op["tags"] for _, _, op in operations(doc)]
+    assert all(len(tags) == 1 and tags[0] in described for tags in used), used
+    assert set(described) == {tags[0] for tags in used}
+    ids = [op["operationId"] for *_, op in operations(doc)]
+    assert [name for name in ids if not OPERATION_ID.fullmatch(name)] == []
+
+
+def test_every_renamed_operation_id_names_a_route(client: TestClient) -> None:
+    routes = api_routes(client.app.routes)  # type: ignore[attr-defined]
+    derived = {f"{route.tags[0]}.{camel_case(route.name)}" for route in routes}
+    assert set(RENAMED) - derived == set()
 
 
 def test_every_stable_code_in_the_code_is_documented(client: TestClient) -> None:

@@ -16,7 +16,7 @@ from infra.http.params import Limit, NextCursor, PageCursor, fresh_for
 from infra.http.schemas.common import Strict, Written
 from queries.subscriptions import SubscriptionQueries
 
-router = APIRouter(prefix="/v1", tags=["billing"])
+router = APIRouter(prefix="/v1", tags=["subscriptions"])
 Subscriptions = Annotated[SubscriptionCommands, Use(SubscriptionCommands)]
 SubscriptionReads = Annotated[SubscriptionQueries, Use(SubscriptionQueries)]
 Fresh = fresh_for(current_user)
