@@ -12,8 +12,9 @@ through the saga on both profiles, in one run.
    second from the first record priced in PostgreSQL to the last (the ledger row and its
    pricing commit together, so a ledger row is a priced record). Beside it, in the same
    run: a plain confluent-kafka consumer reads the same records from the same topic
-   (`json.loads` of each value, nothing more), from the first message to the last.
-   Goal (issue 14): metering at least 0.5x the raw consume.
+   (`json.loads` of each value, nothing more), from the first message to the last; and
+   the floor (bench/billing_floor.py): the same faust agent with an ingest that only
+   counts. Goal (issue 14): metering at least 0.5x the raw consume.
 2. Purchases (bench/billing_purchases.py), on each profile.
 """
 
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg
 from confluent_kafka import Consumer, Producer
 
+from bench.billing_floor import faust_floor
 from bench.cluster import fresh_cluster
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
@@ -56,7 +58,7 @@ MODELS, CONSUMERS = 5, 300
 def cluster_settings() -> Settings:
     """The cluster profile on the running services, with a database and names of its own."""
     settings, _ = fresh_cluster(
-        SERVICES, "benchb", usage_sink="kafka", payments="simulated",
+        SERVICES, "benchb", usage_sink="kafka",
         argon2_time_cost=1, argon2_memory_kib=8,
     )  # fmt: skip
     return settings
@@ -178,9 +180,12 @@ def metering(records: int) -> None:
     print(f"metering: {records} records ({size:.0f} B), {CONSUMERS} consumers x {MODELS} "
           f"models, {settings.event_partitions} partitions", flush=True)  # fmt: skip
     raw = raw_consume(settings, records)
+    floor = faust_floor(settings.require_kafka(), settings.usage_topic, records)
     ours = metered(settings, records, Path(tempfile.mkdtemp()))
     ratio = ours / raw
     print(f"{'raw confluent-kafka consume + json.loads (baseline)':52} {raw:10.0f}/s {1.0:6.2f}")
+    print(f"{'floor: the same faust agent + decode, no ledger':52} {floor:10.0f}/s "
+          f"{floor / raw:6.2f}")  # fmt: skip
     print(f"{'aimarket worker metering: Kafka -> priced in PG':52} {ours:10.0f}/s {ratio:6.2f}")
     print(f"goal: metering >= 0.5x raw consume ({'met' if ratio >= 0.5 else 'NOT met'})")
 

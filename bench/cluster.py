@@ -44,5 +44,6 @@ def fresh_cluster(
         "event_topic_prefix": f"{tag}.events.", "job_topic": f"{tag}.jobs",
         "worker_group": tag, "usage_topic": f"{tag}.usage",
         "jwt_secret": SecretStr("b" * 40), "data_dir": Path(tempfile.mkdtemp()),
+        "payments": "simulated",  # no benchmark measures Stripe; stripe-mock is not Stripe
     }  # fmt: skip
     return Settings(**{**fields, **BENCH_LIMITS, **extra}), env

@@ -190,7 +190,7 @@ def settings_for(profile: str) -> Settings:
     limits: dict[str, Any] = {"log_level": "INFO", **BENCH_LIMITS}
     if profile == "cluster":
         settings, _ = fresh_cluster(["postgres", "redis", "kafka", "ferretdb", "opensearch"],
-                                    "gw", payments="simulated", **limits)  # fmt: skip
+                                    "gw", **limits)  # fmt: skip
         return settings
     return Settings(profile="embedded", data_dir=Path(tempfile.mkdtemp()), **limits)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import multiprocessing
 import sys
@@ -36,16 +37,18 @@ from bench.inference import (
     Connection,
     Figures,
     api_figures,
+    bound_figures,
     cases,
     drive,
     listening_socket,
     request_head,
     set_up,
 )
+from bench.inference_bound import start_bound, triton_runner
 from commands.inference_ports import Deployment
 from infra.settings import Settings
 
-SERVICES = ["postgres", "ferretdb", "opensearch", "kafka", "triton"]
+SERVICES = ["postgres", "ferretdb", "opensearch", "kafka", "redis", "triton"]
 SMALL_SIGNATURE = {
     "inputs": [{"name": "x", "dtype": "float32", "shape": ["batch", 4]}],
     "outputs": [{"name": "y", "dtype": "float32", "shape": ["batch", 3]}],
@@ -113,18 +116,32 @@ def line(what: str, figures: Figures) -> str:
 
 def api_against_direct(settings: Settings, port: int, key: str, model_ids: list[str],
                        requests: int) -> None:  # fmt: skip
-    for case, model_id in zip(cases(), model_ids, strict=True):
-        name = Deployment(uuid.UUID(model_id), "1.0.0", "", {}).engine_name
-        count = requests if case.x.nbytes < 1024 else max(200, requests // 10)
-        for concurrency in (1, 8):
-            api = asyncio.run(api_figures(port, key, model_id, case.body, count, concurrency))
-            direct = asyncio.run(direct_figures(settings.triton_grpc_url, name, case.x, count,
-                                                concurrency))  # fmt: skip
-            ratio, throughput = api.p50_ms / direct.p50_ms, api.per_s / direct.per_s
-            goal = (ratio <= 1.5) if concurrency == 1 else (ratio <= 1.5 and throughput >= 0.7)
-            print(f"{case.name:22} c={concurrency} | {line('API', api)} | "
-                  f"{line('direct', direct)} | p50 {ratio:.2f}x, throughput {throughput:.2f}x "
-                  f"(goal {'met' if goal else 'NOT met'})")  # fmt: skip
+    names = [Deployment(uuid.UUID(m), "1.0.0", "", {}).engine_name for m in model_ids]
+    redis_url = settings.redis_url or ""
+    bound, bound_port = start_bound(
+        functools.partial(triton_runner, settings.triton_grpc_url, names, redis_url)
+    )
+    try:
+        for n, (case, model_id) in enumerate(zip(cases(), model_ids, strict=True)):
+            count = requests if case.x.nbytes < 1024 else max(200, requests // 10)
+            for concurrency in (1, 8):
+                api = asyncio.run(api_figures(port, key, model_id, case.body, count, concurrency))
+                floor = asyncio.run(bound_figures(bound_port, n, case.body, count, concurrency))
+                direct = asyncio.run(direct_figures(settings.triton_grpc_url, names[n], case.x,
+                                                    count, concurrency))  # fmt: skip
+                report(case.name, concurrency, api, floor, direct)
+    finally:
+        bound.terminate()
+        bound.join(10)
+
+
+def report(case: str, concurrency: int, api: Figures, bound: Figures, direct: Figures) -> None:
+    ratio, throughput = api.p50_ms / direct.p50_ms, api.per_s / direct.per_s
+    goal = (ratio <= 1.5) if concurrency == 1 else (ratio <= 1.5 and throughput >= 0.7)
+    print(f"{case:22} c={concurrency} | {line('API', api)} | {line('bound', bound)} | "
+          f"{line('direct', direct)} | API p50 {ratio:.2f}x direct (bound "
+          f"{bound.p50_ms / direct.p50_ms:.2f}x), throughput {throughput:.2f}x direct (bound "
+          f"{bound.per_s / direct.per_s:.2f}x) (goal {'met' if goal else 'NOT met'})")  # fmt: skip
 
 
 def dynamic_batching(settings: Settings, model_id: str, requests: int) -> None:
