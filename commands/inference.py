@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +28,7 @@ from commands.inference_types import (
     InferenceResult,
     PaidAccess,
 )
-from commands.metering_ports import CallStatus, UsageMeter, UsageRecord
+from commands.metering_ports import CallStatus, UsageMeter, UsageRecord, month_of
 from commands.rate_limits import BucketSpec, Limit, RateLimiterUnavailable, TokenBuckets
 from commands.response_cache import ResponseCache
 from commands.tensors import (
@@ -210,8 +210,7 @@ class InferenceService:
         owner, admin = caller.user_id == view.publisher_id, caller.role == "admin"
         if owner or admin:
             return Caller(owner, admin, True, None, True, 0)
-        utc = now.astimezone(UTC)
-        month = f"{utc.year:04d}-{utc.month:02d}"  # strftime costs more than the rest here
+        month = month_of(now)
         used = self._meter.peek_calls(caller.user_id, view.model_id, month)
         if used is None:
             used = await to_thread.run_sync(

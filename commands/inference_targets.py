@@ -77,8 +77,8 @@ class ModelView:
             if self.default_version is None:
                 raise NoPublishedVersion("this model has no published version yet")
             version = self.default_version
-        try:
-            return self.releases[canonical(version)]
+        try:  # keys are canonical: parse only a version that is not one as given
+            return self.releases.get(version) or self.releases[canonical(version)]
         except (KeyError, ValueError):
             raise VersionNotFound(f"model {self.model_id} has no published {version}") from None
 

@@ -74,7 +74,8 @@ class UsageMeter(Protocol):
 
 def month_of(at: datetime) -> str:
     """The record's month, YYYY-MM, in UTC: the same for every process and time zone."""
-    return at.astimezone(UTC).strftime("%Y-%m")
+    utc = at.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"  # strftime costs more, on every model call
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ same `RequestValidationError`, so the error handlers answer it as they answer Fa
 
 from __future__ import annotations
 
-import email.message
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -71,14 +70,10 @@ async def json_body(request: Request, model: type[M]) -> M:
 
 
 def _is_json(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    message = email.message.Message()
-    message["content-type"] = content_type
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
-    )
+    """`application/json` or `application/*+json`, parameters ignored, as FastAPI reads it."""
+    media = (content_type or "").partition(";")[0].strip().lower()
+    maintype, _, subtype = media.partition("/")
+    return maintype == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def _validated(adapter: TypeAdapter[T], value: Any, loc: tuple[str, ...]) -> T:
