@@ -27,6 +27,19 @@ def _stop_on_signals(stop: Any) -> None:
         signal.signal(sig, lambda *_: stop())
 
 
+def _serve_metrics(settings: Settings, role: str) -> None:
+    """This process's metrics on a port of its own, when AIMARKET_METRICS_PORT is set."""
+    from infra.metrics_export import serve_process_metrics
+
+    try:
+        address = serve_process_metrics(settings)
+    except OSError as error:  # the port is taken: say which setting, not a traceback
+        typer.echo(f"configuration error (AIMARKET_METRICS_PORT): {error}", err=True)
+        raise typer.Exit(2) from None
+    if address is not None:
+        typer.echo(f"{role}: metrics on http://{address}/metrics", err=True)
+
+
 def relay_command() -> None:
     """Follow the event store and publish every event to Kafka, in order (cluster profile)."""
     from infra.bootstrap import build_relay
@@ -34,6 +47,7 @@ def relay_command() -> None:
 
     settings = load_settings()
     configure_tracing(settings, "relay")
+    _serve_metrics(settings, "relay")
     relay = build_relay(settings, require_cluster(settings, "relay"))
     _stop_on_signals(relay.stopping.set)
     typer.echo(f"relay: publishing from position {relay.ledger.position()}", err=True)
@@ -62,6 +76,7 @@ def worker_command(
     settings = load_settings()
     bootstrap = require_cluster(settings, "worker")
     configure_tracing(settings, f"worker-{kind}")
+    _serve_metrics(settings, f"{kind} worker")
     if kind == "stats":  # not a Kafka consumer: it follows the event store, like the relay
         _run_stats_worker(settings)
         return

@@ -1,5 +1,6 @@
 """What /metrics serves: the process's registry, or every worker's when several uvicorn
-workers share PROMETHEUS_MULTIPROC_DIR, plus the pipeline's positions read at scrape time.
+workers share PROMETHEUS_MULTIPROC_DIR, plus the pipeline's positions read at scrape time;
+and the relay's and each worker's own metrics, on a port of their own when one is set.
 
 Multiprocess mode: prometheus-client picks its value class when first imported, from
 PROMETHEUS_MULTIPROC_DIR, so the process that starts the workers sets the variable (and
@@ -15,12 +16,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from infra.monitor import PipelineMonitor
+from infra.settings_observability import ObservabilitySettings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -84,3 +86,13 @@ def application_metrics() -> bytes:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
+
+
+def serve_process_metrics(settings: ObservabilitySettings) -> str | None:
+    """This process's metrics on AIMARKET_METRICS_HOST:AIMARKET_METRICS_PORT, from a daemon
+    thread (for the relay and the workers, which have no /metrics); the address, or None
+    when no port is set. An address in use raises OSError."""
+    if settings.metrics_port is None:
+        return None
+    start_http_server(settings.metrics_port, settings.metrics_host)
+    return f"{settings.metrics_host}:{settings.metrics_port}"

@@ -12,9 +12,9 @@ from pydantic_settings import SettingsConfigDict
 from domain.upload import MAX_PARTS
 from infra.settings_billing import BillingSettings
 from infra.settings_gateway import GatewaySettings
+from infra.settings_observability import ObservabilitySettings
 from infra.settings_resilience import ResilienceSettings
 from infra.settings_serving import MiB, ServingSettings
-from infra.settings_tracing import TracingSettings
 
 MIN_SECRET_LENGTH = 32
 GiB = 1024 * MiB
@@ -26,10 +26,11 @@ class SettingsError(ValueError):
 
 
 class Settings(
-    ServingSettings, BillingSettings, ResilienceSettings, TracingSettings, GatewaySettings
+    ServingSettings, BillingSettings, ResilienceSettings, ObservabilitySettings, GatewaySettings
 ):
     """All of them; those of serving model calls are in infra/settings_serving.py, those
-    of billing in infra/settings_billing.py, the gateway's in infra/settings_gateway.py."""
+    of billing in infra/settings_billing.py, the gateway's in infra/settings_gateway.py,
+    tracing and the workers' metrics port in infra/settings_observability.py."""
 
     model_config = SettingsConfigDict(env_prefix="AIMARKET_", extra="ignore")
 

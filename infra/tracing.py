@@ -1,5 +1,5 @@
 """The tracer provider of this process: set up once, by each entry point (API, relay,
-workers), from `TracingSettings`.
+workers), from `ObservabilitySettings`.
 
 Sampling is parent-based over a ratio: a call that arrives with a `traceparent` keeps its
 caller's decision, a new trace is kept with `tracing_sample_ratio`; every later hop (the
@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
-from infra.settings_tracing import TracingSettings
+from infra.settings_observability import ObservabilitySettings
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
@@ -33,7 +33,7 @@ def make_provider(
     return provider
 
 
-def configure_tracing(settings: TracingSettings, role: str = "api") -> TracerProvider | None:
+def configure_tracing(settings: ObservabilitySettings, role: str = "api") -> TracerProvider | None:
     """Install this process's provider (the first call wins; later ones return it).
     None when tracing is off: the API's no-op tracer stays, and passes contexts on."""
     global _provider
@@ -49,7 +49,7 @@ def configure_tracing(settings: TracingSettings, role: str = "api") -> TracerPro
         return _provider
 
 
-def _exporters(settings: TracingSettings) -> tuple[SpanProcessor, ...]:
+def _exporters(settings: ObservabilitySettings) -> tuple[SpanProcessor, ...]:
     if settings.otlp_endpoint is None:
         return ()
     try:

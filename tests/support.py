@@ -1,4 +1,5 @@
-"""Helpers the HTTP tests share: a movable clock, and account set-up through the API."""
+"""Helpers the HTTP tests share: a movable clock, account set-up through the API, and
+the rate-limit refusals counted so far."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 PASSWORD = "correct horse battery"
 
@@ -90,6 +92,14 @@ def verified_account(client: TestClient, outbox: Path, role: str = "consumer") -
     token = verification_token(outbox, address)
     assert client.post("/v1/auth/verify-email", json={"token": token}).status_code == 200
     return login(client, address)
+
+
+def refusals(route_class: str) -> float:
+    """`aimarket_rate_limit_refusals_total` of a route class in this process, so far."""
+    value = REGISTRY.get_sample_value(
+        "aimarket_rate_limit_refusals_total", {"route_class": route_class}
+    )
+    return value or 0.0
 
 
 class ConsistentClient(TestClient):

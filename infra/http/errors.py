@@ -15,6 +15,10 @@ from infra.search import IndexNotFound
 
 log = logging.getLogger("aimarket.errors")
 
+# Set in the request's scope["state"] when a command's RateLimited is answered: the rate-limit
+# middleware, which knows the route class, counts the refusal as the answer goes out.
+REFUSED_BY_RATE_LIMIT = "refused_by_rate_limit"
+
 STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.InvalidInput, 422),
     (errors.Unauthorized, 401),
@@ -64,6 +68,8 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
         headers["Retry-After"] = str(retry_after)
     if isinstance(error, errors.Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(error, errors.RateLimited):
+        request.scope.setdefault("state", {})[REFUSED_BY_RATE_LIMIT] = True
     details = getattr(error, "details", None)  # a 503 not_ready: what each dependency said
     extra = {} if details is None else {"details": details}
     body = error_body(_request_id(request), error.code, error.message, **extra)

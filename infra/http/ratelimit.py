@@ -9,6 +9,9 @@ checked, no I/O); with neither, or with credentials that fail those cheap checks
 client address's. So a flood without good credentials is held at its address before it
 reaches the event store or a password hash, and a key's or user's limit holds on every
 process that shares the bucket store.
+
+Every refusal is counted here, once, by route class: the middleware's own, and those a
+command answers (a login's attempts, a plan's calls) that the error handler flags.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from commands.rate_limits import Decision, Limit, RateLimiterUnavailable, TokenB
 from commands.secrets import API_KEY_PREFIX
 from commands.tokens import TokenCodec
 from domain.errors import DomainError
-from infra.http.errors import error_body
+from infra.http.errors import REFUSED_BY_RATE_LIMIT, error_body
 from infra.settings_gateway import GatewaySettings, RouteClass
 
 if TYPE_CHECKING:
@@ -36,7 +39,8 @@ if TYPE_CHECKING:
 
 REFUSALS = Counter(
     "aimarket_rate_limit_refusals",
-    "Requests refused by a rate limit (429), by route class",
+    "Requests refused by a rate limit (429): the gateway's buckets and the commands' own "
+    "(login attempts, a plan's calls), by route class",
     ["route_class"],
 )
 for _name in ("auth", "reads", "writes", "inference"):  # each series exists from the start,
@@ -137,7 +141,7 @@ class RateLimitMiddleware:
             decision = self.buckets.take_all(limits)
         except RateLimiterUnavailable as error:
             if route.fail_open:
-                await self.app(scope, receive, send)
+                await self.app(scope, receive, _answering(scope, send, name, []))
                 return
             await _refuse(scope, send, 503, error.code, error.message, [(b"retry-after", b"1")])
             return
@@ -148,13 +152,7 @@ class RateLimitMiddleware:
             message = f"too many requests; retry after {decision.retry_after_s} s"
             await _refuse(scope, send, 429, "rate_limited", message, headers + retry)
             return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, _answering(scope, send, name, headers))
 
 
 def _headers(decision: Decision) -> list[tuple[bytes, bytes]]:
@@ -166,6 +164,20 @@ def _headers(decision: Decision) -> list[tuple[bytes, bytes]]:
 
 
 Headers = list[tuple[bytes, bytes]]
+
+
+def _answering(scope: Scope, send: Send, route_class: str, headers: Headers) -> Send:
+    """`send` adding the buckets' headers to the answer, and counting a refusal that a
+    command raised (a login's or a plan's limit: the error handler flags the scope)."""
+
+    async def send_on(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *headers]
+            if scope.get("state", {}).get(REFUSED_BY_RATE_LIMIT):
+                REFUSALS.labels(route_class=route_class).inc()
+        await send(message)
+
+    return send_on
 
 
 async def _refuse(

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from domain.user import Role
 from infra.bootstrap import Container
 from infra.http.app import create_app
-from tests.support import PASSWORD, Account, login, register, unique_email
+from tests.support import PASSWORD, Account, login, refusals, register, unique_email
 
 
 def admin_account(client: TestClient, container: Container) -> Account:
@@ -174,6 +174,7 @@ def test_one_client_spraying_many_emails_is_limited_by_its_address(
     sprayer, other = client_at["sprayer"], client_at["other"]
     victim = register(other)
     verified = _counting_verifications(container)
+    refused_before = refusals("auth")
     answers = []
     for attempt in range(3):
         for n in range(12):  # 12 emails, each well under its own limit
@@ -187,6 +188,8 @@ def test_one_client_spraying_many_emails_is_limited_by_its_address(
     assert verified == [per_client]  # refused attempts never reach the password hash
     right = sprayer.post("/v1/auth/login", json={"email": victim, "password": PASSWORD})
     assert right.status_code == 429
+    # The login command refused them, not the gateway's buckets: counted all the same, once.
+    assert refusals("auth") - refused_before == len(statuses) - per_client + 1
     assert other.post("/v1/auth/login", json={"email": victim, "password": PASSWORD}).is_success
 
 

@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client import REGISTRY
 
 from infra.bootstrap import Container, build_container
 from infra.http.app import create_app
 from infra.settings import Settings
 from infra.settings_gateway import RouteClass
-from tests.support import PASSWORD, MovableClock, StoppedClock, register
+from tests.support import PASSWORD, MovableClock, StoppedClock, refusals, register
 
 BURST = 5
 TIGHT = {
@@ -57,13 +56,6 @@ def limited(
 def api(limited: Container) -> Iterator[TestClient]:
     with TestClient(create_app(limited), raise_server_exceptions=False) as client:
         yield client
-
-
-def refusals(route_class: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "aimarket_rate_limit_refusals_total", {"route_class": route_class}
-    )
-    return value or 0.0
 
 
 def test_a_concurrent_burst_gets_exactly_the_bucket_size(api: TestClient) -> None:

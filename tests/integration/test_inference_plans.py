@@ -21,7 +21,7 @@ from tests.inference_support import (
     upload_and_publish,
     wait_deployed,
 )
-from tests.support import verified_account
+from tests.support import refusals, verified_account
 
 FREE_PER_MINUTE = 2
 
@@ -42,9 +42,11 @@ def test_the_free_tier_gets_fewer_calls_a_minute_than_paid_access(
     assert wait_deployed(container, model_id) == "deployed"
     x = np.ones((1, 4), dtype=np.float32)
     free_key, owner_key = api_key(client, consumer), api_key(client, publisher)
+    refused_before = refusals("inference")
     free = [infer(client, free_key, model_id, {"x": (x * n).tolist()}) for n in range(3)]
     assert [r.status_code for r in free] == [200, 200, 429]
     assert code(free[2]) == "rate_limited"
     assert int(free[2].headers["retry-after"]) == 60 // FREE_PER_MINUTE
+    assert refusals("inference") - refused_before == 1  # the plan's refusal, counted once
     owner = [infer(client, owner_key, model_id, {"x": (x * n).tolist()}) for n in range(3)]
     assert [r.status_code for r in owner] == [200, 200, 200]

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,6 +20,7 @@ from tests.inference_support import create_model
 from tests.integration.test_purchases import PRICING
 from tests.pipeline import start, stop, wait_until
 from tests.purchase_support import add_card, all_captures, buy, inject, wait_state
+from tests.serving import free_port
 from tests.support import verified_account
 
 
@@ -44,9 +46,13 @@ def test_a_saga_worker_killed_after_the_charge_restarts_and_completes_with_one_c
         first.wait(timeout=20)
     assert first.returncode == -signal.SIGKILL
 
-    second = start(["worker", "purchases"], _sweeping(settings, 1), tmp_path / "second.log")
+    port = free_port()  # the restarted worker serves its own metrics: it ends the saga
+    restarted = _sweeping(settings, 1).model_copy(update={"metrics_port": port})
+    second = start(["worker", "purchases"], restarted, tmp_path / "second.log")
     try:
         done = wait_state(client, consumer, purchase_id, timeout_s=120)
+        completed = 'aimarket_purchase_saga_outcomes_total{outcome="completed"} 1.0'
+        wait_until(lambda: completed in _scrape(port), 10, "the worker's saga outcome")
     finally:
         stop(second)
     assert done["state"] == "completed", done
@@ -56,3 +62,8 @@ def test_a_saga_worker_killed_after_the_charge_restarts_and_completes_with_one_c
 
 def _sweeping(settings: Settings, every_s: float) -> Settings:
     return settings.model_copy(update={"purchase_sweep_interval_s": every_s})
+
+
+def _scrape(port: int) -> list[str]:
+    """The exposition lines of the worker's own metrics port."""
+    return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text.splitlines()

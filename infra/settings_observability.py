@@ -1,5 +1,6 @@
-"""The settings of tracing (OpenTelemetry): a part of `Settings` (infra/settings.py); the
-variables are the same AIMARKET_* ones."""
+"""The settings of observability: tracing (OpenTelemetry) and the metrics port of the
+processes without an HTTP API (the relay, each worker). A part of `Settings`
+(infra/settings.py); the variables are the same AIMARKET_* ones."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings
 
 
-class TracingSettings(BaseSettings):
+class ObservabilitySettings(BaseSettings):
     tracing_enabled: bool = Field(
         default=True,
         description="make trace ids and spans (off: the OpenTelemetry API's no-op, which still "
@@ -24,3 +25,14 @@ class TracingSettings(BaseSettings):
         description="OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces; none: no export",
     )
     tracing_service_name: str = Field(default="aimarket", min_length=1)
+    # The API serves /metrics itself; the relay and the workers record metrics too (the
+    # saga's outcomes, billing's revenue) and serve them only on a port of their own.
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="the relay's or a worker's metrics port (one per process); none: not served",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", min_length=1, description="the address the metrics port listens on"
+    )
