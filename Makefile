@@ -68,6 +68,7 @@ bench: install-test
 	$(PY) bench/billing.py
 	$(PY) bench/gateway.py
 	$(PY) bench/gateway_ratelimit.py
+	$(PY) bench/sdk.py
 
 services-up: install-test
 	$(PY) -m infra.services up

@@ -91,7 +91,9 @@ def _is_uuid(text: str) -> bool:
 
 
 def created_or_found(slug: str, name: str | None, known: dict[str, str]) -> Op[str]:
-    """The caller's model `slug`, made as a draft if they have none."""
+    """The caller's model `slug` (or id), made as a draft if they have none."""
+    if _is_uuid(slug):
+        return slug
     me = yield get("/v1/auth/me")
     model_id = model_id_of(me["id"], slug)
     try:
