@@ -125,11 +125,12 @@ def _billed(caller: Client) -> int:
     return sum(total.amount for total in caller.billing.usage().totals)
 
 
-def test_the_async_client_reads_what_it_just_created(
-    client: TestClient, container: Container, outbox: Path, port: int
+def test_the_async_client_pushes_in_parallel_and_reads_what_it_just_created(
+    client: TestClient, container: Container, outbox: Path, port: int, tmp_path: Path
 ) -> None:
     publisher = verified_account(client, outbox, role="publisher")
     slug = f"async-{uuid.uuid4().hex[:8]}"
+    seen: list[int] = []
 
     async def journey(base_url: str) -> None:
         async with AsyncClient(base_url) as sdk:
@@ -138,8 +139,17 @@ def test_the_async_client_reads_what_it_just_created(
             assert (await sdk.models.show(slug)).id == model_id  # its own, by slug
             mine = await sdk.models.search(mine=True)
             assert model_id in {m.id for m in mine.items}
+            done = await sdk.models.push(
+                model_file(tmp_path), model=slug, version="0.1.0", part_size=4096,
+                progress=lambda done, total: seen.append(done),
+            )  # fmt: skip
+            page = await sdk.models.show(slug)
+            assert [(v.version, v.status, v.digest) for v in page.versions] == [
+                ("0.1.0", "validated", done.digest)
+            ]
             with pytest.raises(NotFound):
                 await sdk.models.show(str(uuid.uuid4()))
 
     with live_server(container, port) as base_url:
         asyncio.run(journey(base_url))
+    assert seen == sorted(seen) and seen[-1] == model_file(tmp_path).stat().st_size
