@@ -16,13 +16,13 @@ from infra.cli_user_common import (
     Json,
     api_errors,
     base_url_of,
-    client_for,
     config_path,
     emit,
     fail,
     load_login,
     money,
     save_login,
+    user_client,
 )
 from infra.cli_user_models import model_commands
 
@@ -68,7 +68,7 @@ def login(
 def logout(base_url: BaseUrl = None) -> None:
     """End the session (a person's) and forget the stored login."""
     if load_login().get("access_token"):
-        with api_errors(), client_for(base_url) as sdk:
+        with user_client(base_url) as sdk:
             sdk.logout()
     config_path().unlink(missing_ok=True)
     typer.echo("logged out")
@@ -76,7 +76,7 @@ def logout(base_url: BaseUrl = None) -> None:
 
 def whoami(base_url: BaseUrl = None, as_json: Json = False) -> None:
     """Who the stored login (or $AIMARKET_API_KEY) is."""
-    with api_errors(), client_for(base_url) as sdk:
+    with user_client(base_url) as sdk:
         me = sdk.me()
     emit(as_json, me.raw, ["email", "role", "verified", "id"],
          lambda: [[me.email, me.role, me.verified, me.id]])  # fmt: skip
@@ -93,7 +93,7 @@ def create_key(
     as_json: Json = False,
 ) -> None:
     """Create an API key; the key is shown this once."""
-    with api_errors(), client_for(base_url) as sdk:
+    with user_client(base_url) as sdk:
         made = sdk.keys.create(name, scope or ["inference"], expires_at=expires_at)
     emit(as_json, made.raw, ["id", "name", "scopes", "key (shown once)"],
          lambda: [[made.id, made.name, " ".join(made.scopes), made.key]])  # fmt: skip
@@ -106,7 +106,7 @@ def list_keys(
     as_json: Json = False,
 ) -> None:
     """Your API keys, newest first (never the keys themselves)."""
-    with api_errors(), client_for(base_url) as sdk:
+    with user_client(base_url) as sdk:
         found = sdk.keys.list(include_revoked=all_keys)
     columns = ["id", "name", "prefix", "scopes", "last used", "revoked"]
     emit(as_json, [k.raw for k in found], columns,
@@ -117,7 +117,7 @@ def list_keys(
 @keys.command("revoke")
 def revoke_key(key_id: str, base_url: BaseUrl = None) -> None:
     """Revoke a key: refused from the next call on."""
-    with api_errors(), client_for(base_url) as sdk:
+    with user_client(base_url) as sdk:
         sdk.keys.revoke(key_id)
     typer.echo(f"revoked {key_id}")
 
@@ -132,7 +132,7 @@ def list_jobs(
     """Your jobs, newest first."""
     if context.invoked_subcommand is not None:
         return
-    with api_errors(), client_for(base_url) as sdk:
+    with user_client(base_url) as sdk:
         found = sdk.jobs.list(limit=limit)
     emit(as_json, [j.raw for j in found], ["id", "model", "version", "status", "queued", "error"],
          lambda: [[j.id, j.model_id, j.version, j.status, j.queued_at,
@@ -142,14 +142,14 @@ def list_jobs(
 @jobs.command("show")
 def show_job(job_id: str, base_url: BaseUrl = None) -> None:
     """One job, as JSON (its result included)."""
-    with api_errors(), client_for(base_url) as sdk:
+    with user_client(base_url) as sdk:
         emit(True, sdk.jobs.get(job_id).raw, [], list)
 
 
 @jobs.command("cancel")
 def cancel_job(job_id: str, base_url: BaseUrl = None) -> None:
     """Cancel a queued or running job."""
-    with api_errors(), client_for(base_url) as sdk:
+    with user_client(base_url) as sdk:
         typer.echo(f"{job_id}: {sdk.jobs.cancel(job_id).status}")
 
 
@@ -163,7 +163,7 @@ def usage(
     for day in (first, last):
         if day is not None:
             _check_day(day)
-    with api_errors(), client_for(base_url) as sdk:
+    with user_client(base_url) as sdk:
         report = sdk.billing.usage(first, last)
     rows: list[Sequence[Any]] = [
         [d.day, d.model_id, d.calls, d.billable_units, money(d.cost.amount, d.cost.currency)]

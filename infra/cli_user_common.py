@@ -58,8 +58,11 @@ def base_url_of(given: str | None) -> str:
     return given or str(load_login().get("base_url") or DEFAULT_URL)
 
 
-def client_for(given_url: str | None, anonymous: bool = False) -> Client:
-    """A client with the stored login (or $AIMARKET_API_KEY); rotated tokens are saved."""
+@contextmanager
+def user_client(given_url: str | None, anonymous: bool = False) -> Iterator[Client]:
+    """A client with the stored login (or $AIMARKET_API_KEY), its errors as exit codes.
+    Rotated tokens are saved, and so is the last event position per server: a command
+    then reads what the one before it wrote (`keys revoke`, then `keys list`)."""
     from aimarket_client import Client
 
     login = load_login()
@@ -69,10 +72,18 @@ def client_for(given_url: str | None, anonymous: bool = False) -> Client:
         fail("not logged in: run `aimarket login` (or set AIMARKET_API_KEY)", EXIT_AUTH)
 
     def saved(access_token: str, refresh_token: str) -> None:
-        save_login({**login, "access_token": access_token, "refresh_token": refresh_token})
+        login.update(access_token=access_token, refresh_token=refresh_token)
+        save_login(login)
 
-    return Client(base_url_of(given_url), api_key=api_key, access_token=token,
-                  refresh_token=login.get("refresh_token"), on_refresh=saved)  # fmt: skip
+    url = base_url_of(given_url)
+    positions: dict[str, int] = login.get("positions", {})
+    with api_errors(), Client(url, api_key=api_key, access_token=token,
+                              refresh_token=login.get("refresh_token"),
+                              on_refresh=saved) as sdk:  # fmt: skip
+        sdk.session.position = start = positions.get(url, 0)
+        yield sdk
+    if login and sdk.session.position != start:
+        save_login({**login, "positions": {**positions, url: sdk.session.position}})
 
 
 def fail(message: str, code: int) -> NoReturn:

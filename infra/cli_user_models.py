@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from infra.cli_user_common import EXIT_USAGE, BaseUrl, Json, api_errors, client_for, emit, fail
+from infra.cli_user_common import EXIT_USAGE, BaseUrl, Json, emit, fail, user_client
 
 Inputs = Annotated[
     list[str] | None,
@@ -33,7 +33,7 @@ def search(
     as_json: Json = False,
 ) -> None:
     """Search the catalogue (no login needed), best first."""
-    with api_errors(), client_for(base_url, anonymous=not mine) as sdk:
+    with user_client(base_url, anonymous=not mine) as sdk:
         page = sdk.models.search(q, limit=limit, mine=mine, task=task)
     emit(as_json, page.raw, ["slug", "name", "task", "publisher", "price", "version", "id"],
          lambda: [[m.slug, m.name, m.task, m.publisher.get("name"), m.price_kind,
@@ -47,7 +47,7 @@ def show(
     as_json: Json = False,
 ) -> None:
     """A model's page: its versions, their status and deployment."""
-    with api_errors(), client_for(base_url, anonymous=True) as sdk:
+    with user_client(base_url, anonymous=True) as sdk:
         found = sdk.models.show(model)
     emit(as_json, found.raw, ["version", "status", "deployment", "size", "digest"],
          lambda: [[v.version, v.status, (v.deployment or {}).get("status"), v.size, v.digest]
@@ -66,7 +66,7 @@ def push(
     as_json: Json = False,
 ) -> None:
     """Upload an artifact as a new version, resuming after dropped connections."""
-    with api_errors(), client_for(base_url) as sdk, _progress(not as_json, path.name) as shown:
+    with user_client(base_url) as sdk, _progress(not as_json, path.name) as shown:
         done = sdk.models.push(path, model=model, version=version, publish=publish,
                                name=name, progress=shown, parallel=parallel)  # fmt: skip
     state = "published" if publish else done.status
@@ -111,7 +111,7 @@ def infer(
     tensors = dict(_parse_input(given) for given in inputs or [])
     if not tensors:
         fail("give at least one --input NAME=...", EXIT_USAGE)
-    with api_errors(), client_for(base_url) as sdk:
+    with user_client(base_url) as sdk:
         answer = sdk.models.infer(model, tensors, version=version)
     outputs = {name: np.asarray(value) for name, value in answer.outputs.items()}
     if save is not None:

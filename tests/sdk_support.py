@@ -35,8 +35,9 @@ PRICING = {
 
 def live_settings(settings: Settings, profile: str, request: pytest.FixtureRequest,
                   port: int) -> Settings:  # fmt: skip
-    """Either profile with inference, the saga and metering running, links to `port`."""
-    settings = metered(on_triton(settings, profile, request, "cluster_purchase_worker"))
+    """Either profile with inference, jobs, the saga and metering running, links to `port`."""
+    workers = ("cluster_purchase_worker", "cluster_job_worker")
+    settings = metered(on_triton(settings, profile, request, *workers))
     return settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
 
 

@@ -125,6 +125,23 @@ def _billed(caller: Client) -> int:
     return sum(total.amount for total in caller.billing.usage().totals)
 
 
+def test_a_job_ends_with_the_outputs_of_a_direct_call(
+    client: TestClient, container: Container, outbox: Path, port: int, tmp_path: Path
+) -> None:
+    publisher = verified_account(client, outbox, role="publisher")
+    with live_server(container, port) as base_url, sdk_for(base_url, publisher) as sdk:
+        done = sdk.models.push(model_file(tmp_path), model=f"job-{uuid.uuid4().hex[:8]}",
+                               version="1.0.0", publish=True)  # fmt: skip
+        assert wait_deployed(container, done.id) == "deployed"
+        job = sdk.jobs.create(done.id, {"x": X})
+        assert job.status in ("queued", "running", "succeeded")
+        ended = sdk.jobs.wait(job.id, timeout_s=60)
+        assert ended.status == "succeeded" and ended.result is not None, ended
+        np.testing.assert_allclose(ended.result["outputs"]["y"],
+                                   run_directly(affine_model(WEIGHTS), X), atol=1e-6)  # fmt: skip
+        assert job.id in {j.id for j in sdk.jobs.list()}
+
+
 def test_the_async_client_pushes_in_parallel_and_reads_what_it_just_created(
     client: TestClient, container: Container, outbox: Path, port: int, tmp_path: Path
 ) -> None:

@@ -88,6 +88,14 @@ class Session:
             return wait if wait <= self.max_retry_wait_s else None
         return backoff(attempt) if call.safe_to_repeat else None
 
+    def forgot_position(self, error: APIError) -> bool:
+        """A position the server has not reached (it was reset, or it is another server
+        than the one that answered it) is dropped, and the read sent again without it."""
+        if error.code != "position_beyond_head" or not self.position:
+            return False
+        self.position = 0
+        return True
+
     def should_refresh(self, error: APIError, refreshed: bool) -> bool:
         return error.status == 401 and not refreshed and self.credentials.can_refresh()
 

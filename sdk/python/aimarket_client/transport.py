@@ -74,6 +74,8 @@ class SyncTransport:
                 if response.is_success:
                     return self.session.answered(response)
                 error = error_from(response)
+                if self.session.forgot_position(error):
+                    continue
                 if isinstance(error, APIError) and self.session.should_refresh(error, refreshed):
                     self._refresh()
                     refreshed = True
@@ -142,6 +144,8 @@ class AsyncTransport:
                 if response.is_success:
                     return self.session.answered(response)
                 error = error_from(response)
+                if self.session.forgot_position(error):
+                    continue
                 if isinstance(error, APIError) and self.session.should_refresh(error, refreshed):
                     await self._refresh()
                     refreshed = True

@@ -18,6 +18,7 @@ from typing import Any
 from aimarket_client.calls import Call, Op, Parallel, Sleep, get, post
 from aimarket_client.errors import (
     AimarketError,
+    APIError,
     ArtifactRejected,
     ConnectionFailed,
     UploadInterrupted,
@@ -55,28 +56,43 @@ def push(path: Path, model_id: str, version: str, options: PushOptions) -> Op[Ve
 
 def resume(path: Path, upload_id: str, options: PushOptions) -> Op[VersionOut]:
     """Send what the upload `upload_id` misses of `path`, then complete it."""
-    state = yield get(f"/v1/uploads/{upload_id}")
+    try:
+        state = yield get(f"/v1/uploads/{upload_id}")
+    except ConnectionFailed as broken:
+        raise UploadInterrupted(upload_id, [], str(broken)) from broken
     tracker = _Tracker(0, state["size"], options.progress)
     tracker.now(state["size"] - _missing_bytes(state))
+    missing: list[int] = state["missing"]
     for attempt in range(options.rounds):
-        if not state["missing"]:
+        if not missing:
             break
-        outcomes = yield _parts(path, upload_id, state, options, tracker)
-        failed = [o for o in outcomes if isinstance(o, AimarketError)]
-        if failed:
+        outcomes = yield _parts(path, upload_id, state, missing, options, tracker)
+        missing = [n for n, o in zip(missing, outcomes, strict=True) if _failed(o)]
+        if missing:
             yield Sleep(backoff(attempt, base_s=0.5))
-        state = yield get(f"/v1/uploads/{upload_id}")
-        tracker.now(state["size"] - _missing_bytes(state))
-    if state["missing"]:
-        raise UploadInterrupted(upload_id, state["missing"], "parts kept failing")
+        try:  # the server's word on what is missing, when it can be reached
+            missing = (yield get(f"/v1/uploads/{upload_id}"))["missing"]
+        except ConnectionFailed:
+            continue
+        tracker.now(state["size"] - _missing_bytes({**state, "missing": missing}))
+    if missing:
+        raise UploadInterrupted(upload_id, missing, "parts kept failing")
     return (yield from _complete(upload_id))
 
 
-def _parts(path: Path, upload_id: str, state: dict[str, Any], options: PushOptions,
-           tracker: _Tracker) -> Parallel:  # fmt: skip
-    part_size, size = int(state["part_size"]), int(state["size"])
+def _failed(outcome: Any) -> bool:
+    """A part to send again; an error that sending again cannot mend is raised."""
+    if not isinstance(outcome, AimarketError):
+        return False
+    again = ("part_in_progress", "part_checksum_mismatch", "size_mismatch")
+    if isinstance(outcome, APIError) and not outcome.retriable and outcome.code not in again:
+        raise outcome
+    return True
 
-    missing: list[int] = state["missing"]
+
+def _parts(path: Path, upload_id: str, state: dict[str, Any], missing: list[int],
+           options: PushOptions, tracker: _Tracker) -> Parallel:  # fmt: skip
+    part_size, size = int(state["part_size"]), int(state["size"])
 
     def maker(n: int) -> Callable[[], Call]:
         offset = (n - 1) * part_size
