@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aimarket_client._version import __version__
 from aimarket_client.async_client import AsyncClient
 from aimarket_client.client import Client
 from aimarket_client.errors import (
@@ -29,7 +30,6 @@ from aimarket_client.errors import (
 )
 from aimarket_client.retrying import call_until_ready
 
-__version__ = "0.1.0"
 __all__ = [
     "APIError",
     "AimarketError",
@@ -54,5 +54,6 @@ __all__ = [
     "ServerError",
     "Unavailable",
     "UploadInterrupted",
+    "__version__",
     "call_until_ready",
 ]

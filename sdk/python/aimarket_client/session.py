@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 
+from aimarket_client._version import __version__
 from aimarket_client.calls import Call
 from aimarket_client.errors import APIError
 
-USER_AGENT = "aimarket-client/0.1.0"
+USER_AGENT = f"aimarket-client/{__version__}"
 TokensSaved = Callable[[str, str], None]
 
 
