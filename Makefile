@@ -17,14 +17,14 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 # Reinstall only when pyproject.toml changes.
-$(VENV)/.installed-run: pyproject.toml | $(PY)
+$(VENV)/.installed-run: pyproject.toml sdk/python/pyproject.toml | $(PY)
 	@echo "Installing aimarket into $(VENV) ..."
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e . -e sdk/python
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(PY)
+$(VENV)/.installed-test: pyproject.toml sdk/python/pyproject.toml | $(PY)
 	@echo "Installing aimarket with its test, cluster and dev extras into $(VENV) ..."
-	$(PY) -m pip install --quiet -e '.[cluster,test,dev]'
+	$(PY) -m pip install --quiet -e '.[cluster,test,dev]' -e 'sdk/python[numpy]'
 	@touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run
@@ -68,6 +68,7 @@ bench: install-test
 	$(PY) bench/billing.py
 	$(PY) bench/gateway.py
 	$(PY) bench/gateway_ratelimit.py
+	$(PY) bench/sdk.py
 
 services-up: install-test
 	$(PY) -m infra.services up

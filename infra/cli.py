@@ -9,6 +9,7 @@ import typer
 from infra.cli_billing import billing
 from infra.cli_common import load_settings
 from infra.cli_pipeline import events, models, pipeline_commands, projections
+from infra.cli_user import user_commands
 from infra.services.cli import services_app
 from infra.settings import Settings
 
@@ -23,6 +24,7 @@ app.add_typer(projections, name="projections")
 app.add_typer(models, name="models")
 app.add_typer(billing, name="billing")
 pipeline_commands(app)
+user_commands(app, models)
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
