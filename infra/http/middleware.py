@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.http.errors import error_body, internal_error_body
@@ -89,6 +90,8 @@ class RequestContextMiddleware:
             if status["sent"]:
                 raise
             await self._too_large(request_id, send_with_id, limit)
+        except ClientDisconnect:  # the caller left mid-body (a dropped upload): no one to answer
+            status["code"] = 499  # the access log's usual code for it
         except Exception:
             # The one place an unexpected error is logged; not raised on, so the server
             # neither logs it again nor drops the connection (unless the answer had begun).
