@@ -181,9 +181,11 @@ def metering(records: int) -> None:
           f"models, {settings.event_partitions} partitions", flush=True)  # fmt: skip
     raw = raw_consume(settings, records)
     floor = faust_floor(settings.require_kafka(), settings.usage_topic, records)
+    bare = faust_floor(settings.require_kafka(), settings.usage_topic, records, bare=True)
     ours = metered(settings, records, Path(tempfile.mkdtemp()))
     ratio = ours / raw
     print(f"{'raw confluent-kafka consume + json.loads (baseline)':52} {raw:10.0f}/s {1.0:6.2f}")
+    print(f"{'floor: a bare faust agent, counting values':52} {bare:10.0f}/s {bare / raw:6.2f}")
     print(f"{'floor: the same faust agent + decode, no ledger':52} {floor:10.0f}/s "
           f"{floor / raw:6.2f}")  # fmt: skip
     print(f"{'aimarket worker metering: Kafka -> priced in PG':52} {ours:10.0f}/s {ratio:6.2f}")

@@ -1,7 +1,8 @@
-"""The floor under `aimarket worker metering`: the same faust agent (workers/usage_app.py:
-batches of 500, each record decoded from its CloudEvent) handing its batches to an ingest
-that only counts them, with no PostgreSQL. bench/billing.py runs it on the same topic in
-the same run: whatever the ledger costs, metering cannot be faster than this.
+"""The floors under `aimarket worker metering`, on the same topic in the same run
+(bench/billing.py): the same faust agent (workers/usage_app.py: batches of 500, each
+record decoded from its CloudEvent) handing its batches to an ingest that only counts
+them, with no PostgreSQL; and a bare faust agent that only counts the values it is given.
+Whatever the ledger costs, metering on faust cannot be faster than these.
 """
 
 from __future__ import annotations
@@ -13,35 +14,49 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from commands.metering_ports import UsageRecord
 
-
-def _run(bootstrap: str, topic: str, out: str) -> None:
-    """In a process of its own: the usage agent with a counting ingest; each batch writes
-    `seen first_batch_at last_batch_at` to `out`."""
+def _run(bootstrap: str, topic: str, out: str, target: int, bare: bool) -> None:
+    """In a process of its own: the usage agent with a counting ingest (or, `bare`, a
+    faust agent counting values); each batch writes `seen first_batch_at last_at`."""
     import faust
 
+    from workers.faust_app import worker_app
     from workers.usage_app import make_usage_app
 
     state: dict[str, Any] = {"seen": 0, "first": 0.0, "first_batch": 0}
 
-    def count(records: list[UsageRecord]) -> None:
+    def count(records: list[Any]) -> None:
         now = time.perf_counter()
         if not state["seen"]:
             state["first"], state["first_batch"] = now, len(records)
         state["seen"] += len(records)
         Path(out).write_text(f"{state['seen']} {state['first_batch']} {state['first']} {now}")
 
-    app = make_usage_app(bootstrap, count, topic, f"floor-{uuid.uuid4().hex[:8]}",
-                         datadir=Path(tempfile.mkdtemp()))  # fmt: skip
+    app_id, datadir = f"floor-{uuid.uuid4().hex[:8]}", Path(tempfile.mkdtemp())
+    if bare:
+        app = worker_app(app_id, bootstrap, datadir)
+        source = app.topic(topic, key_type=bytes, value_type=bytes, value_serializer="raw")
+
+        async def counter(stream: faust.StreamT[bytes]) -> None:
+            held: list[bytes] = []  # told in 500s, as the usage agent's batches are
+            async for value in stream:
+                held.append(value)
+                if len(held) == 500 or state["seen"] + len(held) >= target:
+                    count(held)
+                    held = []
+
+        app.agent(source, name="count", concurrency=1)(counter)
+    else:
+        app = make_usage_app(bootstrap, count, topic, app_id, datadir=datadir)
     faust.Worker(app, loglevel="warning").execute_from_commandline()
 
 
-def faust_floor(bootstrap: str, topic: str, count: int) -> float:
+def faust_floor(bootstrap: str, topic: str, count: int, bare: bool = False) -> float:
     """Records/s of the counting agent, from its first batch to its last."""
     out = Path(tempfile.mkdtemp()) / "floor"
     context = multiprocessing.get_context("spawn")
-    worker = context.Process(target=_run, args=(bootstrap, topic, str(out)), daemon=True)
+    arguments = (bootstrap, topic, str(out), count, bare)
+    worker = context.Process(target=_run, args=arguments, daemon=True)
     worker.start()
     deadline = time.monotonic() + 600
     try:
