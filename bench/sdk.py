@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,10 @@ def upload_figures(megabytes: int, runs: int) -> None:
         with httpx.Client(base_url=base_url, timeout=600) as setup:
             _wait_healthy(setup)
             owner = verified_account(setup, data_dir / "outbox", role="publisher")  # type: ignore[arg-type]
-        theirs = [discovery._Client(port, owner.headers) for _ in range(2)]
+
+        def theirs() -> list[Any]:  # fresh connections: the server closes idle ones after 5 s
+            return [discovery._Client(port, owner.headers) for _ in range(2)]
+
         sdk = Client(base_url, timeout_s=600)
         sdk.login(owner.email, PASSWORD)
         model_id = sdk.models.create("big", "Big")
@@ -82,10 +86,10 @@ def upload_figures(megabytes: int, runs: int) -> None:
     _report_uploads(len(artifact) / 2**20, part, runs, seconds)
 
 
-def _upload(kind: str, theirs: list[Any], sdk: Client, model_id: str, version: str,
+def _upload(kind: str, theirs: Callable[[], list[Any]], sdk: Client, model_id: str, version: str,
             source: Path, part: int) -> float:  # fmt: skip
     if kind == "theirs":
-        return float(discovery._upload(theirs, model_id, version, source, part, False,
+        return float(discovery._upload(theirs(), model_id, version, source, part, False,
                                        _NoStages()).total_s)  # fmt: skip
     lean = kind != "sdk"
     hashing = 0.0
