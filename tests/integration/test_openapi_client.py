@@ -21,7 +21,8 @@ from infra.http.app import create_app
 from tests.serving import serving
 from tests.support import PASSWORD, unique_email, verification_token
 
-PACKAGE = "aimarket_client"  # the generator's name for the document's title, "aimarket"
+# Not the generator's own name for the title "aimarket" (aimarket_client): that is the SDK's.
+PACKAGE = "aimarket_generated"
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 
 
@@ -42,7 +43,7 @@ def generated(base_url: str, tmp_path: Path) -> Iterator[Path]:
     """The client package generated from the served document, importable while the test runs."""
     config = tmp_path / "generator.json"
     # No formatting pass: the test needs the code, not ruff (which is a dev dependency).
-    config.write_text(json.dumps({"post_hooks": []}))
+    config.write_text(json.dumps({"post_hooks": [], "package_name_override": PACKAGE}))
     # The venv's own scripts first, as `make test` has them.
     env = {**os.environ, "PATH": f"{GENERATOR.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     command = [str(GENERATOR), "generate", "--url", f"{base_url}/openapi.json", "--meta", "none"]
