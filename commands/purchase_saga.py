@@ -62,16 +62,22 @@ class PurchaseSaga(CommandHandlers):
         self.pending_timeout = timedelta(seconds=pending_timeout_s)
 
     def advance(self, purchase_id: UUID) -> str:
-        """Take every step the purchase can take now; its state after them."""
+        """Take every step the purchase can take now; its state after them. The purchase is
+        loaded once: each step's write leaves it as stored, and a write that loses a race
+        raises, so the whole advance is retried from a fresh load (CommandHandlers)."""
+        purchase = self.app.load(Purchase, purchase_id)
         for _ in range(MAX_STEPS):
-            if not self.step(purchase_id):
+            if not self._step(purchase):
                 break
-        return str(self.app.load(Purchase, purchase_id).state)
+        return str(purchase.state)
 
     def step(self, purchase_id: UUID) -> bool:
-        """One step (a provider call and the event that records it); False when there is
-        nothing to do now. A step that raises is tried again by the runner."""
-        purchase = self.app.load(Purchase, purchase_id)
+        """One step (a provider call and the event that records it) from the purchase as
+        stored; False when there is nothing to do now. A step that raises is tried again by
+        the runner."""
+        return self._step(self.app.load(Purchase, purchase_id))
+
+    def _step(self, purchase: Purchase) -> bool:
         handler = {
             PurchaseState.REQUESTED: self._charge,
             PurchaseState.PAYMENT_PENDING: self._reconcile,
