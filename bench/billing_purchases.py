@@ -170,7 +170,10 @@ async def offer(port: int, store: Any, pairs: list[tuple[dict[str, str], str]],
                 rate: float) -> Outcome:  # fmt: skip
     """Each (buyer, model) bought once, sent open-loop at `rate`/s, followed until ended."""
     out = Outcome()
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    # Idle connections dropped before uvicorn's 5 s keep-alive closes them: a request sent
+    # on one the server is closing ends in "Server disconnected without sending a response".
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200,
+                          keepalive_expiry=2.0)  # fmt: skip
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60,
                                  limits=limits) as http:  # fmt: skip
 
