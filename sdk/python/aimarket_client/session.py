@@ -12,10 +12,12 @@ import httpx
 
 from aimarket_client._version import __version__
 from aimarket_client.calls import Call
-from aimarket_client.errors import APIError
+from aimarket_client.errors import AimarketError, APIError
 
 USER_AGENT = f"aimarket-client/{__version__}"
 TokensSaved = Callable[[str, str], None]
+AGAIN, REFRESH = "again", "refresh"
+Move = str | float  # AGAIN, REFRESH, or seconds to wait
 
 
 @dataclass
@@ -77,6 +79,19 @@ class Session:
         if found is not None:
             self.position = max(self.position, int(found))
         return body
+
+    def after_failure(
+        self, call: Call, error: AimarketError, attempt: int, refreshed: bool
+    ) -> Move | None:
+        """What a transport does after `call` failed with `error`: AGAIN at once, REFRESH
+        the access token and then again, wait that many seconds and then again (the
+        `attempt`-th retry), or None: give up and raise `error`."""
+        if isinstance(error, APIError):
+            if self.forgot_position(error):
+                return AGAIN
+            if self.should_refresh(error, refreshed):
+                return REFRESH
+        return self.wait_before_retry(call, attempt, error)
 
     def wait_before_retry(self, call: Call, attempt: int, error: Exception) -> float | None:
         """Seconds to wait before sending `call` again after `error`, or None: give up."""

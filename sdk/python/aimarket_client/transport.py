@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import httpx
 
 from aimarket_client.calls import Call, Op, Parallel, Sleep
-from aimarket_client.errors import AimarketError, APIError, ConnectionFailed, error_from
-from aimarket_client.session import Session, refresh_call
+from aimarket_client.errors import AimarketError, ConnectionFailed, error_from
+from aimarket_client.session import AGAIN, REFRESH, Session, refresh_call
 
 T = TypeVar("T")
 
@@ -74,17 +74,15 @@ class SyncTransport:
                 if response.is_success:
                     return self.session.answered(response)
                 error = error_from(response)
-                if self.session.forgot_position(error):
-                    continue
-                if isinstance(error, APIError) and self.session.should_refresh(error, refreshed):
-                    self._refresh()
-                    refreshed = True
-                    continue
-            wait = self.session.wait_before_retry(call, attempt, error)
-            if wait is None:
+            move = self.session.after_failure(call, error, attempt, refreshed)
+            if move is None:
                 raise error
-            time.sleep(wait)
-            attempt += 1
+            if move == REFRESH:
+                self._refresh()
+                refreshed = True
+            elif move != AGAIN:
+                time.sleep(float(move))
+                attempt += 1
 
     def _refresh(self) -> None:
         credentials = self.session.credentials
@@ -144,17 +142,15 @@ class AsyncTransport:
                 if response.is_success:
                     return self.session.answered(response)
                 error = error_from(response)
-                if self.session.forgot_position(error):
-                    continue
-                if isinstance(error, APIError) and self.session.should_refresh(error, refreshed):
-                    await self._refresh()
-                    refreshed = True
-                    continue
-            wait = self.session.wait_before_retry(call, attempt, error)
-            if wait is None:
+            move = self.session.after_failure(call, error, attempt, refreshed)
+            if move is None:
                 raise error
-            await asyncio.sleep(wait)
-            attempt += 1
+            if move == REFRESH:
+                await self._refresh()
+                refreshed = True
+            elif move != AGAIN:
+                await asyncio.sleep(float(move))
+                attempt += 1
 
     async def _refresh(self) -> None:
         credentials = self.session.credentials
