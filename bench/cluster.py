@@ -23,6 +23,23 @@ BENCH_LIMITS: dict[str, Any] = {
 } | {"inference_free_calls_per_minute": 10**9}
 
 
+def wide_redis_check(redis_url: str, route_class: str) -> tuple[Any, list[Any]]:
+    """The gateway's Redis check as the middleware makes it (the same adapter and script,
+    a key's bucket and its user's) on buckets of its own that a benchmark never empties:
+    the adapter and the limits to take with `take_all`."""
+    from commands.rate_limits import Limit
+    from infra.clock import SystemClock
+    from infra.ratelimit_redis import RedisTokenBuckets
+
+    prefix = f"bound:{uuid.uuid4()}:"
+    buckets = RedisTokenBuckets.from_url(redis_url, SystemClock(), prefix, 1.0)
+    spec = _WIDE.spec()
+    return buckets, [
+        Limit(f"{route_class}:key:bench", spec),
+        Limit(f"{route_class}:user:bench", spec),
+    ]
+
+
 def fresh_cluster(
     services: list[str], prefix: str, **extra: Any
 ) -> tuple[Settings, dict[str, str]]:

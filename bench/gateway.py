@@ -90,14 +90,10 @@ def serve_bare(port: int, redis_url: str | None) -> None:
 def _add_redis_bound(app: FastAPI, redis_url: str) -> None:
     """The bare async route plus only the rate-limit check the whole stack makes (the same
     adapter, script and two buckets): what the goal allows for everything else."""
-    from commands.rate_limits import Limit
-    from infra.clock import SystemClock
-    from infra.ratelimit_redis import TAKE_ALL, RedisTokenBuckets, script_call
-    from infra.settings_gateway import RouteClass
+    from bench.cluster import wide_redis_check
+    from infra.ratelimit_redis import TAKE_ALL, script_call
 
-    buckets = RedisTokenBuckets.from_url(redis_url, SystemClock(), f"bound:{uuid.uuid4()}:", 1.0)
-    spec = RouteClass(capacity=10**9, per_minute=10**12, fail_open=True).spec()
-    limits = [Limit("reads:key:bench", spec), Limit("reads:user:bench", spec)]
+    buckets, limits = wide_redis_check(redis_url, "reads")
 
     @app.get("/bare-redis")
     async def bare_redis() -> dict[str, str]:

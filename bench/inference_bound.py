@@ -59,19 +59,12 @@ def onnx_runner(models: list[bytes]) -> Run:
 def triton_runner(grpc_url: str, names: list[str], redis_url: str) -> Run:
     """tritonclient's asyncio gRPC client, after the gateway's Redis check (the same
     adapter, script and two buckets, on the event loop, as the middleware makes it)."""
-    import uuid
-
     import tritonclient.grpc.aio as grpcaio
     from tritonclient.grpc import InferInput
 
-    from commands.rate_limits import Limit
-    from infra.clock import SystemClock
-    from infra.ratelimit_redis import RedisTokenBuckets
-    from infra.settings_gateway import RouteClass
+    from bench.cluster import wide_redis_check
 
-    buckets = RedisTokenBuckets.from_url(redis_url, SystemClock(), f"bound:{uuid.uuid4()}:", 1.0)
-    spec = RouteClass(capacity=10**9, per_minute=10**12, fail_open=True).spec()
-    limits = [Limit("inference:key:bench", spec), Limit("inference:user:bench", spec)]
+    buckets, limits = wide_redis_check(redis_url, "inference")
     clients: list[Any] = []  # made on the server's loop, at the first call
 
     async def run(case: int, x: np.ndarray) -> dict[str, np.ndarray]:
