@@ -39,7 +39,7 @@ from commands.accounts import AccountCommands
 from commands.event_store import EventStore
 from domain.user import Role
 from infra.bootstrap import build_container, build_relay
-from infra.kafka.topics import ensure_topics
+from infra.kafka.topics import ensure_topics, leaders_known
 from infra.services.manager import ServiceManager
 from infra.settings import Settings
 from infra.stores import open_marketplace
@@ -82,18 +82,6 @@ def write_users(app: EventStore, count: int) -> None:
         accounts.change_role(user.id, Role.PUBLISHER)
 
 
-def leaders_known(producer: Producer, topic: str, timeout_s: float = 30) -> None:
-    """Connections and metadata now, not in the timed loop: a fresh topic's partitions
-    may have no leader for a moment."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = producer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-        if found and found.partitions and all(p.leader >= 0 for p in found.partitions.values()):
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"topic {topic} has partitions without a leader after {timeout_s} s")
-
-
 def raw_kafka(
     bootstrap: str, messages: list[Message], partitions: int, bare: bool = False
 ) -> tuple[float, float]:
@@ -105,7 +93,7 @@ def raw_kafka(
     producer = Producer(
         {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
     )
-    leaders_known(producer, topic)  # as the relay's publisher does before its clock starts
+    leaders_known(producer, [topic])  # as the relay's publisher does before its clock starts
     started = time.perf_counter()
     for i, (key, value, headers) in enumerate(messages):
         while True:

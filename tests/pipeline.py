@@ -106,11 +106,16 @@ def running_deployer(settings: Settings, logs: Path) -> Iterator[subprocess.Pope
 def running_worker(settings: Settings, kind: str, logs: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`aimarket worker <kind>` as an operator starts it, stopped when the block ends."""
     logs.mkdir(parents=True, exist_ok=True)
-    process = start(["worker", kind], settings, logs / f"{kind}.log")
+    log = logs / f"{kind}.log"
+    process = start(["worker", kind], settings, log)
     try:
         yield process
     finally:
+        died = process.poll()
         stop(process)
+        # pytest shows this only when the test fails: what the worker said, for the reader
+        print(f"--- {kind} worker log (tail) ---\n{log.read_text(errors='replace')[-4000:]}")
+    assert died is None, f"the {kind} worker exited during the test ({died}): see its log above"
 
 
 @contextmanager

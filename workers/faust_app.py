@@ -44,6 +44,9 @@ def worker_app(app_id: str, bootstrap: str, datadir: Path, **settings: Any) -> f
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=timedelta(seconds=1),
         broker_session_timeout=timedelta(seconds=10),
+        # A partition its group was not given (a topic made just before it joined) is
+        # found at the next metadata refresh: seconds, not aiokafka's default 5 minutes.
+        consumer_metadata_max_age_ms=5000,
         **settings,
     )
 

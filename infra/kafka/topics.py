@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -42,3 +45,20 @@ def ensure_topics(
         except Exception as error:  # created meanwhile by another process is fine
             if "TOPIC_ALREADY_EXISTS" not in str(error):
                 raise TopicMismatch(f"could not create topic {name}: {error}") from error
+    leaders_known(admin, [topic.topic for topic in missing], timeout_s)
+
+
+def leaders_known(client: Any, names: list[str], timeout_s: float = 30) -> None:
+    """Return once every partition of `names` has a leader (`client`: an AdminClient or a
+    Producer). A consumer that joins its group before then may be given none of a fresh
+    topic's partitions, and learn of them only at its next metadata refresh."""
+    deadline = time.monotonic() + timeout_s
+    waiting = list(names)
+    while waiting:
+        found = client.list_topics(waiting[0], timeout=timeout_s).topics.get(waiting[0])
+        if found and found.partitions and all(p.leader >= 0 for p in found.partitions.values()):
+            waiting.pop(0)
+            continue
+        if time.monotonic() > deadline:
+            raise TopicMismatch(f"topic {waiting[0]} has partitions without a leader")
+        time.sleep(0.05)

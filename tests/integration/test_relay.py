@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka.admin import AdminClient
 
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
@@ -278,3 +279,19 @@ def test_a_topic_with_other_partitioning_is_refused(settings: Settings) -> None:
     ensure_topics(settings.kafka_bootstrap_servers, topics, 3, 3_600_000)
     with pytest.raises(TopicMismatch, match="AIMARKET_EVENT_PARTITIONS"):
         ensure_topics(settings.kafka_bootstrap_servers, topics, 6, 3_600_000)
+
+
+def test_made_topics_have_a_leader_for_every_partition_when_ensure_returns(
+    settings: Settings,
+) -> None:
+    """A consumer may join its group the moment the topic is made; a partition without a
+    leader then would be left out of its assignment until a metadata refresh."""
+    assert settings.kafka_bootstrap_servers
+    names = [f"{settings.event_topic_prefix}fresh-{n}" for n in range(3)]
+    ensure_topics(settings.kafka_bootstrap_servers, names, 8, 3_600_000)
+    listed = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers}).list_topics(
+        timeout=10
+    )
+    for name in names:
+        partitions = listed.topics[name].partitions.values()
+        assert len(partitions) == 8 and all(p.leader >= 0 for p in partitions)
