@@ -102,10 +102,10 @@ def refusals(route_class: str) -> float:
     return value or 0.0
 
 
-class ConsistentClient(TestClient):
-    """A client that reads its own writes, as an SDK would: it remembers the highest event
-    position any command answered with (body `position` or header `X-Event-Position`) and
-    sends it as `wait_for` with every GET."""
+class ReadsOwnWrites:
+    """Makes an httpx client read its own writes, as the SDK does: it remembers the highest
+    event position any command answered with (body `position` or header
+    `X-Event-Position`) and sends it as `wait_for` with every GET."""
 
     position = 0
 
@@ -120,7 +120,7 @@ class ConsistentClient(TestClient):
             else:
                 url = httpx.URL(str(url))
                 url = url.copy_merge_params({"wait_for": self._further(url.params)})
-        response = super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)  # type: ignore[misc]
         found = response.headers.get("x-event-position")
         if found is None and response.headers.get("content-type") == "application/json":
             body = response.json()
@@ -134,3 +134,11 @@ class ConsistentClient(TestClient):
         if given is None:
             return str(self.position)
         return str(max(self.position, int(given))) if given.isdigit() else given
+
+
+class ConsistentClient(ReadsOwnWrites, TestClient):
+    """The app in process, reading its own writes."""
+
+
+class ConsistentHttp(ReadsOwnWrites, httpx.Client):
+    """A served app over HTTP, reading its own writes."""

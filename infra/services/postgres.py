@@ -120,7 +120,9 @@ class Postgres(Service):
             "synchronous_commit": "off",
             "full_page_writes": "off",
             "shared_buffers": "64MB",
-            "max_connections": "200",
+            # The whole system as processes (tests/e2e/test_whole_system.py) holds about
+            # 100 at once beside the session's own workers.
+            "max_connections": "400",
             "logging_collector": "off",
             "log_checkpoints": "off",
         }
