@@ -50,12 +50,15 @@ def register(accounts: AccountCommands) -> tuple[int, float]:
     return written.position, time.perf_counter()
 
 
-def writers(app: EventStore, count: int, pace: Callable[[], None], stop: threading.Event,
+Pace = Callable[[], None]  # called by a writer after each command: sleeps to its next slot
+
+
+def writers(app: EventStore, count: int, make_pace: Callable[[], Pace], stop: threading.Event,
             committed: Committed) -> list[threading.Thread]:  # fmt: skip
-    """`count` threads registering accounts until `stop`, each calling `pace` between."""
+    """`count` threads registering accounts until `stop`, each with a pace of its own."""
 
     def write() -> None:
-        accounts = AccountCommands(app)
+        accounts, pace = AccountCommands(app), make_pace()
         while not stop.is_set():
             committed.append(register(accounts))
             pace()
@@ -71,7 +74,7 @@ def append_rate(app: EventStore, count: int, seconds: float) -> float:
     head = app.recorder.max_notification_id() or 0
     stop, committed = threading.Event(), Committed()
     started = time.perf_counter()
-    threads = writers(app, count, lambda: None, stop, committed)
+    threads = writers(app, count, lambda: lambda: None, stop, committed)
     time.sleep(seconds)
     stop.set()
     for thread in threads:
@@ -80,16 +83,20 @@ def append_rate(app: EventStore, count: int, seconds: float) -> float:
     return ((app.recorder.max_notification_id() or 0) - head) / elapsed
 
 
-def paced(rate_per_writer: float) -> Callable[[], None]:
-    """A pace for one writer: sleep to the next slot (a writer behind catches up at once)."""
+def paced(rate_per_writer: float) -> Callable[[], Pace]:
+    """Paces for writers of `rate_per_writer` each (a writer behind catches up at once)."""
     interval = 1 / rate_per_writer
-    state = {"next": time.perf_counter()}
 
-    def pace() -> None:
-        state["next"] += interval
-        time.sleep(max(0.0, state["next"] - time.perf_counter()))
+    def make_pace() -> Pace:
+        state = {"next": time.perf_counter()}
 
-    return pace
+        def pace() -> None:
+            state["next"] += interval
+            time.sleep(max(0.0, state["next"] - time.perf_counter()))
+
+        return pace
+
+    return make_pace
 
 
 def lag_under_load(settings: Settings, app: EventStore, count: int, rate: float,
