@@ -43,6 +43,10 @@ from infra.stores import open_marketplace
 from tests.pipeline import running_pipeline
 
 Committed = list[tuple[int, float]]  # (position, perf_counter at commit)
+# Each look at the read models' progress is a few PostgreSQL and FerretDB reads per probe
+# of a binary search: every 20 ms (lags read up to 20 ms long) rather than pipeline.py's
+# 5 ms, which on two shared cores takes CPU from the very workers it measures.
+POLL_S = 0.02
 
 
 def register(accounts: AccountCommands) -> tuple[int, float]:
@@ -123,7 +127,7 @@ def lag_under_load(settings: Settings, app: EventStore, count: int, rate: float,
             done, now = reached_prefix(container.read.progress, pending), time.perf_counter()
             lags += [now - at for _, at in pending[:done]]
             del pending[:done]
-            time.sleep(0.005)
+            time.sleep(POLL_S)
     finally:
         stop.set()
         container.close()
