@@ -38,6 +38,7 @@ class Figure:
     notes: str = ""
     script: str = field(default_factory=lambda: Path(sys.argv[0]).stem)
     measured: str = field(default_factory=_now)
+    load: float | None = field(default_factory=lambda: os.getloadavg()[0])  # 1-minute
 
 
 def machine() -> str:

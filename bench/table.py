@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/table.py [--run var/bench/<run>.json] [--doc docs/BENCHMARKS.md]
 
-The table is every figure of the run (bench/results.py's format) and, for a figure the run
-did not measure, its last recorded value from bench/table_seed.json, with its own date.
+The table is every figure of the run (bench/results.py's format), with the 1-minute load
+average when it was recorded (the box is shared), and, for a figure the run did not
+measure, its last recorded value from bench/table_seed.json, with its own date.
 Only the text between the markers is replaced; the rest of the file is left as it is.
 """
 
@@ -59,6 +60,8 @@ def row(figure: dict[str, Any], machines: list[str]) -> str:
     if figure["machine"] not in machines:
         machines.append(figure["machine"])
     where = f"{figure['measured']}, M{machines.index(figure['machine']) + 1}"
+    if figure.get("load") is not None:
+        where += f", load {figure['load']:.1f}"
     cells = [figure["name"], f"{number(figure['ours'])} {figure['unit']}", against, ratio,
              figure["goal"], met, where, figure.get("notes", "")]  # fmt: skip
     return "| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |"

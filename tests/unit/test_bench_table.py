@@ -45,6 +45,7 @@ def test_the_table_replaces_only_what_lies_between_the_markers(tmp_path: Path, a
     assert "stale" not in table
     assert "| relay vs the maximum append rate | 9,000 events/s | 1,000 events/s, max " in table
     assert "| 9.00x | >= 5x | **yes** |" in table and "relay / notes" in table
+    assert ", M1, load " in table
     assert "| an older figure | 376 ms |" in table and "2026-11-26, M2" in table  # seed's date
     assert "M2: the old box" in table
     write_table(doc, a_run, seed(tmp_path))
