@@ -47,6 +47,7 @@ Committed = list[tuple[int, float]]  # (position, perf_counter at commit)
 # of a binary search: every 20 ms (lags read up to 20 ms long) rather than pipeline.py's
 # 5 ms, which on two shared cores takes CPU from the very workers it measures.
 POLL_S = 0.02
+DRAIN_S = 120  # after the load stops, for the read models to catch up
 
 
 def register(accounts: AccountCommands) -> tuple[int, float]:
@@ -121,6 +122,9 @@ def lag_under_load(settings: Settings, app: EventStore, count: int, rate: float,
                 stop.set()
                 for thread in threads:
                     thread.join()
+            if time.perf_counter() - started > seconds + DRAIN_S:
+                raise SystemExit(f"{len(pending)} writes not in the read models {DRAIN_S} s "
+                                 "after the load stopped: see the workers' logs")  # fmt: skip
             for item in committed[taken:]:
                 bisect.insort(pending, item)
             taken = len(committed)
@@ -130,6 +134,8 @@ def lag_under_load(settings: Settings, app: EventStore, count: int, rate: float,
             time.sleep(POLL_S)
     finally:
         stop.set()
+        for thread in threads:
+            thread.join()
         container.close()
     return lags, len(committed) / seconds
 
@@ -150,7 +156,9 @@ def main(seconds: float, counts: list[int], lag_seconds: float, load: float) -> 
     target = load * rates[best]
     print(f"3. lag at {target:.0f} events/s ({load:.0%} of the maximum), {best} writers, "
           f"{lag_seconds:.0f} s, pipeline running ...", flush=True)  # fmt: skip
-    with running_pipeline(settings, Path(tempfile.mkdtemp())):
+    logs = Path(tempfile.mkdtemp(prefix="relay-vs-writes-"))
+    print(f"   (the relay's and the workers' logs: {logs})", flush=True)
+    with running_pipeline(settings, logs):
         caught_up(settings, app)  # the backlog of 1 first: the clock starts on a quiet system
         lags, reached = lag_under_load(settings, app, best, target, lag_seconds)
     app.close()
