@@ -105,10 +105,11 @@ def paced(rate_per_writer: float) -> Callable[[], Pace]:
 
 
 def lag_under_load(settings: Settings, app: EventStore, count: int, rate: float,
-                   seconds: float) -> tuple[list[float], float]:  # fmt: skip
-    """Lags (s) of each write at `rate` events/s from `count` writers, and the rate reached.
-    Writes are matched to the read models' progress in position order; several writers
-    commit out of order, so the pending writes are kept sorted."""
+                   seconds: float, alive: Pace) -> tuple[list[float], float]:  # fmt: skip
+    """Lags (s) of each write at `rate` events/s from `count` writers, and the rate reached
+    (`alive` raises if a pipeline process died). Writes are matched to the read models'
+    progress in position order; several writers commit out of order, so the pending writes
+    are kept sorted."""
     container = build_container(settings)
     stop, committed = threading.Event(), Committed()
     pending: Committed = []
@@ -122,6 +123,7 @@ def lag_under_load(settings: Settings, app: EventStore, count: int, rate: float,
                 stop.set()
                 for thread in threads:
                     thread.join()
+            alive()
             if time.perf_counter() - started > seconds + DRAIN_S:
                 raise SystemExit(f"{len(pending)} writes not in the read models {DRAIN_S} s "
                                  "after the load stopped: see the workers' logs")  # fmt: skip
@@ -142,7 +144,8 @@ def lag_under_load(settings: Settings, app: EventStore, count: int, rate: float,
 
 def main(seconds: float, counts: list[int], lag_seconds: float, load: float) -> None:
     settings = fresh_settings()
-    app = open_marketplace(settings, POSTGRES_POOL_SIZE=str(max(counts) + 2))
+    # A connection for each writer and no more: the box's PostgreSQL is shared.
+    app = open_marketplace(settings, POSTGRES_POOL_SIZE=str(max(counts)), POSTGRES_MAX_OVERFLOW="0")
     register(AccountCommands(app))  # tables, connections and caches warm
     print(f"1. appends through the command side (register_user), {seconds:.0f} s each:")
     rates = {}
@@ -158,9 +161,14 @@ def main(seconds: float, counts: list[int], lag_seconds: float, load: float) -> 
           f"{lag_seconds:.0f} s, pipeline running ...", flush=True)  # fmt: skip
     logs = Path(tempfile.mkdtemp(prefix="relay-vs-writes-"))
     print(f"   (the relay's and the workers' logs: {logs})", flush=True)
-    with running_pipeline(settings, logs):
+    with running_pipeline(settings, logs) as processes:
+
+        def alive() -> None:
+            if died := [name for name, p in processes.items() if p.poll() is not None]:
+                raise SystemExit(f"{', '.join(died)} exited: see {logs}")
+
         caught_up(settings, app)  # the backlog of 1 first: the clock starts on a quiet system
-        lags, reached = lag_under_load(settings, app, best, target, lag_seconds)
+        lags, reached = lag_under_load(settings, app, best, target, lag_seconds, alive)
     app.close()
     report(rates, best, relayed, sorted(lags), target, reached, load)
 
