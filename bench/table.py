@@ -4,8 +4,9 @@
 
 The table is every figure of the run (bench/results.py's format), with the 1-minute load
 average when it was recorded (the box is shared), and, for a figure the run did not
-measure, its last recorded value from bench/table_seed.json, with its own date.
-Only the text between the markers is replaced; the rest of the file is left as it is.
+measure, its last recorded value from bench/table_seed.json, with its own date
+(`--into-seed` puts the run's figures there, for a run worth committing). Only the text
+between the markers is replaced; the rest of the file is left as it is.
 """
 
 from __future__ import annotations
@@ -90,11 +91,19 @@ def latest_run() -> Path | None:
     return runs[-1] if runs else None
 
 
-def write_table(doc: Path, run_path: Path | None, seed_path: Path = SEED) -> None:
+def write_table(
+    doc: Path, run_path: Path | None, seed_path: Path = SEED, into_seed: bool = False
+) -> None:
+    """The table from the run and the seed; `into_seed`: the seed takes the run's figures
+    (to commit after a run worth keeping)."""
     seed = json.loads(seed_path.read_text())
     run = json.loads(run_path.read_text()) if run_path else None
     source = f"{run_path.name} and {seed_path.name}" if run_path else seed_path.name
-    doc.write_text(replace_table(doc.read_text(), render(merged(seed, run), source)))
+    rows = merged(seed, run)
+    doc.write_text(replace_table(doc.read_text(), render(rows, source)))
+    if into_seed and run:
+        seed["figures"] = [{k: v for k, v in row.items() if k != "script"} for row in rows]
+        seed_path.write_text(json.dumps(seed, indent=1) + "\n")
 
 
 if __name__ == "__main__":
@@ -102,10 +111,11 @@ if __name__ == "__main__":
     parser.add_argument("--run", type=Path, help="a run's file (default: the newest)")
     parser.add_argument("--seed-only", action="store_true", help="the seed's figures only")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    parser.add_argument("--into-seed", action="store_true", help="the seed keeps the run's")
     args = parser.parse_args()
     run = None if args.seed_only else (args.run or latest_run())
     if run and not run.exists():
         print(f"{run} does not exist (no script recorded a figure): the seed's figures only")
         run = None
-    write_table(args.doc, run)
+    write_table(args.doc, run, into_seed=args.into_seed)
     print(f"{args.doc}: table from {run or 'the seed'}")

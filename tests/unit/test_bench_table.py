@@ -65,3 +65,14 @@ def test_a_figure_recorded_again_in_a_run_replaces_the_first(a_run: Path) -> Non
     figures = json.loads(a_run.read_text())["figures"]
     assert [f["ours"] for f in figures] == [5.0]
     assert " cores" in json.loads(a_run.read_text())["machine"]
+
+
+def test_a_run_worth_keeping_goes_into_the_seed(tmp_path: Path, a_run: Path) -> None:
+    doc, seed_path = tmp_path / "BENCHMARKS.md", seed(tmp_path)
+    doc.write_text(f"{START}{END}")
+    write_table(doc, a_run, seed_path, into_seed=True)
+    kept = {f["name"]: f for f in json.loads(seed_path.read_text())["figures"]}
+    assert kept["relay vs the maximum append rate"]["ours"] == 9000.0
+    assert kept["an older figure"]["measured"] == "2026-11-26"
+    write_table(doc, None, seed_path)  # the seed alone now gives the same table
+    assert "9,000 events/s" in doc.read_text()
