@@ -60,15 +60,18 @@ check-rules:
 	cd deploy/rulecheck && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -o $(CURDIR)/var/cache/go-bin/rulecheck .
 	var/cache/go-bin/rulecheck deploy/prometheus/*.yml deploy/grafana/*.json
 
+## Every benchmark into one run's file (var/bench/<run>.json), then the table at the top of
+## docs/BENCHMARKS.md from it; a script that fails does not stop the others or the table.
+## (bench/inference.py runs bench/inference_triton.py; bench/billing.py the purchases.)
+BENCH_SCRIPTS = auth pipeline relay_vs_writes discovery inference billing gateway gateway_ratelimit sdk
+
 bench: install-test
-	$(PY) bench/auth.py
-	$(PY) bench/pipeline.py
-	$(PY) bench/discovery.py
-	$(PY) bench/inference.py
-	$(PY) bench/billing.py
-	$(PY) bench/gateway.py
-	$(PY) bench/gateway_ratelimit.py
-	$(PY) bench/sdk.py
+	@run=$$(date -u +%Y%m%dT%H%M%SZ); export AIMARKET_BENCH_RUN=$$run; failed=""; \
+	for script in $(BENCH_SCRIPTS); do \
+		echo "== bench/$$script.py"; $(PY) bench/$$script.py || failed="$$failed $$script"; \
+	done; \
+	$(PY) bench/table.py --run var/bench/$$run.json; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 services-up: install-test
 	$(PY) -m infra.services up

@@ -37,6 +37,7 @@ from confluent_kafka import Consumer, Producer
 
 from bench.billing_floor import faust_floor
 from bench.cluster import fresh_cluster
+from bench.results import record
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
 from commands.metering_ports import CallStatus, UsageRecord
@@ -190,6 +191,17 @@ def metering(records: int) -> None:
           f"{floor / raw:6.2f}")  # fmt: skip
     print(f"{'aimarket worker metering: Kafka -> priced in PG':52} {ours:10.0f}/s {ratio:6.2f}")
     print(f"goal: metering >= 0.5x raw consume ({'met' if ratio >= 0.5 else 'NOT met'})")
+    record(
+        "metering: Kafka -> priced in PostgreSQL",
+        ours,
+        "records/s",
+        raw,
+        "raw confluent-kafka consume + json.loads",
+        ratio,
+        ">= 0.5x",
+        ratio >= 0.5,
+        f"floors: bare faust agent {bare:.0f}/s, our agent + decode {floor:.0f}/s",
+    )
 
 
 def main() -> None:

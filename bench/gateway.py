@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from fastapi import FastAPI
 
+from bench.results import record
 from infra.settings import Settings
 from tests.pipeline import start, stop
 
@@ -245,6 +246,18 @@ def report(profile: str, loads: dict[str, Load]) -> None:
     met = "met" if throughput >= 0.8 and tail <= 1.5 else "NOT met"
     print(f"{profile}: throughput {throughput:.2f}x (goal >= 0.8x), p99 {tail:.2f}x "
           f"(goal <= 1.5x): {met}")  # fmt: skip
+    bound = loads.get("bare-redis")
+    record(
+        f"gateway, {profile}: GET /v1/auth/me, whole stack",
+        ours.per_s,
+        "req/s",
+        bare.per_s,
+        "bare FastAPI async route",
+        throughput,
+        ">= 0.8x /s and <= 1.5x p99",
+        met == "met",
+        f"p99 {tail:.2f}x" + (f"; bound {bound.per_s / bare.per_s:.2f}x /s" if bound else ""),
+    )
 
 
 def main() -> None:

@@ -45,6 +45,7 @@ from bench.inference import (
     set_up,
 )
 from bench.inference_bound import start_bound, triton_runner
+from bench.results import record
 from commands.inference_ports import Deployment
 from infra.settings import Settings
 
@@ -142,6 +143,18 @@ def report(case: str, concurrency: int, api: Figures, bound: Figures, direct: Fi
           f"{line('direct', direct)} | API p50 {ratio:.2f}x direct (bound "
           f"{bound.p50_ms / direct.p50_ms:.2f}x), throughput {throughput:.2f}x direct (bound "
           f"{bound.per_s / direct.per_s:.2f}x) (goal {'met' if goal else 'NOT met'})")  # fmt: skip
+    wanted = "<= 1.5x p50" + (" and >= 0.7x /s" if concurrency > 1 else "")
+    record(
+        f"inference, Triton, {case}, c={concurrency}: API p50",
+        api.p50_ms,
+        "ms",
+        direct.p50_ms,
+        "tritonclient gRPC direct, p50",
+        ratio,
+        wanted,
+        goal,
+        f"{throughput:.2f}x /s; bound {bound.p50_ms / direct.p50_ms:.2f}x p50",
+    )
 
 
 def dynamic_batching(settings: Settings, model_id: str, requests: int) -> None:
@@ -180,6 +193,17 @@ def dynamic_batching(settings: Settings, model_id: str, requests: int) -> None:
         f"  items/s at c=32 {gain:.2f}x, p50 at c=1 {added:+.3f} ms "
         f"(goal >= 1.5x and <= +0.5 ms: {'met' if met else 'NOT met'})"
     )
+    record(
+        "Triton dynamic batching, c=32",
+        figures[(True, 32)].per_s,
+        "items/s",
+        figures[(False, 32)].per_s,
+        "dynamic batching off",
+        gain,
+        ">= 1.5x and <= +0.5 ms p50 at c=1",
+        met,
+        f"p50 at c=1 {added:+.3f} ms",
+    )
     for name in names.values():
         client.unload_model(name)
 
@@ -214,6 +238,16 @@ async def batch_against_single(port: int, key: str, model_id: str, calls: int) -
     print(
         f"batch endpoint, 32 items a call: {rates[32]:.0f} items/s against {rates[1]:.0f} "
         f"single calls/s: {ratio:.1f}x (goal >= 10x: {'met' if ratio >= 10 else 'NOT met'})"
+    )
+    record(
+        "batch endpoint, 32 items a call",
+        rates[32],
+        "items/s",
+        rates[1],
+        "single calls",
+        ratio,
+        ">= 10x",
+        ratio >= 10,
     )
 
 

@@ -40,6 +40,7 @@ from aimarket_client.ops.uploads import file_sha256
 from aimarket_client.tensors import encode_inputs
 
 from bench import discovery, inference
+from bench.results import record
 from infra.settings import Settings
 from tests.support import PASSWORD, verified_account
 
@@ -132,6 +133,17 @@ def _report_uploads(mib: float, part: int, runs: int, seconds: dict[str, list[fl
     ratio = base / statistics.median(seconds["sdk like for like"])
     met = "met" if ratio >= UPLOAD_GOAL else "NOT met"
     print(f"goal: the SDK at least {UPLOAD_GOAL}x like for like: {ratio:.2f}x, {met}")
+    ours = statistics.median(seconds["sdk like for like"])
+    record(
+        "SDK upload, like for like",
+        mib / ours,
+        "MiB/s",
+        mib / base,
+        "the upload bench's client",
+        ratio,
+        f">= {UPLOAD_GOAL}x",
+        met == "met",
+    )
 
 
 def infer_figures(requests: int) -> None:
@@ -180,6 +192,16 @@ def _report_infer(requests: int, samples: dict[str, list[float]]) -> None:
     ratio = p50["client.models.infer"] / p50["raw httpx"]
     met = "met" if ratio <= INFER_GOAL else "NOT met"
     print(f"goal: the SDK's p50 at most {INFER_GOAL}x raw httpx: {ratio:.2f}x, {met}")
+    record(
+        "SDK client.models.infer, p50",
+        p50["client.models.infer"] * 1e3,
+        "ms",
+        p50["raw httpx"] * 1e3,
+        "raw httpx",
+        ratio,
+        f"<= {INFER_GOAL}x",
+        met == "met",
+    )
 
 
 if __name__ == "__main__":
