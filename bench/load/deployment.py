@@ -1,0 +1,67 @@
+"""The cluster profile as an operator runs it, each part an OS process of its own: the
+API under uvicorn with 2 workers, the relay and the workers, on a fresh deployment of the
+run's own (bench/cluster.fresh_cluster) against the running services."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from bench.cluster import fresh_cluster
+from bench.gateway import free_port, wait_listening
+from infra.settings import Settings
+from tests.pipeline import start, stop
+
+SERVICES = ["postgres", "redis", "kafka", "ferretdb", "opensearch", "triton"]
+WORKERS = ("projections", "stats", "purchases", "metering", "inference")
+# Seeding registers hundreds of accounts: a cheap password hash, no login throttle.
+LENIENT: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_kib": 8,
+                           "login_attempts_per_client_per_minute": 10**6,
+                           "inference_calls_per_minute": 10**9}  # fmt: skip
+
+
+def load_settings() -> Settings:
+    """A fresh cluster deployment calling the running Triton, usage metered through Kafka.
+    Payments: the simulated provider, shared by the processes through the data directory
+    (stripe-mock keeps no state and declines every charge: no purchase would complete)."""
+    settings, env = fresh_cluster(SERVICES, "load", usage_sink="kafka", **LENIENT)
+    return settings.model_copy(update={
+        "triton_url": env["AIMARKET_TRITON_URL"],
+        "triton_grpc_url": env["AIMARKET_TRITON_GRPC_URL"],
+        "triton_model_repository": Path(env["AIMARKET_TRITON_MODEL_REPOSITORY"]),
+    })  # fmt: skip
+
+
+def start_cluster(settings: Settings, stack: ExitStack) -> str:
+    """The API (2 uvicorn workers), the relay and the workers, each stopped by `stack`:
+    the API's base URL once it answers."""
+    port = free_port()
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    commands = [["api", "--port", str(port), "--workers", "2"], ["relay"]]
+    commands += [["worker", kind] for kind in WORKERS]
+    for command in commands:
+        run(command, settings, logs, stack)
+    wait_listening(port, "/v1/health")
+    return f"http://127.0.0.1:{port}"
+
+
+def run(command: list[str], settings: Settings, logs: Path, stack: ExitStack) -> None:
+    process = start(command, settings, logs / f"{'-'.join(command[:2])}.log")
+    stack.callback(stop, process)
+
+
+def start_deployer_from_head(settings: Settings, stack: ExitStack) -> None:
+    """`aimarket worker deployer`, from the log's head on: what was published before is the
+    browsing catalogue, not loaded into Triton (a Python-backend process per model would
+    take the machine's memory); what is published from now on is deployed."""
+    from infra.stores import open_marketplace, read_stores
+    from projections.ports import Position
+    from workers.deployer import POSITION_COLLECTION, TRACKER
+    from workers.notifications import last_position
+
+    head = last_position(open_marketplace(settings))
+    store, _ = read_stores(settings)
+    store.apply(POSITION_COLLECTION, [], Position(TRACKER, head))
+    run(["worker", "deployer"], settings, settings.data_dir / "logs", stack)
