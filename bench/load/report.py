@@ -13,6 +13,17 @@ from bench.load.routes import CATALOGUE_ROUTES, INFERENCE_ROUTES
 
 HEADING = "## Load (make load)"
 RATIO = 3.0  # loaded p99 at most this times the unloaded p99
+ABOUT = """\
+Written by `make load` (bench/load/; LOAD_USERS, LOAD_SECONDS and the other settings in
+bench/load/__main__.py's docstring), replaced on each run. Users, weighted: visitors
+(10: browse, search with facets, model pages), consumers (8: call a free model on Triton,
+call a paid one, buy a model outright with an Idempotency-Key, pages, search), publishers
+(1: create a model and upload a small ONNX version; not published, since each publish
+loads a model into Triton). Think time 0.5-2 s. The only deliberate 4xx is 402
+`payment_required` from a paid model called before the caller's purchase of it completed;
+rate limits are set too wide to refuse (no 429 expected). The catalogue's models are
+published before the deployer starts, so only the models called are on Triton. Payments:
+the simulated provider (stripe-mock declines every charge, so no purchase would complete)."""
 
 
 def machine() -> str:
@@ -76,7 +87,7 @@ def section(result: dict[str, Any], setup: str, judged: bool) -> str:
     count = errors(result)
     lines = [HEADING, "",
              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}; load average "
-             f"at the end {load_average()}.", "", setup, "",
+             f"at the end {load_average()}.", "", setup, "", ABOUT, "",
              f"{result['users']} users for {result['seconds']:.0f} s (after all had started):",
              "", *endpoint_table(result["loaded"], result["seconds"]), "",
              "Unloaded p99: one user alone, no think time, before the load, same run.", "",
