@@ -15,10 +15,12 @@ from tests.pipeline import start, stop
 
 SERVICES = ["postgres", "redis", "kafka", "ferretdb", "opensearch", "triton"]
 WORKERS = ("projections", "stats", "purchases", "metering", "inference")
-# Seeding registers hundreds of accounts: a cheap password hash, no login throttle.
+# Seeding registers many accounts: a cheap password hash, no login throttle; tokens that
+# outlive a long seed on a slow machine and the timed part after it.
 LENIENT: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_kib": 8,
                            "login_attempts_per_client_per_minute": 10**6,
-                           "inference_calls_per_minute": 10**9}  # fmt: skip
+                           "inference_calls_per_minute": 10**9,
+                           "access_token_ttl_s": 3600}  # fmt: skip
 
 
 def load_settings() -> Settings:
