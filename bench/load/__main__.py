@@ -31,7 +31,7 @@ import httpx
 
 from bench.load import seed
 from bench.load.deployment import load_settings, start_cluster, start_deployer_from_head
-from bench.load.report import errors, section, write_docs
+from bench.load.report import errors, load_average, section, write_docs
 from infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,11 +84,12 @@ def swarm(made: seed.Seed, data_dir: Path, users: int, seconds: float) -> dict[s
 def main() -> None:
     users, seconds = int(setting("LOAD_USERS", "100")), float(setting("LOAD_SECONDS", "180"))
     judged, docs = setting("LOAD_JUDGE", "1") != "0", setting("LOAD_DOCS", "docs/BENCHMARKS.md")
-    settings = load_settings()
+    before, settings = load_average(), load_settings()
     with ExitStack() as stack:
         base_url = start_cluster(settings, stack)
         made = seeded(base_url, settings, stack)
         result = swarm(made, settings.data_dir, users, seconds)
+    result["load_before"] = before  # other work on the machine shows in the figures
     setup = (f"Cluster profile, each part a process: the API (uvicorn, 2 workers), the relay, "
              f"the projection, stats, purchase saga, metering, inference-job and deployer "
              f"workers; locust in one process on the same cores. Seed: "

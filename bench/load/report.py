@@ -87,7 +87,8 @@ def section(result: dict[str, Any], setup: str, judged: bool) -> str:
     count = errors(result)
     lines = [HEADING, "",
              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}; load average "
-             f"at the end {load_average()}.", "", setup, "", ABOUT, "",
+             f"at the start {result.get('load_before', '?')}, at the end {load_average()}.",
+             "", setup, "", ABOUT, "",
              f"{result['users']} users for {result['seconds']:.0f} s (after all had started):",
              "", *endpoint_table(result["loaded"], result["seconds"]), "",
              "Unloaded p99: one user alone, no think time, before the load, same run.", "",
