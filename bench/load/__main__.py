@@ -30,9 +30,13 @@ from pathlib import Path
 import httpx
 
 from bench.load import seed
-from bench.load.deployment import load_settings, start_cluster, start_deployer_from_head
+from bench.load.deployment import (
+    Processes,
+    load_settings,
+    start_cluster,
+    start_deployer_from_head,
+)
 from bench.load.report import errors, load_average, section, write_docs
-from infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,17 +45,17 @@ def setting(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
-def seeded(base_url: str, settings: Settings, stack: ExitStack) -> seed.Seed:
+def seeded(base_url: str, processes: Processes) -> seed.Seed:
     from tests.inference_support import affine_model
 
-    content, data_dir = affine_model(), settings.data_dir
+    content, data_dir = affine_model(), processes.settings.data_dir
     model_file = data_dir / "affine.onnx"
     model_file.write_bytes(content)
     made = seed.Seed(base_url, str(model_file))
     began = time.monotonic()
     seed.catalogue(made, data_dir, content, int(setting("LOAD_MODELS", "300")))
-    start_deployer_from_head(settings, stack)
-    seed.deployed(made, content)
+    start_deployer_from_head(processes)
+    seed.deployed(made, content, processes.check)
     seed.consumers(made, data_dir, int(setting("LOAD_CONSUMERS", "40")))
     wait_listed(base_url, len(made.catalogue + made.free_deployed + made.paid_deployed))
     print(f"seeded in {time.monotonic() - began:.0f} s: {len(made.catalogue)} catalogue models "
@@ -86,9 +90,10 @@ def main() -> None:
     judged, docs = setting("LOAD_JUDGE", "1") != "0", setting("LOAD_DOCS", "docs/BENCHMARKS.md")
     before, settings = load_average(), load_settings()
     with ExitStack() as stack:
-        base_url = start_cluster(settings, stack)
-        made = seeded(base_url, settings, stack)
+        base_url, processes = start_cluster(settings, stack)
+        made = seeded(base_url, processes)
         result = swarm(made, settings.data_dir, users, seconds)
+        processes.check()  # every part still running at the end
     result["load_before"] = before  # other work on the machine shows in the figures
     setup = (f"Cluster profile, each part a process: the API (uvicorn, 2 workers), the relay, "
              f"the projection, stats, purchase saga, metering, inference-job and deployer "

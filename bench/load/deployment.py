@@ -4,6 +4,8 @@ run's own (bench/cluster.fresh_cluster) against the running services."""
 
 from __future__ import annotations
 
+import subprocess
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from tests.pipeline import start, stop
 
 SERVICES = ["postgres", "redis", "kafka", "ferretdb", "opensearch", "triton"]
 WORKERS = ("projections", "stats", "purchases", "metering", "inference")
+STARTING_S = 3.0  # a process that cannot start (no database connection) has exited by then
 # Seeding registers many accounts: a cheap password hash, no login throttle; tokens that
 # outlive a long seed on a slow machine and the timed part after it.
 LENIENT: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_kib": 8,
@@ -35,26 +38,43 @@ def load_settings() -> Settings:
     })  # fmt: skip
 
 
-def start_cluster(settings: Settings, stack: ExitStack) -> str:
-    """The API (2 uvicorn workers), the relay and the workers, each stopped by `stack`:
-    the API's base URL once it answers."""
-    port = free_port()
-    logs = settings.data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    commands = [["api", "--port", str(port), "--workers", "2"], ["relay"]]
-    commands += [["worker", kind] for kind in WORKERS]
-    for command in commands:
-        run(command, settings, logs, stack)
+class Processes:
+    """The deployment's processes, each stopped by `stack`; `check` says which one died."""
+
+    def __init__(self, settings: Settings, stack: ExitStack) -> None:
+        self.settings, self.stack = settings, stack
+        self.logs = settings.data_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, command: list[str]) -> None:
+        name = "-".join(command[:2])
+        process = start(command, self.settings, self.logs / f"{name}.log")
+        self.stack.callback(stop, process)
+        self.running[name] = process
+
+    def check(self) -> None:
+        for name, process in self.running.items():
+            if process.poll() is not None:
+                tail = (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise SystemExit(f"`aimarket {name}` exited ({process.returncode}):\n{tail}")
+
+
+def start_cluster(settings: Settings, stack: ExitStack) -> tuple[str, Processes]:
+    """The API (2 uvicorn workers), the relay and the workers: the API's base URL once it
+    answers, and the processes."""
+    processes, port = Processes(settings, stack), free_port()
+    processes.start(["api", "--port", str(port), "--workers", "2"])
+    processes.start(["relay"])
+    for kind in WORKERS:
+        processes.start(["worker", kind])
     wait_listening(port, "/v1/health")
-    return f"http://127.0.0.1:{port}"
+    time.sleep(STARTING_S)
+    processes.check()
+    return f"http://127.0.0.1:{port}", processes
 
 
-def run(command: list[str], settings: Settings, logs: Path, stack: ExitStack) -> None:
-    process = start(command, settings, logs / f"{'-'.join(command[:2])}.log")
-    stack.callback(stop, process)
-
-
-def start_deployer_from_head(settings: Settings, stack: ExitStack) -> None:
+def start_deployer_from_head(processes: Processes) -> None:
     """`aimarket worker deployer`, from the log's head on: what was published before is the
     browsing catalogue, not loaded into Triton (a Python-backend process per model would
     take the machine's memory); what is published from now on is deployed."""
@@ -63,7 +83,9 @@ def start_deployer_from_head(settings: Settings, stack: ExitStack) -> None:
     from workers.deployer import POSITION_COLLECTION, TRACKER
     from workers.notifications import last_position
 
-    head = last_position(open_marketplace(settings))
-    store, _ = read_stores(settings)
+    head = last_position(open_marketplace(processes.settings))
+    store, _ = read_stores(processes.settings)
     store.apply(POSITION_COLLECTION, [], Position(TRACKER, head))
-    run(["worker", "deployer"], settings, settings.data_dir / "logs", stack)
+    processes.start(["worker", "deployer"])
+    time.sleep(STARTING_S)
+    processes.check()

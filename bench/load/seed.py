@@ -9,6 +9,7 @@ import hashlib
 import random
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -126,8 +127,9 @@ def catalogue(seed: Seed, data_dir: Path, content: bytes, models: int, threads: 
     seed.paid = [model_id for (n, _), model_id in zip(plan, ids, strict=True) if n % 3 == 0]
 
 
-def deployed(seed: Seed, content: bytes, count: int = 2) -> None:
-    """`count` free and `count` paid models published for the deployer, waited for."""
+def deployed(seed: Seed, content: bytes, alive: Callable[[], None], count: int = 2) -> None:
+    """`count` free and `count` paid models published for the deployer, waited for
+    (`alive` raises when a process of the deployment has died meanwhile)."""
     rng = random.Random(19)
     with httpx.Client(base_url=seed.base_url, timeout=120) as http:
         token = seed.publishers[0]
@@ -136,12 +138,13 @@ def deployed(seed: Seed, content: bytes, count: int = 2) -> None:
         seed.paid_deployed = [publish(http, token, content, details(9100 + n, rng, True))
                               for n in range(count)]  # fmt: skip
         for model_id in seed.free_deployed + seed.paid_deployed:
-            wait_deployed(http, model_id)
+            wait_deployed(http, model_id, alive)
 
 
-def wait_deployed(http: httpx.Client, model_id: str) -> None:
+def wait_deployed(http: httpx.Client, model_id: str, alive: Callable[[], None]) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
+        alive()
         page = http.get(f"/v1/models/{model_id}")
         if page.status_code == 200:
             [version] = page.json()["versions"]
