@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from locust import FastHttpUser, between, task
 
-from bench.load.routes import BROWSE, INFER, PAGE, SEARCH, VERSIONS
+from bench.load.routes import BROWSE, INFER, INFER_PAID, PAGE, SEARCH, VERSIONS
 from bench.load.seed import LICENSES, TAGS, TASKS, WORDS, upload_body
 
 SEED: dict[str, Any] = {}  # set by the swarm before users start
@@ -103,8 +103,8 @@ class Consumer(MarketUser):
     def call_paid_model(self) -> None:
         """402 until this consumer's purchase of it has completed: deliberate."""
         model_id = random.choice(SEED["paid_deployed"])
-        self.call("POST", f"/v1/models/{model_id}/infer", INFER, json=X, headers=self.key,
-                  expect=[(402, "payment_required")])  # fmt: skip
+        self.call("POST", f"/v1/models/{model_id}/infer", INFER_PAID, json=X,
+                  headers=self.key, expect=[(402, "payment_required")])  # fmt: skip
 
     @task(1)
     def buy(self) -> None:
