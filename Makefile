@@ -9,7 +9,7 @@ PORT ?= 8000
 # Examples per operation for `make fuzz` (the normal test run uses 20).
 FUZZ_EXAMPLES ?= 100
 
-.PHONY: run test fuzz lint check-rules bench services-up services-down services-status install install-test clean
+.PHONY: run test fuzz lint check-rules bench load services-up services-down services-status install install-test clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "aimarket needs Python 3.11 or newer"'
@@ -72,6 +72,11 @@ bench: install-test
 	done; \
 	$(PY) bench/table.py --run var/bench/$$run.json; \
 	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
+
+## The marketplace under a locust load of its real shape on the cluster profile (bench/load/):
+## LOAD_USERS (100) for LOAD_SECONDS (180); figures into docs/BENCHMARKS.md.
+load: install-test
+	$(PY) -m bench.load
 
 services-up: install-test
 	$(PY) -m infra.services up
