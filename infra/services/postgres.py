@@ -120,8 +120,8 @@ class Postgres(Service):
             "synchronous_commit": "off",
             "full_page_writes": "off",
             "shared_buffers": "64MB",
-            # The whole system as processes (tests/e2e/test_whole_system.py) holds about
-            # 100 at once beside the session's own workers.
+            # Every process of the whole system (tests/e2e/test_whole_system.py) has its
+            # pools, beside the session's own workers: 200 ran out when test runs overlapped.
             "max_connections": "400",
             "logging_collector": "off",
             "log_checkpoints": "off",
