@@ -17,8 +17,12 @@ from selenium import webdriver
 from infra.bootstrap import Container
 from infra.settings import Settings
 from tests.browser.harness import Browser, start_chromium
+from tests.integration.conftest import cluster_purchase_worker, metering, notifier
 from tests.sdk_support import live_server, live_settings, unused_port
 from tests.support import PASSWORD
+
+# The cluster's workers the pages need (the saga for purchases, metering for spend).
+__all__ = ["cluster_purchase_worker", "metering", "notifier"]
 
 
 @pytest.fixture(scope="session")
