@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from domain.errors import Forbidden, PayloadTooLarge
 from domain.principal import Principal
 from infra.web.site import ANON_COOKIE, SESSION_COOKIE, Site
+from queries.progress import ReadYourWrites
 
 MAX_FORM_BYTES = 64 * 1024
 CSRF_HEADER = "x-csrf-token"
@@ -139,3 +140,13 @@ def login_url(request: Request) -> str:
     return "/login?next=" + quote(
         request.url.path + (f"?{request.url.query}" if request.url.query else "")
     )
+
+
+async def caught_up(web: WebContext, position: int | None) -> None:
+    """Wait until the read models show the visitor's own write at `position` (the API's
+    `wait_for`), so the page after a form shows what the form did."""
+    if position is None:
+        return
+    waits = web.request.app.state.container.get(ReadYourWrites)
+    who = f"user:{web.visitor.user_id}" if web.visitor else "address:"
+    await waits.wait(who, position)
