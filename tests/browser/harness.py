@@ -132,3 +132,13 @@ class Browser:
     def cookie(self, name: str) -> str | None:
         found = self.driver.get_cookie(name)
         return None if found is None else str(found["value"])
+
+
+def wait_for(browser: Browser, css: str, timeout_s: float = 30) -> WebElement:
+    """The element once it is shown (after a fetch, say)."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    located = expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, css))
+    element: WebElement = WebDriverWait(browser.driver, timeout_s).until(located)
+    return element
