@@ -21,7 +21,9 @@ router = APIRouter(include_in_schema=False)
 
 def _safe_next(target: str) -> str:
     """Only a path on this site: never an open redirect."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    # Browsers read a backslash as a slash: "/\\evil.example" would leave the site too.
+    on_site = target.startswith("/") and not target.startswith(("//", "/\\"))
+    return target if on_site and "\\" not in target else "/"
 
 
 @router.get("/signup")

@@ -3,6 +3,8 @@ Chromium on both profiles, as a person would."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,22 +15,33 @@ from tests.support import PASSWORD, unique_email, verification_token
 NEW_PASSWORD = "a brand new passphrase"
 
 
+def _newest_email_to(outbox: Path, address: str) -> str:
+    for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == address:
+            return str(message.get_content())
+    raise AssertionError(f"no email to {address}")
+
+
 def test_sign_up_verify_sign_in_change_password_and_sign_out(
     browser: Browser, outbox: Path
 ) -> None:
-    email = unique_email("web")
+    address = unique_email("web")
     browser.open("/signup")
     assert browser.page_bytes() < MAX_PAGE_BYTES
     browser.check_accessible()
-    browser.fill("main form", {"email": email, "password": PASSWORD, "role": "publisher"})
+    browser.fill("main form", {"email": address, "password": PASSWORD, "role": "publisher"})
     assert "Check your email" in browser.text()
 
-    browser.open("/verify?token=" + quote(verification_token(outbox, email)))
+    token = verification_token(outbox, address)
+    link = f"{browser.base_url}/verify?token={token}"
+    assert link in _newest_email_to(outbox, address)  # the email links to the page
+    browser.open("/verify?token=" + quote(token))
     browser.check_accessible()
     browser.fill("main form", {})
     assert "Email verified" in browser.text()
 
-    sign_in(browser, email)
+    sign_in(browser, address)
     browser.open("/account/password")
     browser.check_accessible()
     browser.fill("main form", {"current_password": "wrong one", "new_password": NEW_PASSWORD})
@@ -39,7 +52,7 @@ def test_sign_up_verify_sign_in_change_password_and_sign_out(
     browser.find("header form button").click()
     browser.screenshot("signed-out")
     assert "Sign in" in browser.text("header")
-    sign_in(browser, email, NEW_PASSWORD)
+    sign_in(browser, address, NEW_PASSWORD)
 
 
 def test_a_wrong_password_is_said_on_the_form(browser: Browser) -> None:

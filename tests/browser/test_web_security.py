@@ -89,3 +89,14 @@ def test_someone_elses_private_model_page_is_404(client: TestClient, outbox: Pat
     client.cookies.clear()
     sign_in(client, owner.email)
     assert client.get(f"/models/{model_id}").status_code == 200
+
+
+def test_signing_in_goes_back_only_to_a_page_of_this_site(client: TestClient) -> None:
+    email = register(client)
+    for target, expected in (("/models?q=x", "/models?q=x"), ("//evil.example", "/"),
+                             ("/\\evil.example", "/"), ("https://evil.example", "/")):  # fmt: skip
+        client.cookies.clear()
+        form = {"email": email, "password": PASSWORD, "next": target}
+        done = client.post("/login", data={**form, "csrf_token": csrf_of(client)},
+                           follow_redirects=False)  # fmt: skip
+        assert done.headers["location"] == expected
