@@ -70,6 +70,12 @@ def test_find_a_model_call_it_in_the_playground_and_manage_keys(
     browser.find("#catalogue aside button[type=submit]").click()
     browser.screenshot("filtered")
     assert "task=tabular-regression" in browser.path and f"Affine {word}" in browser.text()
+    browser.open("/models")
+    browser.find("#q").send_keys(word)  # results follow the typing, the address too
+    wait_for(browser, f'#results a[href="/models/{model_id}"]')
+    assert wait_for(browser, "#results .hl em").text.lower() == word
+    assert f"q={word}" in browser.path
+    browser.screenshot("typed")
     browser.find('nav[aria-label="Sort"] a[href*="sort=recent"]').click()
     assert "sort=recent" in browser.path and f"Affine {word}" in browser.text()
 
