@@ -7,18 +7,18 @@ the static files and the page error handling. One router per area, in its own mo
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from infra.bootstrap import Container
 from infra.schema_lock import schema_lock
 from infra.stores import postgres_pool
-from infra.web import auth_pages, catalogue, keys, model_page
+from infra.web import auth_pages, catalogue, keys, model_page, static_files
 from infra.web.errors import install_page_errors
 from infra.web.session_store import PostgresWebSessions, SqliteWebSessions, WebSessionStore
 from infra.web.sessions import WebSessions
-from infra.web.site import HERE, Site, make_templates
+from infra.web.site import Site, make_templates
 
 PAGE_ROUTERS: list[APIRouter] = [
+    static_files.router,
     auth_pages.router,
     catalogue.router,
     model_page.router,
@@ -37,7 +37,6 @@ def install_web(app: FastAPI, container: Container) -> None:
     )
     for router in PAGE_ROUTERS:
         app.router.routes.extend(router.routes)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     install_page_errors(app)
 
 

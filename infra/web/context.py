@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, quote
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from domain.errors import Forbidden, PayloadTooLarge
+from domain.errors import Forbidden, PayloadTooLarge, Unauthorized
 from domain.principal import Principal
 from infra.web.site import ANON_COOKIE, SESSION_COOKIE, Site
 from queries.progress import ReadYourWrites
@@ -25,6 +25,16 @@ CSRF_HEADER = "x-csrf-token"
 
 class SignInRequired(Exception):
     """A page for signed-in people, visited by someone who is not: off to /login."""
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+
+
+class NotSignedIn(Unauthorized):
+    """A page's fetch (the playground) without a signed-in session."""
+
+    code = "sign_in_required"
 
 
 @dataclass
@@ -122,8 +132,7 @@ async def posted_form(request: Request, web: Web) -> Posted:
 
 def check_csrf(web: WebContext, presented: str) -> None:
     if not web.site.csrf_ok(web.csrf_bound_to, presented):
-        raise Forbidden("the form's CSRF token is missing or wrong; reload the page",
-                        code="csrf_failed")  # fmt: skip
+        raise CsrfFailed("the form's CSRF token is missing or wrong; reload the page")
 
 
 async def csrf_header(request: Request, web: Web) -> WebContext:

@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse, Response
 
 from commands.access import AccessService
 from commands.inference import InferenceService
-from domain.errors import DomainError, NotFound, Unauthorized
+from domain.errors import DomainError, NotFound
 from infra.http.deps import Use
 from infra.http.routes.models import viewer_of
 from infra.http.schemas.access_reviews import AccessRequestCreate
 from infra.http.schemas.inference import InferRequest
-from infra.web.context import FetchWeb, PostedForm, Web
+from infra.web.context import FetchWeb, NotSignedIn, PostedForm, Web
 from infra.web.forms import form_again, parse
 from infra.web.playground import input_fields
 from queries.models import ModelQueries
@@ -87,7 +87,7 @@ async def playground(
     """One call from the page, with the visitor's session, through the API's own handler."""
     caller = web.visitor
     if caller is None:
-        raise Unauthorized("sign in to call the model", code="sign_in_required")
+        raise NotSignedIn("sign in to call the model")
     result = await service.infer(
         caller, model_id_of(model_id), None, body.inputs, uuid.uuid4().hex, body.output_format
     )
