@@ -100,3 +100,31 @@ def test_signing_in_goes_back_only_to_a_page_of_this_site(client: TestClient) ->
         done = client.post("/login", data={**form, "csrf_token": csrf_of(client)},
                            follow_redirects=False)  # fmt: skip
         assert done.headers["location"] == expected
+
+
+def test_someone_elses_objects_are_404_through_the_pages(client: TestClient, outbox: Path) -> None:
+    """The pages' routes that name an object, with another person's signed-in session."""
+    owner = verified_account(client, outbox, "publisher")
+    private = create_model(client, owner, visibility="private")
+    made = client.post(
+        "/v1/auth/api-keys", json={"name": "k", "scopes": ["inference"]}, headers=owner.headers
+    )
+    assert made.status_code == 201, made.text
+    key_id = made.json()["id"]
+    intruder = verified_account(client, outbox)
+    sign_in(client, intruder.email)
+    token = csrf_of(client, "/account/keys")
+    assert client.get(f"/models/{private}/access").status_code == 404
+    asked = client.post(f"/models/{private}/access", data={"csrf_token": token})
+    assert asked.status_code == 404
+    played = client.post(
+        f"/models/{private}/playground", json={"inputs": {"x": [[1, 2, 3, 4]]}},
+        headers={"X-CSRF-Token": token, "Accept": "application/json"},
+    )  # fmt: skip
+    assert played.status_code == 404, played.text
+    for action in ("rotate", "revoke"):
+        tried = client.post(f"/account/keys/{key_id}/{action}", data={"csrf_token": token})
+        assert tried.status_code == 404, tried.text
+    assert client.get(f"/static/..%2F{'__init__.py'}").status_code == 404
+    still = client.get("/v1/auth/me", headers={"X-API-Key": made.json()["key"]})
+    assert still.status_code != 401, still.text  # the key still works: not rotated or revoked
