@@ -142,3 +142,15 @@ def wait_for(browser: Browser, css: str, timeout_s: float = 30) -> WebElement:
     located = expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, css))
     element: WebElement = WebDriverWait(browser.driver, timeout_s).until(located)
     return element
+
+
+def tab_to(browser: Browser, name: str, presses: int = 20) -> WebElement:
+    """Press Tab until the field named `name` has the focus, as a keyboard user would."""
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(presses):
+        focused: WebElement = browser.driver.switch_to.active_element
+        if focused.get_attribute("name") == name:
+            return focused
+        focused.send_keys(Keys.TAB)
+    raise AssertionError(f"Tab never reached the field {name!r}")

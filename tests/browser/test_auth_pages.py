@@ -8,9 +8,12 @@ import email.policy
 from pathlib import Path
 from urllib.parse import quote
 
+from fastapi.testclient import TestClient
+from selenium.webdriver.common.keys import Keys
+
 from tests.browser.conftest import sign_in
-from tests.browser.harness import MAX_PAGE_BYTES, Browser
-from tests.support import PASSWORD, unique_email, verification_token
+from tests.browser.harness import MAX_PAGE_BYTES, Browser, tab_to
+from tests.support import PASSWORD, register, unique_email, verification_token
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -60,3 +63,11 @@ def test_a_wrong_password_is_said_on_the_form(browser: Browser) -> None:
     browser.fill("main form", {"email": unique_email(), "password": "not the password"})
     assert "email or password is incorrect" in browser.text()
     assert browser.cookie("aimarket_session") is None
+
+
+def test_signing_in_takes_the_keyboard_alone(browser: Browser, client: TestClient) -> None:
+    email = register(client)
+    browser.open("/login")
+    tab_to(browser, "email").send_keys(email, Keys.TAB, PASSWORD, Keys.ENTER)
+    browser.screenshot("signed-in-by-keyboard")
+    assert "Sign out" in browser.text("header")
