@@ -81,7 +81,8 @@ class AuthService(CommandHandlers):
         body = (
             "Welcome to aimarket.\n\nConfirm your email by sending this token to "
             f'POST {self.policy.public_base_url}/v1/auth/verify-email as {{"token": "..."}}:'
-            f"\n\n{token}\n\nThe token expires in {self.tokens.verify_email_ttl_hours} hours.\n"
+            f"\n\n{token}\n\nor open {self.policy.public_base_url}/verify?token={token} in a "
+            f"browser.\n\nThe token expires in {self.tokens.verify_email_ttl_hours} hours.\n"
         )
         self.mailer.send(OutgoingEmail(to=email, subject="Confirm your aimarket email", body=body))
 

@@ -16,6 +16,7 @@ from infra.http.routes.inference import inference_limits
 from infra.http.routes.stripe_webhooks import WEBHOOK_PATH
 from infra.http.routes.uploads import PART_PATH
 from infra.http.tracing import TracingMiddleware
+from infra.web import install_web
 
 DESCRIPTION = """An open AI model marketplace.
 
@@ -36,6 +37,7 @@ def create_app(container: Container) -> FastAPI:
         # as a node matched route by route and then matched again to handle the request.
         app.router.routes.extend(router.routes)
     install_error_handlers(app)
+    install_web(app, container)  # the pages for people, after the API's error handlers
     install_error_responses(app)
     # An upload's parts are the one large body: up to a part, plus slack so that a part a
     # little too long gets the route's clearer size_mismatch instead of a bare 413.

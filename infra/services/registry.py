@@ -19,6 +19,7 @@ SERVICE_CLASSES: dict[str, str] = {
     "opensearch": "infra.services.opensearch:OpenSearch",
     "triton": "infra.services.triton:Triton",
     "stripe-mock": "infra.services.stripe_mock:StripeMock",
+    "chromium": "infra.services.chromium:Chromium",  # installed only: the browser tests' own
 }
 
 

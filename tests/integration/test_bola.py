@@ -150,9 +150,19 @@ CASES: dict[tuple[str, str], Case] = {
 }
 
 # Routes with an object in their path that take no caller's credentials at all, and why.
+# The web pages (infra/web) take a session cookie, not these credentials: they are tried
+# with another person's signed-in session in tests/browser/test_web_security.py.
+PAGES = "a page: tried with someone else's session in tests/browser/test_web_security.py"
 PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/v1/downloads/sha256/{hex_digest}"): "the signed URL is the credential "
     "(tests/integration/test_uploads.py tries it tampered, expired and for another user)",
+    ("GET", "/static/{name}"): "the pages' CSS and JavaScript, the same for everyone",
+    ("GET", "/models/{model_id}"): PAGES,
+    ("GET", "/models/{model_id}/access"): PAGES,
+    ("POST", "/models/{model_id}/access"): PAGES,
+    ("POST", "/models/{model_id}/playground"): PAGES,
+    ("POST", "/account/keys/{key_id}/rotate"): PAGES,
+    ("POST", "/account/keys/{key_id}/revoke"): PAGES,
 }
 
 # Listed before it exists here: the route another change adds (issue 11, the reactivation).
