@@ -1,0 +1,115 @@
+"""Publisher pages in a real browser: create a model, upload a version in parts with a
+progress bar, lose the connection mid-way and resume with only the missing parts, then
+publish and see its deployment state; answer an access request and a review."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from uuid import UUID
+
+from fastapi.testclient import TestClient
+from selenium.webdriver.support.wait import WebDriverWait
+
+from infra.bootstrap import Container
+from tests.browser.conftest import sign_in
+from tests.browser.harness import MAX_PAGE_BYTES, Browser
+from tests.inference_support import create_model
+from tests.integration.test_access_and_reviews import publish, used
+from tests.sdk_support import model_file
+from tests.support import MovableClock, verified_account
+
+BROKEN_PART = 20  # of 65: 64 KiB of weights and the graph, in 1 KiB parts
+
+
+def parts_sent(browser: Browser) -> list[int]:
+    """The part numbers this page's fetches asked for, in order (a failed one too)."""
+    names = browser.script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/parts/'));"
+    )
+    return [int(name.rsplit("/", 1)[1]) for name in names]
+
+
+def test_a_publisher_uploads_in_parts_resumes_after_a_drop_and_publishes(
+    browser: Browser, client: TestClient, outbox: Path, tmp_path: Path
+) -> None:
+    publisher = verified_account(client, outbox, "publisher")
+    sign_in(browser, publisher.email)
+    browser.open("/publisher/models/new")
+    browser.check_accessible()
+    slug = f"affine-{uuid.uuid4().hex[:8]}"
+    browser.fill("#model-form", {"slug": slug, "name": "Affine from the browser",
+                                 "tags": "demo, web", "price_per_request": "2"})  # fmt: skip
+    assert browser.path.startswith("/publisher/models/"), browser.text()
+    assert page_is_fine(browser)
+
+    chrome = browser.driver
+    chrome.execute_cdp_cmd("Network.enable", {})  # the connection drops at one part
+    chrome.execute_cdp_cmd("Network.setBlockedURLs", {"urls": [f"*/parts/{BROKEN_PART}"]})
+    artifact = model_file(tmp_path)
+    parts = -(-artifact.stat().st_size // 1024)
+    browser.find('#upload-form [name="file"]').send_keys(str(artifact))
+    browser.fill("#upload-form", {"version": "1.0.0", "part_size": "1"})
+    resume = browser.find("#upload-resume")
+    WebDriverWait(chrome, 30).until(lambda _: resume.is_displayed())
+    browser.screenshot("upload-interrupted")
+    progress = browser.find("#upload-progress")
+    assert int(progress.get_attribute("value") or 0) == (BROKEN_PART - 1) * 1024
+
+    chrome.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    assert chrome.switch_to.active_element == resume  # the keyboard is where it is needed
+    resume.send_keys("\n")
+    WebDriverWait(chrome, 60).until(lambda _: "validated" in browser.text("#upload-status"))
+    sent = parts_sent(browser)
+    assert sorted(set(sent)) == list(range(1, parts + 1))
+    assert [n for n in sent if n != BROKEN_PART] == sorted(set(sent) - {BROKEN_PART})  # once each
+    browser.screenshot("upload-validated")
+
+    browser.find("#upload-status a").click()
+    browser.find('#versions button[type="submit"]').click()  # Publish 1.0.0
+    browser.screenshot("published")
+    assert "published" in browser.text("#versions .version-status")
+    assert browser.text("#versions .deployment") in ("deploying", "deployed")
+    browser.open("/publisher/models")
+    assert "Affine from the browser" in browser.text("#my-models")
+    browser.check_accessible()
+
+
+def page_is_fine(browser: Browser) -> bool:
+    """Small, accessible, usable at phone width."""
+    assert browser.page_bytes() < MAX_PAGE_BYTES
+    browser.check_accessible()
+    browser.at_phone_width()
+    fits = browser.fits_width()
+    browser.at_desktop_width()
+    return fits
+
+
+def test_a_publisher_approves_an_access_request_and_replies_to_a_review(
+    browser: Browser, client: TestClient, container: Container, outbox: Path,
+    clock: MovableClock,
+) -> None:  # fmt: skip
+    publisher = verified_account(client, outbox, "publisher")
+    consumer = verified_account(client, outbox)
+    model_id = create_model(client, publisher, gated=True, access_questions=["Who are you?"])
+    publish(client, container, publisher, model_id)
+    asked = client.post(f"/v1/models/{model_id}/access-requests", headers=consumer.headers,
+                        json={"answers": ["A researcher"]})  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    used(container, consumer, model_id, clock)
+    review = {"version": "1.0.0", "rating": 4, "title": "Works", "body": "Quick and right."}
+    wrote = client.post(f"/v1/models/{model_id}/reviews", json=review, headers=consumer.headers)
+    assert wrote.status_code == 201, wrote.text
+
+    sign_in(browser, publisher.email)
+    browser.open(f"/publisher/inbox?wait_for={wrote.json()['position']}")
+    assert "A researcher" in browser.text("#access-requests")
+    assert page_is_fine(browser)
+    browser.fill("#access-requests form.approve", {"monthly_call_cap": "100"})
+    assert "approved" in browser.text("#access-requests")
+    browser.fill("#reviews form.reply", {"body": "Thank you!"})
+    assert "Thank you!" in browser.text("#reviews")
+    request = client.get(f"/v1/access-requests/{asked.json()['id']}", headers=consumer.headers)
+    assert (request.json()["status"], request.json()["monthly_call_cap"]) == ("approved", 100)
+    assert UUID(model_id)
