@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from infra.bootstrap import Container
 from tests.browser.conftest import sign_in
 from tests.browser.harness import Browser
-from tests.browser.test_publisher_pages import page_is_fine
+from tests.browser.test_publisher_pages import page_is_fine, press
 from tests.inference_support import api_key, infer
 from tests.integration.test_billing_usage import X
 from tests.integration.test_inference import deployed_model
@@ -46,8 +46,7 @@ def test_a_consumer_saves_a_card_sets_a_budget_subscribes_cancels_and_sees_spend
 
     browser.open(f"/models/{model_id}/buy")
     assert page_is_fine(browser)
-    browser.find("form.plan button").click()
-    browser.screenshot("subscribed")
+    press(browser, "form.plan button", "subscribed")
     assert browser.path.startswith("/account/purchases")
 
     def active() -> bool:
@@ -63,7 +62,7 @@ def test_a_consumer_saves_a_card_sets_a_budget_subscribes_cancels_and_sees_spend
     key = api_key(client, consumer)
     for _ in range(3):  # one included in the plan, then 5 cents each
         assert infer(client, key, model_id, {"x": X}).status_code == 200
-    browser.find("#subscriptions form button").click()
+    press(browser, "#subscriptions form button", "cancelled")
     assert "ends at the period's end" in browser.text("#subscriptions")
 
     def spent() -> bool:

@@ -12,7 +12,7 @@ from domain.user import Role
 from infra.bootstrap import Container
 from tests.browser.conftest import sign_in
 from tests.browser.harness import Browser
-from tests.browser.test_publisher_pages import page_is_fine
+from tests.browser.test_publisher_pages import page_is_fine, press
 from tests.inference_support import create_model
 from tests.support import PASSWORD, verified_account
 
@@ -31,7 +31,7 @@ def test_an_admin_finds_a_user_changes_the_role_and_deactivates_them(
     browser.fill("#users form.role", {"role": "publisher"})
     browser.fill("#user-search", {"q": user.email})
     assert browser.find("#users form.role option[selected]").text == "publisher"
-    browser.find("#users form.deactivate button").click()
+    press(browser, "#users form.deactivate button", "deactivated")
     browser.fill("#user-search", {"q": user.email})
     assert browser.text("#users .user-status") == "deactivated"
     again = client.post("/v1/auth/login", json={"email": user.email, "password": PASSWORD})
@@ -55,7 +55,6 @@ def test_an_admin_reads_a_models_audit_timeline_and_its_state_at_a_version(
     assert [version for version, _ in events] == ["v1", "v2"]
     assert '"After"' in browser.text("#state pre")
     assert page_is_fine(browser)
-    browser.find("#events li:first-child a").click()
-    browser.screenshot("state-at-v1")
+    press(browser, "#events li:first-child a", "state-at-v1")
     assert "at version 1" in browser.text("#state h2")
     assert '"Before"' in browser.text("#state pre")

@@ -9,6 +9,7 @@ from pathlib import Path
 from uuid import UUID
 
 from fastapi.testclient import TestClient
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 from infra.bootstrap import Container
@@ -66,14 +67,21 @@ def test_a_publisher_uploads_in_parts_resumes_after_a_drop_and_publishes(
     assert [n for n in sent if n != BROKEN_PART] == sorted(set(sent) - {BROKEN_PART})  # once each
     browser.screenshot("upload-validated")
 
-    browser.find("#upload-status a").click()
-    browser.find('#versions button[type="submit"]').click()  # Publish 1.0.0
-    browser.screenshot("published")
+    press(browser, "#upload-status a", "versions")
+    press(browser, '#versions button[type="submit"]', "published")  # Publish 1.0.0
     assert "published" in browser.text("#versions .version-status")
     assert browser.text("#versions .deployment") in ("deploying", "deployed")
     browser.open("/publisher/models")
     assert "Affine from the browser" in browser.text("#my-models")
     browser.check_accessible()
+
+
+def press(browser: Browser, css: str, label: str = "") -> None:
+    """Click the button at `css` and wait for the page it leads to."""
+    old = browser.find("html")
+    browser.find(css).click()
+    WebDriverWait(browser.driver, 30).until(staleness_of(old))
+    browser.screenshot(label)
 
 
 def page_is_fine(browser: Browser) -> bool:
