@@ -1,6 +1,6 @@
 """Account pages in a real browser: a declined test card and an accepted one, a monthly
-budget, a subscription bought from the model's buy page and cancelled, and the usage
-and spend of the calls made under it, with its chart."""
+budget, a subscription bought from the model's buy page and cancelled, the usage and
+spend of the calls made under it with its chart; the publisher's earnings from the sale."""
 
 from __future__ import annotations
 
@@ -72,4 +72,11 @@ def test_a_consumer_saves_a_card_sets_a_budget_subscribes_cancels_and_sees_spend
     wait_until(spent, 60, "the calls priced")
     assert len(browser.find_all("svg.chart-svg rect")) == 1
     assert "Affine" in browser.text("#usage-days")
+    assert page_is_fine(browser)
+
+    press(browser, "header form button", "signed-out")  # the publisher's side of the sale
+    sign_in(browser, publisher.email)
+    browser.open("/publisher/earnings")
+    assert model_id[:8] in browser.text("#earnings")
+    assert len(browser.find_all("svg.chart-svg rect")) == 1
     assert page_is_fine(browser)

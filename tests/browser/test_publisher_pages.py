@@ -45,6 +45,7 @@ def test_a_publisher_uploads_in_parts_resumes_after_a_drop_and_publishes(
     assert browser.path.startswith("/publisher/models/"), browser.text()
     assert page_is_fine(browser)
 
+    assert unsigned_start(browser) == [403, "csrf_failed"]
     chrome = browser.driver
     chrome.execute_cdp_cmd("Network.enable", {})  # the connection drops at one part
     chrome.execute_cdp_cmd("Network.setBlockedURLs", {"urls": [f"*/parts/{BROKEN_PART}"]})
@@ -74,6 +75,18 @@ def test_a_publisher_uploads_in_parts_resumes_after_a_drop_and_publishes(
     browser.open("/publisher/models")
     assert "Affine from the browser" in browser.text("#my-models")
     browser.check_accessible()
+
+
+def unsigned_start(browser: Browser) -> list[object]:
+    """What starting an upload answers to a fetch from the page without the CSRF header."""
+    return list(
+        browser.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(document.getElementById('upload-form').action, {method: 'POST', body: '{}',"
+            " headers: {'Content-Type': 'application/json', Accept: 'application/json'}})"
+            ".then(r => r.json().then(b => done([r.status, b.error.code])));"
+        )
+    )
 
 
 def press(browser: Browser, css: str, label: str = "") -> None:
