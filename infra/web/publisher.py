@@ -11,6 +11,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from domain.errors import DomainError
+from domain.model import ModelNotFound
+from domain.user import Role
 from infra.http.deps import container_of
 from infra.http.routes.models import Catalogue, Registry, viewer_of
 from infra.http.schemas import models as schemas
@@ -55,7 +57,7 @@ def create_model(form: PostedForm, models: Registry) -> Response:
 @router.get("/models/{model_id}")
 def edit_model(model_id: UUID, web: Settled, catalogue: Catalogue) -> Response:
     """The edit form, the versions with their deployment state, the upload form."""
-    model = catalogue.detail(model_id, viewer_of(web.signed_in()))
+    model = _own_model(web, catalogue, model_id)
     return _page(web, model, _fields_of(model))
 
 
@@ -95,6 +97,16 @@ def _page(web: WebContext, model: dict[str, Any], fields: dict[str, Any]) -> Res
     return web.render(TEMPLATE, model=model, fields=fields, part_kib=_part_kib(web))
 
 
+def _own_model(web: WebContext, catalogue: ModelQueries, model_id: UUID) -> dict[str, Any]:
+    """The model as its publisher (or an admin) sees it; anyone else's is missing (404),
+    even a public one: this is its publisher's page."""
+    who = web.signed_in()
+    model = catalogue.detail(model_id, viewer_of(who))
+    if str(model["publisher"]["id"]) != str(who.user_id) and who.role != Role.ADMIN.value:
+        raise ModelNotFound(f"no model {model_id} of yours")
+    return model
+
+
 def _part_kib(web: WebContext) -> int:
     """The largest part the upload script may send: the server's part size, but no more
     than the app's body limit for a request (the page's PUTs have no larger one)."""
@@ -104,7 +116,7 @@ def _part_kib(web: WebContext) -> int:
 
 def _again(web: WebContext, catalogue: ModelQueries, model_id: UUID, error: DomainError,
            fields: dict[str, str]) -> Response:  # fmt: skip
-    model = catalogue.detail(model_id, viewer_of(web.signed_in()))
+    model = _own_model(web, catalogue, model_id)
     return form_again(web, TEMPLATE, error, model=model, fields={**_fields_of(model), **fields})
 
 

@@ -4,6 +4,7 @@ publish and see its deployment state; answer an access request and a review."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from uuid import UUID
@@ -18,7 +19,7 @@ from tests.browser.harness import MAX_PAGE_BYTES, Browser
 from tests.inference_support import create_model
 from tests.integration.test_access_and_reviews import publish, used
 from tests.sdk_support import model_file
-from tests.support import MovableClock, verified_account
+from tests.support import PASSWORD, MovableClock, verified_account
 
 BROKEN_PART = 20  # of 65: 64 KiB of weights and the graph, in 1 KiB parts
 
@@ -134,3 +135,33 @@ def test_a_publisher_approves_an_access_request_and_replies_to_a_review(
     request = client.get(f"/v1/access-requests/{asked.json()['id']}", headers=consumer.headers)
     assert (request.json()["status"], request.json()["monthly_call_cap"]) == ("approved", 100)
     assert UUID(model_id)
+
+
+def signed_in_client(client: TestClient, email: str) -> str:
+    """`client` signed in through the login form; the CSRF token of its session."""
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+    form = {"email": email, "password": PASSWORD, "next": "/"}
+    found = token.search(client.get("/login").text)
+    assert found is not None
+    signed = client.post("/login", data={**form, "csrf_token": found[1]}, follow_redirects=False)
+    assert signed.status_code == 303, signed.text
+    found = token.search(client.get("/publisher/models/new").text)
+    assert found is not None
+    return found[1]
+
+
+def test_another_publishers_model_page_is_missing_and_forms_need_the_token(
+    client: TestClient, outbox: Path
+) -> None:
+    owner = verified_account(client, outbox, "publisher")
+    model_id = create_model(client, owner)  # public
+    other = verified_account(client, outbox, "publisher")
+    csrf = signed_in_client(client, other.email)
+    assert client.get(f"/publisher/models/{model_id}").status_code == 404
+    renamed = client.post(
+        f"/publisher/models/{model_id}", data={"name": "Mine", "csrf_token": csrf}
+    )
+    assert renamed.status_code == 404, renamed.text
+    unsigned = client.post("/publisher/models/new", data={"slug": "x-1", "name": "X"})
+    assert unsigned.status_code == 403
+    assert "csrf_failed" in unsigned.text
