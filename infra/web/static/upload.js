@@ -28,6 +28,8 @@
   }
 
   async function sha256(blob) {
+    // The whole file is read once to hash it (the server wants the digest up front).
+    if (!window.crypto || !crypto.subtle) throw new Refused("hashing needs https (or localhost)");
     const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
     return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
   }
