@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from infra.bootstrap import Container
 from tests.browser.conftest import sign_in
 from tests.browser.harness import Browser
-from tests.browser.test_publisher_pages import page_is_fine, press
+from tests.browser.test_publisher_pages import page_is_fine, press, send
 from tests.inference_support import api_key, infer
 from tests.integration.test_billing_usage import X
 from tests.integration.test_inference import deployed_model
@@ -37,11 +37,11 @@ def test_a_consumer_saves_a_card_sets_a_budget_subscribes_cancels_and_sees_spend
 
     browser.open("/account/billing")
     assert page_is_fine(browser)
-    browser.fill("#card-form", {"card": "4000 0000 0000 0002"})
+    send(browser, browser.find("#card-form"), {"card": "4000 0000 0000 0002"})
     assert "declined" in browser.text(".error").lower()
-    browser.fill("#card-form", {"card": "4242 4242 4242 4242"})
+    send(browser, browser.find("#card-form"), {"card": "4242 4242 4242 4242"})
     assert "ending 4242" in browser.text("#cards")
-    browser.fill("#budget-form", {"amount": "25.00", "currency": "EUR"})
+    send(browser, browser.find("#budget-form"), {"amount": "25.00", "currency": "EUR"})
     assert "of 25.00 EUR" in browser.text(".budget-cap")
 
     browser.open(f"/models/{model_id}/buy")

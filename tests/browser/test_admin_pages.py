@@ -12,8 +12,9 @@ from domain.user import Role
 from infra.bootstrap import Container
 from tests.browser.conftest import sign_in
 from tests.browser.harness import Browser
-from tests.browser.test_publisher_pages import page_is_fine, press
+from tests.browser.test_publisher_pages import page_is_fine, press, send
 from tests.inference_support import create_model
+from tests.pipeline import wait_until
 from tests.support import PASSWORD, verified_account
 
 
@@ -26,13 +27,17 @@ def test_an_admin_finds_a_user_changes_the_role_and_deactivates_them(
     sign_in(browser, admin.email)
     browser.open("/admin/users")
     assert page_is_fine(browser)
-    browser.fill("#user-search", {"q": user.email})
-    assert [row.text.split()[0] for row in browser.find_all("#users tbody tr")] == [user.email]
-    browser.fill("#users form.role", {"role": "publisher"})
-    browser.fill("#user-search", {"q": user.email})
+
+    def found() -> bool:  # the search index refreshes a moment after the account is made
+        send(browser, browser.find("#user-search"), {"q": user.email})
+        return [row.text.split()[0] for row in browser.find_all("#users tbody tr")] == [user.email]
+
+    wait_until(found, 30, "the new account searchable")
+    send(browser, browser.find("#users form.role"), {"role": "publisher"})
+    send(browser, browser.find("#user-search"), {"q": user.email})
     assert browser.find("#users form.role option[selected]").text == "publisher"
     press(browser, "#users form.deactivate button", "deactivated")
-    browser.fill("#user-search", {"q": user.email})
+    send(browser, browser.find("#user-search"), {"q": user.email})
     assert browser.text("#users .user-status") == "deactivated"
     again = client.post("/v1/auth/login", json={"email": user.email, "password": PASSWORD})
     assert again.status_code in (401, 403), again.text
@@ -50,7 +55,7 @@ def test_an_admin_reads_a_models_audit_timeline_and_its_state_at_a_version(
     assert renamed.status_code == 200, renamed.text
     sign_in(browser, admin.email)
     browser.open("/admin/audit")
-    browser.fill("#audit-form", {"id": model_id})
+    send(browser, browser.find("#audit-form"), {"id": model_id})
     events = [e.text.split()[:2] for e in browser.find_all("#events summary")]
     assert [version for version, _ in events] == ["v1", "v2"]
     assert '"After"' in browser.text("#state pre")

@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
-from uuid import UUID
 
 from fastapi.testclient import TestClient
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from infra.bootstrap import Container
@@ -41,9 +43,10 @@ def test_a_publisher_uploads_in_parts_resumes_after_a_drop_and_publishes(
     browser.open("/publisher/models/new")
     browser.check_accessible()
     slug = f"affine-{uuid.uuid4().hex[:8]}"
-    browser.fill("#model-form", {"slug": slug, "name": "Affine from the browser",
+    send(browser, browser.find("#model-form"), {"slug": slug, "name": "Affine from the browser",
                                  "tags": "demo, web", "price_per_request": "2"})  # fmt: skip
     assert browser.path.startswith("/publisher/models/"), browser.text()
+    assert "Upload a version" in browser.text(), browser.text()
     assert page_is_fine(browser)
 
     assert unsigned_start(browser) == [403, "csrf_failed"]
@@ -98,6 +101,21 @@ def press(browser: Browser, css: str, label: str = "") -> None:
     browser.screenshot(label)
 
 
+def send(browser: Browser, form: WebElement, values: dict[str, str]) -> None:
+    """Type `values` into `form`, submit it and wait for the page it leads to."""
+    old = browser.find("html")
+    for name, value in values.items():
+        field = form.find_element(By.NAME, name)
+        if field.tag_name == "select":
+            Select(field).select_by_value(value)
+        else:
+            field.clear()
+            field.send_keys(value)
+    form.find_element(By.CSS_SELECTOR, '[type="submit"]').click()
+    WebDriverWait(browser.driver, 30).until(staleness_of(old))
+    browser.screenshot()
+
+
 def page_is_fine(browser: Browser) -> bool:
     """Small, accessible, usable at phone width."""
     assert browser.page_bytes() < MAX_PAGE_BYTES
@@ -108,33 +126,42 @@ def page_is_fine(browser: Browser) -> bool:
     return fits
 
 
-def test_a_publisher_approves_an_access_request_and_replies_to_a_review(
+def test_a_publisher_approves_and_rejects_access_requests_and_replies_to_a_review(
     browser: Browser, client: TestClient, container: Container, outbox: Path,
     clock: MovableClock,
 ) -> None:  # fmt: skip
     publisher = verified_account(client, outbox, "publisher")
-    consumer = verified_account(client, outbox)
     model_id = create_model(client, publisher, gated=True, access_questions=["Who are you?"])
     publish(client, container, publisher, model_id)
-    asked = client.post(f"/v1/models/{model_id}/access-requests", headers=consumer.headers,
-                        json={"answers": ["A researcher"]})  # fmt: skip
-    assert asked.status_code == 201, asked.text
-    used(container, consumer, model_id, clock)
+    asked = {}
+    for answer in ("A researcher", "A spammer"):
+        consumer = verified_account(client, outbox)
+        made = client.post(f"/v1/models/{model_id}/access-requests", headers=consumer.headers,
+                           json={"answers": [answer]})  # fmt: skip
+        assert made.status_code == 201, made.text
+        asked[answer] = (consumer, made.json()["id"])
+    researcher = asked["A researcher"][0]
+    used(container, researcher, model_id, clock)
     review = {"version": "1.0.0", "rating": 4, "title": "Works", "body": "Quick and right."}
-    wrote = client.post(f"/v1/models/{model_id}/reviews", json=review, headers=consumer.headers)
+    wrote = client.post(f"/v1/models/{model_id}/reviews", json=review, headers=researcher.headers)
     assert wrote.status_code == 201, wrote.text
 
     sign_in(browser, publisher.email)
     browser.open(f"/publisher/inbox?wait_for={wrote.json()['position']}")
     assert "A researcher" in browser.text("#access-requests")
     assert page_is_fine(browser)
-    browser.fill("#access-requests form.approve", {"monthly_call_cap": "100"})
-    assert "approved" in browser.text("#access-requests")
-    browser.fill("#reviews form.reply", {"body": "Thank you!"})
+    for article in browser.find_all("#access-requests article"):  # the answers say which
+        if "A researcher" in article.text:
+            researcher_form = article.find_element(By.CSS_SELECTOR, "form.approve")
+    send(browser, researcher_form, {"monthly_call_cap": "100"})
+    send(browser, browser.find("#access-requests form.reject"), {"reason": "Not a fit"})
+    send(browser, browser.find("#reviews form.reply"), {"body": "Thank you!"})
     assert "Thank you!" in browser.text("#reviews")
-    request = client.get(f"/v1/access-requests/{asked.json()['id']}", headers=consumer.headers)
-    assert (request.json()["status"], request.json()["monthly_call_cap"]) == ("approved", 100)
-    assert UUID(model_id)
+    decided = {}
+    for answer, (consumer, request_id) in asked.items():
+        got = client.get(f"/v1/access-requests/{request_id}", headers=consumer.headers).json()
+        decided[answer] = (got["status"], got["monthly_call_cap"])
+    assert decided == {"A researcher": ("approved", 100), "A spammer": ("rejected", None)}
 
 
 def signed_in_client(client: TestClient, email: str) -> str:
