@@ -28,7 +28,7 @@ PRICING = {
 
 
 def test_a_consumer_saves_a_card_sets_a_budget_subscribes_cancels_and_sees_spend(
-    browser: Browser, client: TestClient, container: Container, outbox: Path
+    browser: Browser, client: TestClient, container: Container, outbox: Path, metering: None
 ) -> None:
     publisher = verified_account(client, outbox, "publisher")
     consumer = verified_account(client, outbox)
