@@ -97,8 +97,15 @@ def press(browser: Browser, css: str, label: str = "") -> None:
     """Click the button at `css` and wait for the page it leads to."""
     old = browser.find("html")
     browser.find(css).click()
-    WebDriverWait(browser.driver, 30).until(staleness_of(old))
+    arrived(browser, old)
     browser.screenshot(label)
+
+
+def arrived(browser: Browser, old: WebElement) -> None:
+    """The page that replaced `old` has loaded."""
+    wait = WebDriverWait(browser.driver, 30)
+    wait.until(staleness_of(old))
+    wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
 
 def send(browser: Browser, form: WebElement, values: dict[str, str]) -> None:
@@ -112,7 +119,7 @@ def send(browser: Browser, form: WebElement, values: dict[str, str]) -> None:
             field.clear()
             field.send_keys(value)
     form.find_element(By.CSS_SELECTOR, '[type="submit"]').click()
-    WebDriverWait(browser.driver, 30).until(staleness_of(old))
+    arrived(browser, old)
     browser.screenshot()
 
 
