@@ -11,7 +11,20 @@ from fastapi import APIRouter, FastAPI
 from infra.bootstrap import Container
 from infra.schema_lock import schema_lock
 from infra.stores import postgres_pool
-from infra.web import auth_pages, catalogue, keys, model_page, static_files
+from infra.web import (
+    account_billing,
+    account_purchases,
+    admin_pages,
+    auth_pages,
+    catalogue,
+    keys,
+    model_page,
+    publisher,
+    publisher_earnings,
+    publisher_inbox,
+    publisher_uploads,
+    static_files,
+)
 from infra.web.errors import install_page_errors
 from infra.web.session_store import PostgresWebSessions, SqliteWebSessions, WebSessionStore
 from infra.web.sessions import WebSessions
@@ -23,6 +36,13 @@ PAGE_ROUTERS: list[APIRouter] = [
     catalogue.router,
     model_page.router,
     keys.router,
+    publisher.router,
+    publisher_uploads.router,
+    publisher_inbox.router,
+    publisher_earnings.router,
+    account_billing.router,
+    account_purchases.router,
+    admin_pages.router,
 ]
 
 
