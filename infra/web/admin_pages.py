@@ -81,11 +81,15 @@ def audit_page(web: Settled, audit: Audit, id: Text = "", version: Text = "") ->
                       state=state, shown=_shown, chosen=at)  # fmt: skip
 
 
+class InvalidAggregateId(InvalidInput):
+    code = "invalid_aggregate_id"
+
+
 def _aggregate_id(text: str) -> UUID:
     try:
         return UUID(text.strip())
     except ValueError:
-        raise InvalidInput("an aggregate id is a UUID", code="invalid_aggregate_id") from None
+        raise InvalidAggregateId("an aggregate id is a UUID") from None
 
 
 def _version(text: str) -> int | None:

@@ -9,6 +9,10 @@ from domain.errors import InvalidInput
 DIGITS = 2  # every currency the marketplace prices in has cents
 
 
+class InvalidAmount(InvalidInput):
+    code = "invalid_amount"
+
+
 def money(amount: int, currency: str) -> str:
     sign = "-" if amount < 0 else ""
     whole, cents = divmod(abs(amount), 10**DIGITS)
@@ -21,8 +25,8 @@ def minor_units(text: str) -> int:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise InvalidInput(f"{text!r} is not an amount", code="invalid_amount") from None
+        raise InvalidAmount(f"{text!r} is not an amount") from None
     cents = value * 10**DIGITS
     if not value.is_finite() or value < 0 or cents != cents.to_integral_value():
-        raise InvalidInput(f"{text!r} is not an amount in cents", code="invalid_amount")
+        raise InvalidAmount(f"{text!r} is not an amount in cents")
     return int(cents)

@@ -44,8 +44,9 @@ def test_a_consumer_saves_a_card_sets_a_budget_subscribes_cancels_and_sees_spend
     send(browser, browser.find("#budget-form"), {"amount": "25.00", "currency": "EUR"})
     assert "of 25.00 EUR" in browser.text(".budget-cap")
 
-    browser.open(f"/models/{model_id}/buy")
-    assert page_is_fine(browser)
+    browser.open(f"/models/{model_id}")  # the model page leads to its buy page
+    press(browser, 'a[href$="/buy"]', "buy-page")
+    assert browser.path == f"/models/{model_id}/buy" and page_is_fine(browser)
     press(browser, "form.plan button", "subscribed")
     assert browser.path.startswith("/account/purchases")
 

@@ -4,7 +4,6 @@ publish and see its deployment state; answer an access request and a review."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
@@ -18,10 +17,12 @@ from selenium.webdriver.support.wait import WebDriverWait
 from infra.bootstrap import Container
 from tests.browser.conftest import sign_in
 from tests.browser.harness import MAX_PAGE_BYTES, Browser
+from tests.browser.test_web_security import csrf_of
+from tests.browser.test_web_security import sign_in as form_sign_in
 from tests.inference_support import create_model
 from tests.integration.test_access_and_reviews import publish, used
 from tests.sdk_support import model_file
-from tests.support import PASSWORD, MovableClock, verified_account
+from tests.support import MovableClock, verified_account
 
 BROKEN_PART = 20  # of 65: 64 KiB of weights and the graph, in 1 KiB parts
 
@@ -171,17 +172,11 @@ def test_a_publisher_approves_and_rejects_access_requests_and_replies_to_a_revie
     assert decided == {"A researcher": ("approved", 100), "A spammer": ("rejected", None)}
 
 
-def signed_in_client(client: TestClient, email: str) -> str:
-    """`client` signed in through the login form; the CSRF token of its session."""
-    token = re.compile(r'name="csrf_token" value="([^"]+)"')
-    form = {"email": email, "password": PASSWORD, "next": "/"}
-    found = token.search(client.get("/login").text)
-    assert found is not None
-    signed = client.post("/login", data={**form, "csrf_token": found[1]}, follow_redirects=False)
-    assert signed.status_code == 303, signed.text
-    found = token.search(client.get("/publisher/models/new").text)
-    assert found is not None
-    return found[1]
+def signed_in_client(client: TestClient, email: str, page: str = "/publisher/models/new") -> str:
+    """`client` signed in through the login form; the CSRF token of its session (read
+    from `page`)."""
+    form_sign_in(client, email)
+    return csrf_of(client, page)
 
 
 def test_another_publishers_model_page_is_missing_and_forms_need_the_token(

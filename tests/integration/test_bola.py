@@ -26,6 +26,7 @@ from infra.bootstrap import Container
 from infra.http.openapi import api_routes
 from projections.ports import DocChange
 from tests.billing_support import start_subscription
+from tests.browser.test_publisher_pages import signed_in_client
 from tests.integration.test_model_registry import create, validated
 from tests.pipeline import wait_until
 from tests.support import Account, verified_account
@@ -163,6 +164,31 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/models/{model_id}/playground"): PAGES,
     ("POST", "/account/keys/{key_id}/rotate"): PAGES,
     ("POST", "/account/keys/{key_id}/revoke"): PAGES,
+    ("GET", "/models/{model_id}/buy"): "anyone signed in may buy a public model; "
+    "a private one's buy page is 404 (test_someone_elses_objects_through_the_dashboards)",
+    ("POST", "/models/{model_id}/buy"): "as its GET",
+}
+
+# The dashboards' pages (infra/web) that name an object: with another person's session
+# (a publisher who is not the owner; for the consumer's subscription, another consumer)
+# each is refused: 404, or 403 where the API's own route answers 403 for a public model;
+# the admin's are 403 to anyone else.
+DASHBOARDS: dict[tuple[str, str], int] = {
+    ("GET", "/publisher/models/{model_id}"): 404,
+    ("POST", "/publisher/models/{model_id}"): 404,
+    ("POST", "/publisher/models/{model_id}/pricing"): 404,
+    ("POST", "/publisher/models/{model_id}/uploads"): 403,  # as the API: a public model
+    ("POST", "/publisher/models/{model_id}/versions/{version}/publish"): 403,  # as the API
+    ("GET", "/publisher/uploads/{upload_id}"): 404,
+    ("PUT", "/publisher/uploads/{upload_id}/parts/{part}"): 404,
+    ("POST", "/publisher/uploads/{upload_id}/complete"): 404,
+    ("POST", "/publisher/access-requests/{request_id}/approve"): 403,  # as the API
+    ("POST", "/publisher/access-requests/{request_id}/reject"): 403,  # as the API
+    ("POST", "/publisher/reviews/{review_id}/reply"): 403,  # as the API
+    ("POST", "/account/subscriptions/{subscription_id}/cancel"): 404,
+    ("POST", "/admin/users/{user_id}/role"): 403,
+    ("POST", "/admin/users/{user_id}/deactivate"): 403,
+    ("POST", "/admin/users/{user_id}/reactivate"): 403,
 }
 
 # Listed before it exists here: the route another change adds (issue 11, the reactivation).
@@ -290,6 +316,18 @@ def jobs_and_webhooks(container: Container, consumer: Account, model_id: str) ->
     return str(job.id), str(endpoint.id), str(delivery.id)
 
 
+def _as_a_page(client: TestClient, method: str, url: str, token: str) -> Any:
+    """What a page's form or fetch would send there: the CSRF token, a body of its shape."""
+    headers = {"X-CSRF-Token": token}
+    if method == "PUT":  # a part of an upload
+        return client.put(url, content=b"x" * 1024, headers=headers)
+    if url.endswith("/uploads"):  # an upload started by the page's script
+        started = {"version": "3.0.0", "size": 2048, "sha256": "1" * 64}
+        return client.post(url, json=started, headers=headers)
+    form = {"csrf_token": token, "name": "Mine", "role": "admin", "body": "x", "reason": "x"}
+    return client.request(method, url, data=form if method == "POST" else None, headers=headers)
+
+
 def call(client: TestClient, who: Account, method: str, path: str, world: World) -> Any:
     case = CASES[(method, path)]
     if path.endswith("/parts/{part}"):
@@ -320,10 +358,29 @@ def object_routes(client: TestClient) -> set[tuple[str, str]]:
 
 
 def test_every_object_route_is_classified(client: TestClient) -> None:
-    present = object_routes(client)
-    assert present - set(CASES) - set(PUBLIC) == set(), "neither in CASES nor in PUBLIC"
-    assert set(CASES) & set(PUBLIC) == set()
-    assert (set(CASES) | set(PUBLIC)) - present <= NOT_YET_HERE, "listed but gone"
+    present, tried = object_routes(client), set(CASES) | set(DASHBOARDS)
+    assert present - tried - set(PUBLIC) == set(), "neither tried nor in PUBLIC"
+    assert set(CASES) & set(PUBLIC) == set() and set(DASHBOARDS) & set(PUBLIC) == set()
+    assert (tried | set(PUBLIC)) - present <= NOT_YET_HERE, "listed but gone"
+
+
+def test_someone_elses_objects_through_the_dashboards(
+    client: TestClient, outbox: Path, world: World
+) -> None:
+    intruder = verified_account(client, outbox, role="publisher")
+    token, wrong = signed_in_client(client, intruder.email), []
+    for (method, path), expected in DASHBOARDS.items():
+        if "subscription" in path:  # a consumer's object: tried by another consumer
+            client.cookies.clear()
+            token = signed_in_client(client, verified_account(client, outbox).email, "/")
+        sent = _as_a_page(client, method, world.url(path), token)
+        if sent.status_code != expected:
+            wrong.append(f"{method} {path}: {sent.status_code}")
+    assert wrong == []
+    private = create(client, world.owner, slug="hidden", visibility="private")
+    for method in ("GET", "POST"):
+        tried = client.request(method, f"/models/{private}/buy", data={"csrf_token": token})
+        assert tried.status_code == 404, tried.text[:300]
 
 
 @pytest.mark.parametrize("role", ["publisher", "consumer"])
