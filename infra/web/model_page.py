@@ -13,12 +13,14 @@ from fastapi.responses import JSONResponse, Response
 
 from commands.access import AccessService
 from commands.inference import InferenceService
+from commands.reviews import ReviewContent, ReviewService
 from domain.errors import DomainError, NotFound
 from infra.http.deps import Use
 from infra.http.routes.models import viewer_of
-from infra.http.schemas.access_reviews import AccessRequestCreate
+from infra.http.schemas.access_reviews import AccessRequestCreate, ReviewWrite
 from infra.http.schemas.inference import InferRequest
 from infra.web.context import FetchWeb, NotSignedIn, PostedForm, Web
+from infra.web.dash import Settled, after
 from infra.web.forms import form_again, parse
 from infra.web.playground import input_fields
 from queries.models import ModelQueries
@@ -31,6 +33,7 @@ ReviewReads = Annotated[ReviewQueries, Use(ReviewQueries)]
 Recommender = Annotated[Recommendations, Use(Recommendations)]
 Access = Annotated[AccessService, Use(AccessService)]
 Inference = Annotated[InferenceService, Use(InferenceService)]
+Reviews = Annotated[ReviewService, Use(ReviewService)]
 
 
 def model_id_of(text: str) -> UUID:
@@ -42,7 +45,7 @@ def model_id_of(text: str) -> UUID:
 
 @router.get("/models/{model_id}")
 def model_page(
-    model_id: str, web: Web, models: Catalogue, reviews: ReviewReads, recommender: Recommender
+    model_id: str, web: Settled, models: Catalogue, reviews: ReviewReads, recommender: Recommender
 ) -> Response:
     found = model_id_of(model_id)
     viewer = viewer_of(web.visitor)
@@ -78,6 +81,21 @@ def request_access(model_id: str, form: PostedForm, models: Catalogue, access: A
     except DomainError as error:
         return form_again(form.web, "access.html", error, model=model, answers=answers)
     return form.web.render("access.html", model=model, requested=True)
+
+
+@router.post("/models/{model_id}/reviews")
+def write_review(model_id: str, form: PostedForm, reviews: Reviews) -> Response:
+    """Review a model the visitor has used, or edit their review: the API's own handler
+    decides (403 `not_a_user_of_model` before any use), then back to the page."""
+    visitor = form.web.signed_in()
+    found = model_id_of(model_id)
+    rating = form.get("rating")
+    fields: dict[str, object] = {name: form.get(name) for name in ("version", "title", "body")}
+    fields["rating"] = int(rating) if rating.isdigit() else rating
+    body = parse(ReviewWrite, fields)
+    content = ReviewContent(body.version, body.rating, body.title, body.body)
+    written = reviews.write_review(visitor, found, content).written
+    return after(form.web, f"/models/{found}", written.position)
 
 
 @router.post("/models/{model_id}/playground")

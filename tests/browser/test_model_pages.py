@@ -22,7 +22,8 @@ from tests.inference_support import (
     upload_and_publish,
     wait_deployed,
 )
-from tests.support import Account, verified_account
+from tests.integration.test_access_and_reviews import used
+from tests.support import Account, MovableClock, verified_account
 
 X = [[1.0, 2.0, 3.0, 4.0]]
 
@@ -135,3 +136,21 @@ def test_a_gated_model_is_asked_for_with_the_answers_to_its_questions(
     assert asked.status_code == 200, asked.text
     (request,) = asked.json()["items"]
     assert request["answers"] == ["Research on tables", "A university"]
+
+
+def test_a_user_of_the_model_reviews_it_from_its_page(
+    browser: Browser, client: TestClient, container: Container, outbox: Path, clock: MovableClock
+) -> None:
+    publisher = verified_account(client, outbox, "publisher")
+    model_id = published_model(client, container, publisher, f"zq{uuid.uuid4().hex[:8]}")
+    consumer = verified_account(client, outbox)
+    sign_in(browser, consumer.email)
+    browser.open(f"/models/{model_id}")
+    browser.fill("#review-form", {"rating": "4", "title": "Before any call", "body": "x"})
+    assert "not_a_user_of_model" in browser.text()  # the error page, as the API says it
+    used(container, consumer, model_id, clock)  # as the metering roll-up records a call
+    browser.open(f"/models/{model_id}")
+    browser.check_accessible()
+    browser.fill("#review-form", {"rating": "4", "title": "Tidy numbers", "body": "Exact."})
+    assert browser.path.startswith(f"/models/{model_id}")
+    assert "★★★★ Tidy numbers" in browser.text()

@@ -186,6 +186,7 @@ DASHBOARDS: dict[tuple[str, str], int] = {
     ("POST", "/publisher/access-requests/{request_id}/reject"): 403,  # as the API
     ("POST", "/publisher/reviews/{review_id}/reply"): 403,  # as the API
     ("POST", "/account/subscriptions/{subscription_id}/cancel"): 404,
+    ("POST", "/models/{model_id}/reviews"): 403,  # as the API: not a user of the model
     ("POST", "/admin/users/{user_id}/role"): 403,
     ("POST", "/admin/users/{user_id}/deactivate"): 403,
     ("POST", "/admin/users/{user_id}/reactivate"): 403,
@@ -324,7 +325,8 @@ def _as_a_page(client: TestClient, method: str, url: str, token: str) -> Any:
     if url.endswith("/uploads"):  # an upload started by the page's script
         started = {"version": "3.0.0", "size": 2048, "sha256": "1" * 64}
         return client.post(url, json=started, headers=headers)
-    form = {"csrf_token": token, "name": "Mine", "role": "admin", "body": "x", "reason": "x"}
+    form = {"csrf_token": token, "name": "Mine", "role": "admin", "body": "x", "reason": "x",
+            "version": "1.0.0", "rating": "5", "title": "x"}  # fmt: skip
     return client.request(method, url, data=form if method == "POST" else None, headers=headers)
 
 
