@@ -63,7 +63,7 @@ check-rules:
 ## Every benchmark into one run's file (var/bench/<run>.json), then the table at the top of
 ## docs/BENCHMARKS.md from it; a script that fails does not stop the others or the table.
 ## (bench/inference.py runs bench/inference_triton.py; bench/billing.py the purchases.)
-BENCH_SCRIPTS = auth pipeline relay_vs_writes discovery inference billing gateway gateway_ratelimit sdk
+BENCH_SCRIPTS = auth pipeline relay_vs_writes discovery web_search inference billing gateway gateway_ratelimit sdk
 
 bench: install-test
 	@run=$$(date -u +%Y%m%dT%H%M%SZ); export AIMARKET_BENCH_RUN=$$run; failed=""; \
