@@ -16,7 +16,7 @@ from infra.bootstrap import Container, build_container
 from infra.http.app import create_app
 from infra.settings import Settings
 from tests.billing_support import WEBHOOK_SECRET
-from tests.pipeline import running_deployer, running_pipeline, running_worker
+from tests.pipeline import flowing, running_deployer, running_pipeline, running_worker
 from tests.plugins.databases import create_database, drop_database
 from tests.support import ConsistentClient, MovableClock
 
@@ -100,6 +100,7 @@ def cluster_pipeline(
 ) -> Iterator[dict[str, Any]]:
     """`aimarket relay` and `aimarket worker projections`, running for the whole session."""
     with running_pipeline(cluster_settings, tmp_path_factory.mktemp("pipeline")) as processes:
+        flowing(cluster_settings)
         yield processes
 
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,6 +74,25 @@ def running_pipeline(
     finally:
         for process in processes.values():
             stop(process)
+
+
+def flowing(settings: Settings, timeout_s: float = 180) -> None:
+    """Return once an event written now has reached the read models: the relay and the
+    workers have started and joined their groups (slow on a busy machine), so the first
+    test to use them does not pay for it against its own timeouts."""
+    from commands.accounts import AccountCommands
+    from domain.user import Role
+    from infra.stores import open_marketplace, read_stores
+
+    app = open_marketplace(settings)
+    try:
+        user = AccountCommands(app).register_user(f"warm-{uuid.uuid4().hex}@example.com",
+                                                  "$x", Role.CONSUMER)  # fmt: skip
+    finally:
+        app.close()
+    store, _ = read_stores(settings)
+    wait_until(lambda: store.get("users", str(user.id)) is not None, timeout_s,
+               "the pipeline's first event in the read models")  # fmt: skip
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
