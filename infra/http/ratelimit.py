@@ -49,6 +49,11 @@ _INFERENCE = re.compile(r"/v1/models/[^/]+/(infer|infer/batch|jobs)")
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+# The web pages' forms where credentials change hands (infra/web/auth_pages.py): held to
+# the auth class, as /v1/auth/ is, or a password could be guessed at the writes' rate.
+AUTH_PAGES = frozenset({"/login", "/signup", "/verify", "/account/password"})
+
+
 @dataclass(frozen=True)
 class RouteClasses:
     auth: RouteClass
@@ -70,7 +75,7 @@ class RouteClasses:
             return "inference", self.inference
         if method in _READS:
             return "reads", self.reads
-        if path.startswith("/v1/auth/"):  # credentials change hands: login, register, ...
+        if path.startswith("/v1/auth/") or path in AUTH_PAGES:  # credentials change hands
             return "auth", self.auth
         return "writes", self.writes
 

@@ -156,6 +156,15 @@ def test_the_auth_class_is_strict_per_address(api: TestClient) -> None:
     assert int(refused.headers["retry-after"]) == 20
 
 
+def test_the_sign_in_page_is_held_to_the_auth_class(api: TestClient) -> None:
+    """Guesses through the web page's form meet the same bucket as /v1/auth/login."""
+    tried = [api.post("/login", data={"email": "a@example.com", "password": "guess"})
+             for _ in range(4)]  # fmt: skip
+    # the first three reach the page, which refuses a form without its CSRF token
+    assert [t.status_code for t in tried] == [403, 403, 403, 429]
+    assert tried[3].headers["ratelimit-limit"] == "3"
+
+
 @pytest.fixture
 def redis_down(tmp_path: Path, clock: MovableClock) -> Iterator[TestClient]:
     """Rate limits on a Redis that cannot be reached (a closed port; the shared one runs on)."""
