@@ -21,6 +21,7 @@ from tests.browser.test_web_security import csrf_of
 from tests.browser.test_web_security import sign_in as form_sign_in
 from tests.inference_support import create_model
 from tests.integration.test_access_and_reviews import publish, used
+from tests.pipeline import wait_until
 from tests.sdk_support import model_file
 from tests.support import MovableClock, verified_account
 
@@ -74,12 +75,23 @@ def test_a_publisher_uploads_in_parts_resumes_after_a_drop_and_publishes(
     browser.screenshot("upload-validated")
 
     press(browser, "#upload-status a", "versions")
+    # The cluster's read model shows the validated version a moment later: reload, as a
+    # person would, until its Publish button is there.
+    wait_until(lambda: publish_offered(browser), 30, "the validated version listed")
     press(browser, '#versions button[type="submit"]', "published")  # Publish 1.0.0
     assert "published" in browser.text("#versions .version-status")
     assert browser.text("#versions .deployment") in ("deploying", "deployed")
     browser.open("/publisher/models")
     assert "Affine from the browser" in browser.text("#my-models")
     browser.check_accessible()
+
+
+def publish_offered(browser: Browser) -> bool:
+    """The versions list has a Publish button; else the page is reloaded for the next look."""
+    if browser.find_all('#versions button[type="submit"]'):
+        return True
+    browser.driver.refresh()
+    return False
 
 
 def unsigned_start(browser: Browser) -> list[object]:
