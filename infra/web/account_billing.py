@@ -23,7 +23,7 @@ from infra.web.charts import stacked_bars
 from infra.web.context import PostedForm, WebContext
 from infra.web.dash import Settled, after
 from infra.web.forms import form_again, parse
-from infra.web.money import minor_units, money
+from infra.web.money import minor_units
 from queries.invoices import InvoiceQueries
 from queries.models import ModelQueries
 
@@ -40,7 +40,7 @@ def usage_page(web: Settled, bills: billing_usage.Bills, catalogue: Catalogue,
     names = _names(catalogue, who, {d.model_id for d in report.days})
     rows = [(d.day.isoformat(), names[d.model_id], d.cost.amount) for d in report.days]
     return web.render("account/usage.html", report=report, names=names,
-                      chart=stacked_bars(rows), money=money)  # fmt: skip
+                      chart=stacked_bars(rows))  # fmt: skip
 
 
 def _names(catalogue: ModelQueries, who: Principal, ids: set[UUID]) -> dict[UUID, str]:
@@ -68,7 +68,6 @@ def _billing(web: WebContext, bills: UsageBilling, reads: InvoiceQueries,
         "invoices": invoices.list_invoices(who, reads, None, 50).items,
         "budget": billing_usage.budget(who, bills),
         "cards": billing.payment_methods(who, methods),
-        "money": money,
     }
     if error is not None:
         return form_again(web, "account/billing.html", error, **values)

@@ -19,7 +19,6 @@ from infra.http.routes.models import Catalogue, viewer_of
 from infra.web.context import PostedForm, WebContext
 from infra.web.dash import Settled, after
 from infra.web.forms import form_again, parse
-from infra.web.money import money
 from queries.models import ModelQueries
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +34,6 @@ def purchases_page(web: Settled, reads: purchases.PurchaseReads,
         "account/purchases.html",
         purchases=purchases.my_purchases(who, reads, None, 50).items,
         subscriptions=subscriptions.my_subscriptions(who, subs, None, 50).items,
-        money=money,
     )
 
 
@@ -64,7 +62,6 @@ def _buy(web: WebContext, model_id: UUID, catalogue: ModelQueries, methods: Paym
         "model": catalogue.detail(model_id, viewer_of(who)),
         "cards": billing.payment_methods(who, methods),
         "key": uuid.uuid4().hex,
-        "money": money,
     }
     if error is not None:
         return form_again(web, "account/buy.html", error, **values)

@@ -9,7 +9,6 @@ from fastapi.responses import Response
 from infra.http.routes import earnings as api
 from infra.web.charts import stacked_bars
 from infra.web.dash import Settled
-from infra.web.money import money
 
 router = APIRouter(prefix="/publisher", include_in_schema=False)
 
@@ -26,5 +25,4 @@ def earnings_page(web: Settled, reads: api.Reads) -> Response:
         earnings=found,
         payouts=api.payouts(who, reads).items,
         chart=stacked_bars(rows),
-        money=money,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from infra.web.money import money
 from infra.web.sessions import WebSessions
 
 HERE = Path(__file__).parent
@@ -33,4 +34,5 @@ class Site:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.trim_blocks = templates.env.lstrip_blocks = True
+    templates.env.globals["money"] = money  # one way to show minor units, on every page
     return templates
