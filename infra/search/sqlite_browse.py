@@ -1,7 +1,8 @@
 """The SQL of SqliteSearchIndex.browse.
 
-`browse` is plain SQL over the docs table: json_each for keyword filters and facets,
-json_extract for sort keys and ranges, bm25 for relevance, keyset pagination.
+`browse` is plain SQL: the matching documents are found once into a temporary table,
+then counted, faceted (the keyword rows) and paged from it; json_extract for sort keys
+and ranges, bm25 for relevance, keyset pagination.
 """
 
 from __future__ import annotations
@@ -22,74 +23,99 @@ def _and(conditions: list[Sql]) -> Sql:
     return sql, [p for _, params in conditions for p in params]
 
 
+# The documents one browse matches, with their relevance, found once and then counted,
+# faceted and paged (a connection's own table: each browse refills it under the lock).
+# It holds what every statement wants: the text's matches within the ranges and within
+# the filters of fields that are not faceted; a faceted field's filter is applied per
+# statement, since that field's own counts leave it out.
+MATCHES = "temp.browse_matches"
+CREATE_MATCHES = (
+    "CREATE TEMP TABLE IF NOT EXISTS browse_matches (id INTEGER PRIMARY KEY, score REAL NOT NULL)"
+)
+
+
 class BrowseSql:
-    """The statements of one browse (count, facets, page), sharing their conditions.
+    """The statements of one browse (fill the matches, count, facets, page).
 
     Field names are inlined into JSON paths: plan_browse has checked them against the
     declared fields, which match [a-z][a-z0-9_]*."""
 
     def __init__(self, index: str, query: Browse, plan: BrowsePlan) -> None:
-        self.docs, self.fts, self.pre = (table(index, k) for k in ("docs", "fts", "pre"))
+        self.docs, self.kw, self.fts, self.pre = (
+            table(index, k) for k in ("docs", "kw", "fts", "pre")
+        )
         self.plan, self.limit = plan, query.limit
-        self.filters = filter_sql(query.filters)
-        self.common: list[Sql] = [("d.doc IS NOT NULL", []), *_range_sql(query.ranges)]
+        filters = filter_sql(self.kw, query.filters, row="m.id")
+        self.faceted = {name: c for name, c in filters.items() if name in query.facets}
+        self.ranges = _range_sql(query.ranges)
+        self.everywhere = [
+            *self.ranges,
+            *(c for name, c in filters.items() if name not in query.facets),
+        ]
         self.words, self.prefix = match_expressions(plan.terms) if plan.terms else ("", "")
 
     def _conditions(self, without: str = "") -> list[Sql]:
-        return [*self.common, *(c for name, c in self.filters.items() if name != without)]
+        return [c for name, c in self.faceted.items() if name != without]
 
-    def _matching(self) -> list[Sql]:
-        if not self.plan.terms:
-            return []
-        ids = (
-            f"SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH ? "
-            f"UNION SELECT rowid FROM {self.pre} WHERE {self.pre} MATCH ?"
+    def fill_matches(self) -> Sql:
+        """The stored documents the text matches (at their better bm25 score, as search()
+        ranks them; every stored document at 0 when there is no text) that every
+        statement wants."""
+        if self.plan.terms:
+            scored = (
+                f"SELECT rowid AS id, -bm25({self.fts}) AS score FROM {self.fts} "
+                f"WHERE {self.fts} MATCH ? UNION ALL SELECT rowid, -bm25({self.pre}) "
+                f"FROM {self.pre} WHERE {self.pre} MATCH ?"
+            )
+            text: Sql = (f"SELECT id, max(score) AS score FROM ({scored}) GROUP BY id",
+                         [self.words, self.prefix])  # fmt: skip
+        else:
+            text = (f"SELECT id, 0.0 AS score FROM {self.docs} WHERE doc IS NOT NULL", [])
+        where, params = _and(self.everywhere)
+        numbers = f"JOIN {self.docs} d ON d.id = m.id " if self.ranges else ""  # the ranges'
+        return (
+            f"INSERT INTO {MATCHES} SELECT m.id, m.score FROM ({text[0]}) m {numbers}WHERE {where}",
+            [*text[1], *params],
         )
-        return [(f"d.id IN ({ids})", [self.words, self.prefix])]
 
     def count(self) -> Sql:
-        where, params = _and([*self._matching(), *self._conditions()])
-        return f"SELECT count(*) FROM {self.docs} d WHERE {where}", params
+        where, params = _and(self._conditions())
+        return f"SELECT count(*) FROM {MATCHES} m WHERE {where}", params
 
     def facet(self, name: str) -> Sql:
-        # Disjunctive: every condition but this field's own filter. DISTINCT: a value
-        # listed twice in one document counts once.
-        where, params = _and([*self._matching(), *self._conditions(without=name)])
+        # Disjunctive: every condition but this field's own filter. A value listed twice
+        # in one document is one keyword row, so it counts once. CROSS JOIN: seek each
+        # match's rows rather than scan every document's.
+        where, params = _and(self._conditions(without=name))
         return (
-            f"SELECT j.value, count(DISTINCT d.id) AS n FROM {self.docs} d, "
-            f"json_each(d.keywords, ?) j WHERE {where} "
-            f"GROUP BY j.value ORDER BY n DESC, j.value LIMIT {MAX_FACET_VALUES}",
-            [f"$.{name}", *params],
+            f"SELECT k.value, count(*) AS n FROM {MATCHES} m CROSS JOIN {self.kw} k "
+            f"ON k.id = m.id AND k.field = ? WHERE {where} "
+            f"GROUP BY k.value ORDER BY n DESC, k.value LIMIT {MAX_FACET_VALUES}",
+            [name, *params],
         )
 
     def page(self) -> Sql:
-        """Columns: id, doc_id, score, doc, then one per sort key (the cursor's values)."""
+        """Columns: id, doc_id, score, doc, then one per sort key (the cursor's values).
+        The page is ordered on the keys alone, and only its rows' documents are read."""
         keys = [(_sort_expr(key), key) for key in self.plan.keys]
         conditions = self._conditions()
         if self.plan.after is not None:
             conditions.append(_after_sql(keys, self.plan.after))
         where, params = _and(conditions)
         order = ", ".join([*(_order_sql(expr, key) for expr, key in keys), "d.doc_id"])
-        columns = ", ".join(["d.id", "d.doc_id", "m.score", "d.doc", *(e for e, _ in keys)])
-        scored, scored_params = self._scored()
+        sort_columns = "".join(f", {expr} AS k{i}" for i, (expr, _) in enumerate(keys))
+        ordered = (
+            f"SELECT d.id, d.doc_id, m.score{sort_columns} FROM {MATCHES} m "
+            f"JOIN {self.docs} d ON d.id = m.id WHERE {where} ORDER BY {order} LIMIT ?"
+        )
+        key_columns = "".join(f", p.k{i}" for i in range(len(keys)))
+        again = ", ".join([*(_order_sql(f"p.k{i}", key) for i, (_, key) in enumerate(keys)),
+                           "p.doc_id"])  # fmt: skip
         return (
-            f"{scored} SELECT {columns} FROM {self.docs} d JOIN m ON m.id = d.id "
-            f"WHERE {where} ORDER BY {order} LIMIT ?",
-            [*scored_params, *params, self.limit + 1],
+            f"SELECT p.id, p.doc_id, p.score, d.doc{key_columns} FROM ({ordered}) p "
+            f"JOIN {self.docs} d ON d.id = p.id ORDER BY {again}",
+            [*params, self.limit + 1],
         )
-
-    def _scored(self) -> Sql:
-        """`m(id, score)`: the matching rows at their better bm25 score, as search() ranks
-        them; every row at 0 when there is no text."""
-        if not self.plan.terms:
-            return f"WITH m(id, score) AS (SELECT id, 0.0 FROM {self.docs})", []
-        matches = (
-            f"SELECT rowid AS id, -bm25({self.fts}) AS score FROM {self.fts} "
-            f"WHERE {self.fts} MATCH ? UNION ALL SELECT rowid, -bm25({self.pre}) "
-            f"FROM {self.pre} WHERE {self.pre} MATCH ?"
-        )
-        sql = f"WITH m(id, score) AS (SELECT id, max(score) FROM ({matches}) GROUP BY id)"
-        return sql, [self.words, self.prefix]
 
 
 def _range_sql(ranges: tuple[NumberRange, ...]) -> list[Sql]:

@@ -1,10 +1,11 @@
 """SearchIndex on SQLite FTS5, ranked by bm25 (the embedded profile).
 
-An index `x` is three tables, named so that no two indexes can collide:
+An index `x` is four tables, named so that no two indexes can collide:
 `"s:x:docs"` (id, doc_id, version, keyword values as JSON, the document as JSON,
 numeric values as JSON;
 a row whose doc is NULL is a tombstone, so an older redelivered change cannot
-bring a deleted document back), `"s:x:fts"` (the text fields, porter-stemmed:
+bring a deleted document back), `"s:x:kw"` (id, field, value: a stored document's
+keyword values, one per row, for filters and facets), `"s:x:fts"` (the text fields, porter-stemmed:
 "classifiers" finds "classifier") and `"s:x:pre"` (the same text unstemmed, for
 prefix matching: the stemmer would turn a partial word such as "runni" into a
 term that no indexed word starts with). Both FTS tables share the docs table's
@@ -26,14 +27,16 @@ from typing import Any
 
 from infra.search import Fields, IndexNotFound, check_fields, check_index_name, query_terms
 from infra.search.browse_plan import encode_cursor, plan_browse
-from infra.search.sqlite_browse import BrowseSql, page_highlights
+from infra.search.sqlite_browse import CREATE_MATCHES, MATCHES, BrowseSql, page_highlights
 from infra.search.sqlite_query import filter_sql, marked, match_expressions, snippet_columns
 from infra.search.sqlite_tables import (
-    TOKENIZERS,
+    KINDS,
     apply_one,
     columns,
+    create_keyword_table,
     create_tables,
     drop_tables,
+    fill_keyword_table,
     table,
 )
 from infra.sqlite_tx import immediate_transaction
@@ -52,10 +55,11 @@ class SqliteSearchIndex:
             "text_fields TEXT NOT NULL, keyword_fields TEXT NOT NULL, "
             "numeric_fields TEXT NOT NULL DEFAULT '[]')"
         )
+        self._db.execute(CREATE_MATCHES)
         self._migrate()
 
     def _migrate(self) -> None:
-        """Give a database made before numeric fields the columns it lacks (no numbers)."""
+        """Give a database made before numeric fields or keyword rows what it lacks."""
         with self._tx() as db:
             if "numeric_fields" not in columns(db, "search_indexes"):
                 db.execute(
@@ -65,6 +69,9 @@ class SqliteSearchIndex:
             for (name,) in db.execute("SELECT name FROM search_indexes").fetchall():
                 if "numbers" not in columns(db, f"s:{name}:docs"):
                     db.execute(f"ALTER TABLE {table(name, 'docs')} ADD COLUMN numbers TEXT")
+                if not columns(db, f"s:{name}:kw"):
+                    create_keyword_table(db, name)
+                    fill_keyword_table(db, name)
 
     def close(self) -> None:
         with self._lock:
@@ -149,7 +156,7 @@ class SqliteSearchIndex:
     ) -> list[SearchHit]:
         fts = table(index, kind)
         snippets = snippet_columns(fts, len(text_fields))
-        conditions = filter_sql(filters).values()
+        conditions = filter_sql(table(index, "kw"), filters).values()
         where = "".join(f" AND {sql}" for sql, _ in conditions)
         params = [p for _, ps in conditions for p in ps]
         rows = self._db.execute(
@@ -165,6 +172,8 @@ class SqliteSearchIndex:
             fields = self._fields(index)
             plan = plan_browse(query, fields)
             sql = BrowseSql(index, query, plan)
+            db.execute(f"DELETE FROM {MATCHES}")
+            db.execute(*sql.fill_matches())
             (total,) = db.execute(*sql.count()).fetchone()
             facets = {name: dict(db.execute(*sql.facet(name)).fetchall()) for name in query.facets}
             rows = db.execute(*sql.page()).fetchall() if query.limit else []
@@ -193,7 +202,7 @@ class SqliteSearchIndex:
         with self._tx() as db:
             self._fields(source)
             drop_tables(db, target)
-            for kind in ("docs", *TOKENIZERS):
+            for kind in KINDS:
                 db.execute(f"ALTER TABLE {table(source, kind)} RENAME TO {table(target, kind)}")
             db.execute("DELETE FROM search_indexes WHERE name = ?", (target,))
             db.execute("UPDATE search_indexes SET name = ? WHERE name = ?", (target, source))

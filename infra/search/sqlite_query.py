@@ -17,14 +17,20 @@ def match_expressions(terms: list[str]) -> tuple[str, str]:
     return words, prefix
 
 
-def filter_sql(filters: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
-    """One condition per filtered field, by field (facets leave their own field's out)."""
+def filter_sql(
+    keywords: str, filters: dict[str, Any], row: str = "d.id"
+) -> dict[str, tuple[str, list[str]]]:
+    """One condition per filtered field on the document whose id is `row`, by field (facets
+    leave their own field's out); `keywords` is the index's table of keyword rows."""
     conditions = {}
     for name, value in sorted(filters.items()):
         wanted = keyword_values(value)
         marks = ", ".join("?" for _ in wanted) or "NULL"  # an empty "any of" matches nothing
-        sql = f"EXISTS (SELECT 1 FROM json_each(d.keywords, ?) WHERE value IN ({marks}))"
-        conditions[name] = (sql, [f"$.{name}", *wanted])
+        sql = (
+            f"EXISTS (SELECT 1 FROM {keywords} k WHERE k.id = {row} AND k.field = ? "
+            f"AND k.value IN ({marks}))"
+        )
+        conditions[name] = (sql, [name, *wanted])
     return conditions
 
 

@@ -16,6 +16,11 @@ TOKENIZERS = {
 }
 
 
+# Every table of an index: its documents, their keyword values one per row (filters and
+# facets seek these by document instead of parsing each document's JSON), the two FTS tables.
+KINDS = ("docs", "kw", *TOKENIZERS)
+
+
 def table(index: str, kind: str) -> str:
     return f'"s:{check_index_name(index)}:{kind}"'
 
@@ -30,6 +35,7 @@ def create_tables(db: sqlite3.Connection, index: str, fields: Fields) -> None:
         "doc_id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, keywords TEXT, doc TEXT, "
         "numbers TEXT)"
     )
+    create_keyword_table(db, index)
     for kind, tokenizer in TOKENIZERS.items():
         text_columns = ", ".join(fields.text)
         db.execute(
@@ -38,8 +44,24 @@ def create_tables(db: sqlite3.Connection, index: str, fields: Fields) -> None:
         )
 
 
+def create_keyword_table(db: sqlite3.Connection, index: str) -> None:
+    db.execute(
+        f"CREATE TABLE {table(index, 'kw')} (id INTEGER NOT NULL, field TEXT NOT NULL, "
+        "value TEXT NOT NULL, PRIMARY KEY (id, field, value)) WITHOUT ROWID"
+    )
+
+
+def fill_keyword_table(db: sqlite3.Connection, index: str) -> None:
+    """The keyword rows of every stored document (for an index made before the table)."""
+    db.execute(
+        f"INSERT OR IGNORE INTO {table(index, 'kw')} SELECT d.id, f.key, j.value "
+        f"FROM {table(index, 'docs')} d, json_each(d.keywords) f, json_each(f.value) j "
+        "WHERE d.doc IS NOT NULL"
+    )
+
+
 def drop_tables(db: sqlite3.Connection, index: str) -> None:
-    for kind in ("docs", *TOKENIZERS):
+    for kind in KINDS:
         db.execute(f"DROP TABLE IF EXISTS {table(index, kind)}")
 
 
@@ -61,6 +83,12 @@ def apply_one(db: sqlite3.Connection, index: str, fields: Fields, change: DocCha
         "RETURNING id",
         (change.doc_id, change.version, _json(keywords), _json(doc), _json(numbers)),
     ).fetchone()
+    db.execute(f"DELETE FROM {table(index, 'kw')} WHERE id = ?", (row_id,))
+    if keywords is not None:
+        db.executemany(
+            f"INSERT OR IGNORE INTO {table(index, 'kw')} VALUES (?, ?, ?)",
+            [(row_id, f, value) for f, values in keywords.items() for value in values],
+        )
     for kind in TOKENIZERS:
         db.execute(f"DELETE FROM {table(index, kind)} WHERE rowid = ?", (row_id,))
         if doc is not None:

@@ -399,6 +399,28 @@ def test_sqlite_ensure_and_browse_work_on_a_database_made_before_numeric_fields(
         engine.close()
 
 
+def test_sqlite_filters_and_facets_work_on_a_database_made_before_keyword_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    engine = SqliteSearchIndex(path)
+    engine.ensure("old", TEXT, KEYWORDS)
+    engine.apply("old", [DocChange("a", 1, model("Alpha", owner="bob")),
+                         DocChange("b", 1, model("Beta", owner="carol"))])  # fmt: skip
+    engine.close()
+    db = sqlite3.connect(path)
+    db.execute('DROP TABLE "s:old:kw"')  # what the code before keyword rows made
+    db.commit()
+    db.close()
+    engine = SqliteSearchIndex(path)
+    try:
+        result = engine.browse("old", Browse(filters={"owner": ["bob"]}, facets=("owner",)))
+        assert [hit.doc_id for hit in result.hits] == ["a"]
+        assert result.facets == {"owner": {"bob": 1, "carol": 1}}
+    finally:
+        engine.close()
+
+
 def _strip_numeric_columns(path: Path) -> None:
     """What the code before numeric fields made: no numeric_fields, no numbers column."""
     db = sqlite3.connect(path)
