@@ -49,7 +49,7 @@ PAGE_ROUTERS: list[APIRouter] = [
 def install_web(app: FastAPI, container: Container) -> None:
     settings = container.settings
     sessions = WebSessions(
-        container.auth, _session_store(container), container.auth.clock,
+        container.auth, session_store(container), container.auth.clock,
         settings.refresh_token_ttl_s,
     )  # fmt: skip
     app.state.web_site = Site(
@@ -60,7 +60,7 @@ def install_web(app: FastAPI, container: Container) -> None:
     install_page_errors(app)
 
 
-def _session_store(container: Container) -> WebSessionStore:
+def session_store(container: Container) -> WebSessionStore:
     settings = container.settings
     if settings.profile == "cluster":
         with schema_lock(settings.database_url):

@@ -39,6 +39,13 @@ class WebSessionStore(Protocol):
     def get(self, id_hash: str, now: datetime) -> WebSessionRecord | None: ...
     def delete(self, id_hash: str) -> None: ...
 
+    def claim(self, id_hash: str, until: datetime, now: datetime) -> bool:
+        """Whether this caller may refresh the session now: true for one caller (of any
+        process) at a time, until it releases the claim or the claim's time runs out."""
+        ...
+
+    def release(self, id_hash: str) -> None: ...
+
 
 class SqliteWebSessions:
     def __init__(self, path: Path) -> None:
@@ -49,6 +56,10 @@ class SqliteWebSessions:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS web_sessions "
                 "(id_hash TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at REAL NOT NULL)"
+            )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS web_session_claims "
+                "(id_hash TEXT PRIMARY KEY, until REAL NOT NULL)"
             )
 
     def put(self, id_hash: str, record: WebSessionRecord, now: datetime) -> None:
@@ -71,6 +82,19 @@ class SqliteWebSessions:
         with self._lock:
             self._db.execute("DELETE FROM web_sessions WHERE id_hash = ?", (id_hash,))
 
+    def claim(self, id_hash: str, until: datetime, now: datetime) -> bool:
+        with self._lock:
+            claimed = self._db.execute(
+                "INSERT INTO web_session_claims VALUES (?, ?) ON CONFLICT (id_hash) "
+                "DO UPDATE SET until = excluded.until WHERE web_session_claims.until < ?",
+                (id_hash, until.timestamp(), now.timestamp()),
+            )
+            return claimed.rowcount == 1
+
+    def release(self, id_hash: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM web_session_claims WHERE id_hash = ?", (id_hash,))
+
     def close(self) -> None:
         self._db.close()
 
@@ -82,6 +106,10 @@ class PostgresWebSessions:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS aimarket_web_sessions (id_hash TEXT PRIMARY KEY, "
                 "record TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL)"
+            )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS aimarket_web_session_claims "
+                "(id_hash TEXT PRIMARY KEY, until DOUBLE PRECISION NOT NULL)"
             )
 
     def put(self, id_hash: str, record: WebSessionRecord, now: datetime) -> None:
@@ -106,3 +134,17 @@ class PostgresWebSessions:
     def delete(self, id_hash: str) -> None:
         with self._pool.connection() as conn:
             conn.execute("DELETE FROM aimarket_web_sessions WHERE id_hash = %s", (id_hash,))
+
+    def claim(self, id_hash: str, until: datetime, now: datetime) -> bool:
+        with self._pool.connection() as conn:
+            claimed = conn.execute(
+                "INSERT INTO aimarket_web_session_claims VALUES (%s, %s) ON CONFLICT (id_hash) "
+                "DO UPDATE SET until = excluded.until "
+                "WHERE aimarket_web_session_claims.until < %s",
+                (id_hash, until.timestamp(), now.timestamp()),
+            )
+            return claimed.rowcount == 1
+
+    def release(self, id_hash: str) -> None:
+        with self._pool.connection() as conn:
+            conn.execute("DELETE FROM aimarket_web_session_claims WHERE id_hash = %s", (id_hash,))

@@ -4,11 +4,16 @@ refresh-token family, and someone else's private model being 404."""
 from __future__ import annotations
 
 import re
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from commands.secrets import hash_secret
+from infra.bootstrap import Container
+from infra.web import session_store
+from infra.web.sessions import WebSessions
 from infra.web.site import SESSION_COOKIE, Site
 from tests.inference_support import create_model
 from tests.support import PASSWORD, register, verified_account
@@ -77,6 +82,40 @@ def test_signing_out_ends_the_refresh_token_family(client: TestClient) -> None:
     assert me.status_code == 401
     holding(client, cookie)
     assert client.get("/account/password", follow_redirects=False).status_code == 303
+
+
+def test_two_processes_refreshing_one_session_at_once_keep_it(
+    client: TestClient, container: Container
+) -> None:
+    """Two API processes (each its own WebSessions and store connection) get two requests
+    of one browser whose access token has run out: one refreshes, the other uses the new
+    tokens; neither presents the old refresh token a second time, which would end the
+    family as a stolen copy."""
+    cookie = sign_in(client, register(client))
+    site: Site = client.app.state.web_site  # type: ignore[attr-defined]
+    first = site.sessions
+    second = WebSessions(first.auth, session_store(container), first.clock, first.refresh_ttl_s)
+    key = hash_secret(cookie)
+    for _ in range(5):
+        record = first.store.get(key, first.clock.now())
+        assert record is not None
+        first.store.put(key, replace(record, access_token="run-out"), first.clock.now())
+        start, seen = threading.Barrier(2), {}
+
+        def visit(name: str, sessions: WebSessions) -> None:
+            start.wait()
+            seen[name] = sessions.visitor(cookie)
+
+        threads = [threading.Thread(target=visit, args=pair)
+                   for pair in (("first", first), ("second", second))]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert seen["first"] is not None and seen["second"] is not None, seen
+        assert seen["first"].user_id == seen["second"].user_id
+    holding(client, cookie)
+    assert client.get("/account/password", follow_redirects=False).status_code == 200
 
 
 def test_someone_elses_private_model_page_is_404(client: TestClient, outbox: Path) -> None:
