@@ -17,6 +17,8 @@ from infra.http.routes.stripe_webhooks import WEBHOOK_PATH
 from infra.http.routes.uploads import PART_PATH
 from infra.http.tracing import TracingMiddleware
 from infra.web import install_web
+from infra.web.model_page import PLAYGROUND_PATH
+from infra.web.publisher_uploads import PAGE_PART_PATH
 
 DESCRIPTION = """An open AI model marketplace.
 
@@ -43,13 +45,16 @@ def create_app(container: Container) -> FastAPI:
     # little too long gets the route's clearer size_mismatch instead of a bare 413.
     # Added first, so it runs inside RequestContextMiddleware: its 429s carry the request id.
     app.add_middleware(RateLimitMiddleware, **rate_limit_options(container))
-    part_limit = BodyLimit("PUT", PART_PATH, container.settings.upload_part_bytes + 65536)
+    part_bytes = container.settings.upload_part_bytes + 65536
+    infer_bytes = container.settings.inference_max_body_bytes
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=container.settings.max_body_bytes,
         body_limits=[
-            part_limit,
-            *inference_limits(container.settings.inference_max_body_bytes),
+            BodyLimit("PUT", PART_PATH, part_bytes),
+            BodyLimit("PUT", PAGE_PART_PATH, part_bytes),  # the same, from the publisher's page
+            *inference_limits(infer_bytes),
+            BodyLimit("POST", PLAYGROUND_PATH, infer_bytes),
             BodyLimit("POST", WEBHOOK_PATH, container.settings.stripe_webhook_max_bytes),
         ],
     )

@@ -4,6 +4,7 @@ private model of someone else is 404, as in the API (the same queries decide).""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Any
 from uuid import UUID
@@ -96,6 +97,9 @@ def write_review(model_id: str, form: PostedForm, reviews: Reviews) -> Response:
     content = ReviewContent(body.version, body.rating, body.title, body.body)
     written = reviews.write_review(visitor, found, content).written
     return after(form.web, f"/models/{found}", written.position)
+
+
+PLAYGROUND_PATH = re.compile(r"/models/[^/]+/playground")  # tensors: the infer body limit
 
 
 @router.post("/models/{model_id}/playground")

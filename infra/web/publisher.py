@@ -108,10 +108,8 @@ def _own_model(web: WebContext, catalogue: ModelQueries, model_id: UUID) -> dict
 
 
 def _part_kib(web: WebContext) -> int:
-    """The largest part the upload script may send: the server's part size, but no more
-    than the app's body limit for a request (the page's PUTs have no larger one)."""
-    settings = container_of(web.request).settings
-    return min(settings.upload_part_bytes, settings.max_body_bytes) // 1024
+    """The part size the upload script sends: the server's, as the API's clients do."""
+    return container_of(web.request).settings.upload_part_bytes // 1024
 
 
 def _again(web: WebContext, catalogue: ModelQueries, model_id: UUID, error: DomainError,

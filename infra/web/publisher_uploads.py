@@ -1,10 +1,10 @@
 """The upload endpoints the publisher page's script calls (static/upload.js): the API's
 own upload routes, called with the signed-in person and the CSRF header instead of a
-bearer token. The script sends parts no larger than the app's body limit, so these need
-no limit of their own."""
+bearer token. A part's PUT is allowed a body as large as the API's (PAGE_PART_PATH)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from uuid import UUID
 
@@ -16,6 +16,7 @@ from infra.web.context import FetchWeb, Web
 from projections.cursor import MAX_INT64
 
 router = APIRouter(prefix="/publisher", include_in_schema=False)
+PAGE_PART_PATH = re.compile(r"/publisher/uploads/[^/]+/parts/[^/]+")
 Part = Annotated[int, Path(ge=1, le=MAX_INT64)]
 
 
