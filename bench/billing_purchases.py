@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from bench.cluster import BENCH_LIMITS
+from bench.cpu import CpuMeter
 from bench.results import record
 from infra.settings import Settings
 from infra.stores import read_stores
@@ -55,6 +57,7 @@ class Outcome:
     gets: list[float] = field(default_factory=list)  # reference GET round trips, s
     steps: list[tuple[float, float]] = field(default_factory=list)  # to captured, to completed
     refused: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # process (or "machine") -> CPU s
 
 
 def serve(settings: Settings, consumers: int, models: int, ready: Any) -> None:
@@ -191,11 +194,15 @@ async def offer(port: int, store: Any, pairs: list[tuple[dict[str, str], str]],
     return out
 
 
-def cluster_workers(settings: Settings, logs: Path, stack: ExitStack) -> None:
-    """The relay, the projection worker and the saga's worker, as an operator starts them."""
+def cluster_workers(settings: Settings, logs: Path, stack: ExitStack) -> dict[str, int]:
+    """The relay, the projection worker and the saga's worker, as an operator starts them;
+    their pids by name."""
+    pids = {}
     for command in (["relay"], ["worker", "projections"], ["worker", "purchases"]):
         process = start(command, settings, logs / f"{'-'.join(command)}.log")
         stack.callback(stop, process)
+        pids[command[-1]] = process.pid
+    return pids
 
 
 def run_profile(settings: Settings, count: int, rate: float, models: int = 10) -> Outcome:
@@ -214,14 +221,18 @@ def run_profile(settings: Settings, count: int, rate: float, models: int = 10) -
         stack.callback(server.terminate)
         heads, model_ids = ready_or_died(ready, server)
         port = ready_or_died(ready, server)
+        pids = {"api": server.pid or 0}
         if settings.profile == "cluster":
-            cluster_workers(settings, Path(tempfile.mkdtemp()), stack)
+            pids |= cluster_workers(settings, Path(tempfile.mkdtemp()), stack)
         store, _ = read_stores(settings)
         pairs = [(h, m) for m in model_ids for h in heads]
         warm = asyncio.run(offer(port, store, pairs[:WARM], 5.0))  # workers started, caches
         if len(warm.done) < WARM:
             raise SystemExit(f"warm-up purchases did not complete: {warm.failed}")
-        return asyncio.run(offer(port, store, pairs[WARM : WARM + count], rate))
+        with CpuMeter(pids) as meter:
+            out = asyncio.run(offer(port, store, pairs[WARM : WARM + count], rate))
+        out.cpu = meter.spent
+        return out
     raise AssertionError("unreachable")
 
 
@@ -251,7 +262,19 @@ def report(profile: str, rate: float, out: Outcome) -> float:
     )
     for purchase_id, why in list(out.failed.items())[:3]:
         print(f"  not completed: {purchase_id} {why}")
+    report_cpu(out)
     return p99
+
+
+def report_cpu(out: Outcome) -> None:
+    """CPU per completed purchase, and the cores 50 purchases/s would need at that cost."""
+    done = max(1, len(out.done))
+    ours = ", ".join(f"{name} {s / done * 1000:.1f}" for name, s in out.cpu.items()
+                     if name != "machine")  # fmt: skip
+    machine = out.cpu["machine"] / done
+    print(f"  CPU per completed purchase, ms: {ours}; the whole machine {machine * 1000:.1f} "
+          f"(services and the bench included); 50/s would need {50 * machine:.2f} cores "
+          f"of this machine's {psutil.cpu_count()}")  # fmt: skip
 
 
 def purchases(cluster_settings: Callable[[], Settings], count: int, rate: float) -> None:
