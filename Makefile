@@ -38,7 +38,7 @@ run: install
 test: install-test
 	@$(PY) -m infra.services up --started-file var/services/started-by-test; status=$$?; \
 	if [ $$status -eq 0 ]; then \
-		$(PY) -m pytest --cov --cov-report=term --cov-fail-under=80 $(PYTEST_ARGS); status=$$?; \
+		$(PY) -m pytest --cov --cov-report=term --cov-fail-under=80 --durations=30 $(PYTEST_ARGS); status=$$?; \
 	else echo "services did not come up: see the messages above"; fi; \
 	$(PY) -m infra.services down --started-file var/services/started-by-test; \
 	exit $$status
