@@ -39,6 +39,9 @@ class Settings(
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL for the event store (cluster profile)"
     )
+    postgres_pool_size: int = Field(
+        default=10, gt=0, description="most connections of each PostgreSQL pool of a process"
+    )
     mongo_url: str | None = Field(default=None, description="read models (cluster profile)")
     mongo_database: str = "aimarket"
     opensearch_url: str | None = Field(default=None, description="search (cluster profile)")

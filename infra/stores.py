@@ -60,8 +60,9 @@ def open_marketplace(settings: Settings, **env: str) -> EventStore:
 def postgres_pool(settings: Settings, closers: list[Callable[[], object]]) -> ConnectionPool:
     assert settings.database_url is not None
     pool = ConnectionPool(
-        settings.database_url, min_size=1, max_size=10, open=True, kwargs={"autocommit": True}
-    )
+        settings.database_url, min_size=1, max_size=settings.postgres_pool_size, open=True,
+        kwargs={"autocommit": True},
+    )  # fmt: skip
     closers.append(pool.close)
     return pool
 
