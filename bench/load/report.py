@@ -81,6 +81,20 @@ def first_failures(result: dict[str, Any]) -> list[str]:
             for name, r in result[phase].items() for why in r["first_failures"]][:5]  # fmt: skip
 
 
+def cpu_line(result: dict[str, Any]) -> str:
+    """How busy the machine's cores were under the load: a latency goal needs headroom."""
+    cpu, seconds = result["cpu"], result["seconds"]
+    requests = sum(route["count"] for route in result["loaded"].values())
+    busy = cpu["machine_s"] / (cpu["cores"] * seconds)
+    ours = (cpu["machine_s"] - cpu["locust_s"]) / max(1, requests)
+    return (
+        f"- CPU under the load: the machine's {cpu['cores']:.0f} cores {busy:.0%} busy "
+        f"(locust itself {cpu['locust_s'] / seconds:.2f} of a core); the marketplace and "
+        f"its services spent {ours * 1000:.1f} ms of CPU a request, so "
+        f"{requests / seconds:.1f} requests/s took {ours * requests / seconds:.2f} cores."
+    )
+
+
 def section(result: dict[str, Any], setup: str, judged: bool) -> str:
     """The whole printed report, also the docs section."""
     goal_rows, latency_met = goal_table(result)
@@ -93,6 +107,7 @@ def section(result: dict[str, Any], setup: str, judged: bool) -> str:
              "", *endpoint_table(result["loaded"], result["seconds"]), "",
              "Unloaded p99: one user alone, no think time, before the load, same run.", "",
              *goal_rows, "",
+             cpu_line(result),
              f"- Errors other than deliberate 4xx: {count} (goal: none): "
              f"{'met' if count == 0 else 'NOT met'}."]  # fmt: skip
     lines += [f"  - {failure}" for failure in first_failures(result)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import gevent
 from locust import User
 from locust.env import Environment
 
+from bench.cpu import machine_busy_s, process_s
 from bench.load import users
 
 
@@ -70,8 +72,10 @@ def figures(recorder: Recorder, seconds: float) -> dict[str, dict[str, Any]]:
     return out
 
 
-def swarm(classes: list[type[User]], count: int, seconds: float, host: str) -> dict[str, Any]:
-    """`count` users of `classes` for `seconds` after all have started: the figures."""
+def swarm(classes: list[type[User]], count: int, seconds: float,
+          host: str) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
+    """`count` users of `classes` for `seconds` after all have started: the figures, and
+    the CPU seconds the whole machine and locust itself spent in those seconds."""
     environment = Environment(user_classes=classes, host=host)
     recorder = Recorder()
     environment.events.request.add_listener(recorder)
@@ -80,10 +84,13 @@ def swarm(classes: list[type[User]], count: int, seconds: float, host: str) -> d
     runner.start(count, spawn_rate=spawn_rate)
     gevent.sleep(count / spawn_rate + 1)  # all started and past their first requests
     recorder.clear()
+    machine, locust = machine_busy_s(), process_s(os.getpid())
     gevent.sleep(seconds)
+    cpu = {"machine_s": machine_busy_s() - machine, "locust_s": process_s(os.getpid()) - locust,
+           "cores": float(os.cpu_count() or 1)}  # fmt: skip
     result = figures(recorder, seconds)
     runner.quit()
-    return result
+    return result, cpu
 
 
 def main() -> None:
@@ -97,10 +104,10 @@ def main() -> None:
     users.SEED.update(json.loads(args.seed.read_text()))
     users.MODEL_BYTES = Path(users.SEED["model_file"]).read_bytes()
     host = users.SEED["base_url"]
-    unloaded = swarm([users.Unloaded], 1, args.unloaded_seconds, host)
-    loaded = swarm([users.Visitor, users.Consumer, users.Publisher], args.users, args.seconds,
-                   host)  # fmt: skip
-    args.out.write_text(json.dumps({"unloaded": unloaded, "loaded": loaded,
+    unloaded, _ = swarm([users.Unloaded], 1, args.unloaded_seconds, host)
+    loaded, cpu = swarm([users.Visitor, users.Consumer, users.Publisher], args.users,
+                        args.seconds, host)  # fmt: skip
+    args.out.write_text(json.dumps({"unloaded": unloaded, "loaded": loaded, "cpu": cpu,
                                     "users": args.users, "seconds": args.seconds}))  # fmt: skip
 
 
