@@ -9,9 +9,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container
-from tests.browser.conftest import sign_in
 from tests.browser.harness import Browser
-from tests.browser.test_publisher_pages import page_is_fine, press, send
+from tests.browser.steps import page_is_fine, press, send, sign_in
 from tests.inference_support import api_key, infer
 from tests.integration.test_billing_usage import X
 from tests.integration.test_inference import deployed_model

@@ -13,8 +13,8 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container
-from tests.browser.conftest import sign_in
 from tests.browser.harness import MAX_PAGE_BYTES, Browser, wait_for
+from tests.browser.steps import sign_in
 from tests.inference_support import (
     affine_model,
     create_model,

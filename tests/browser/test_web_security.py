@@ -3,7 +3,6 @@ refresh-token family, and someone else's private model being 404."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -12,22 +11,7 @@ from commands.secrets import hash_secret
 from infra.web.site import SESSION_COOKIE, Site
 from tests.inference_support import create_model
 from tests.support import PASSWORD, register, verified_account
-
-
-def csrf_of(client: TestClient, path: str = "/login") -> str:
-    page = client.get(path)
-    assert page.status_code == 200, page.text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, page.text
-    return found.group(1)
-
-
-def sign_in(client: TestClient, email: str) -> str:
-    token = csrf_of(client)
-    form = {"email": email, "password": PASSWORD, "csrf_token": token}
-    done = client.post("/login", data=form, follow_redirects=False)
-    assert done.status_code == 303, done.text
-    return str(done.cookies[SESSION_COOKIE])
+from tests.web_support import csrf_of, sign_in_by_form
 
 
 def holding(client: TestClient, cookie: str) -> None:
@@ -45,7 +29,7 @@ def test_a_form_without_its_csrf_token_is_refused(client: TestClient) -> None:
     assert refused.json()["error"]["code"] == "csrf_failed"
     wrong = client.post("/login", data={**form, "csrf_token": "0" * 64})
     assert wrong.status_code == 403 and "csrf_failed" in wrong.text
-    cookie = sign_in(client, email)
+    cookie = sign_in_by_form(client, email)
     # A token from another session is no good either.
     holding(client, cookie)
     stolen = client.post("/logout", data={"csrf_token": "f" * 64}, follow_redirects=False)
@@ -57,7 +41,7 @@ def test_a_session_id_offered_before_sign_in_is_never_adopted(client: TestClient
     email = register(client)
     planted = "attacker-chosen-session-id"
     holding(client, planted)
-    cookie = sign_in(client, email)
+    cookie = sign_in_by_form(client, email)
     assert cookie != planted
     holding(client, planted)
     assert client.get("/account/password", follow_redirects=False).status_code == 303
@@ -65,7 +49,7 @@ def test_a_session_id_offered_before_sign_in_is_never_adopted(client: TestClient
 
 def test_signing_out_ends_the_refresh_token_family(client: TestClient) -> None:
     email = register(client)
-    cookie = sign_in(client, email)
+    cookie = sign_in_by_form(client, email)
     site: Site = client.app.state.web_site  # type: ignore[attr-defined]
     record = site.sessions.store.get(hash_secret(cookie), site.sessions.clock.now())
     assert record is not None and cookie not in record.to_json()  # stored under its hash
@@ -83,11 +67,11 @@ def test_someone_elses_private_model_page_is_404(client: TestClient, outbox: Pat
     owner = verified_account(client, outbox, "publisher")
     model_id = create_model(client, owner, visibility="private")
     other = register(client)
-    sign_in(client, other)
+    sign_in_by_form(client, other)
     assert client.get(f"/models/{model_id}").status_code == 404
     assert client.get("/models/not-a-uuid").status_code == 404
     client.cookies.clear()
-    sign_in(client, owner.email)
+    sign_in_by_form(client, owner.email)
     assert client.get(f"/models/{model_id}").status_code == 200
 
 
@@ -112,7 +96,7 @@ def test_someone_elses_objects_are_404_through_the_pages(client: TestClient, out
     assert made.status_code == 201, made.text
     key_id = made.json()["id"]
     intruder = verified_account(client, outbox)
-    sign_in(client, intruder.email)
+    sign_in_by_form(client, intruder.email)
     token = csrf_of(client, "/account/keys")
     assert client.get(f"/models/{private}/access").status_code == 404
     asked = client.post(f"/models/{private}/access", data={"csrf_token": token})
