@@ -88,6 +88,15 @@ def publish_offered(browser: Browser) -> bool:
     return bool(browser.find_all('#versions button[type="submit"]'))
 
 
+def parts_sent(browser: Browser) -> list[int]:
+    """The part numbers this page's fetches asked for, in order (a failed one too)."""
+    names = browser.script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/parts/'));"
+    )
+    return [int(name.rsplit("/", 1)[1]) for name in names]
+
+
 def newest_email_to(outbox: Path, address: str) -> str:
     """The text of the newest email sent to `address`."""
     for path in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
@@ -97,8 +106,10 @@ def newest_email_to(outbox: Path, address: str) -> str:
     raise AssertionError(f"no email to {address}")
 
 
-def emailed_link(outbox: Path, address: str, base_url: str) -> str:
-    """The path of the link to this site in the newest email to `address`."""
-    found = re.search(re.escape(base_url) + r"(/\S+)", newest_email_to(outbox, address))
-    assert found, f"no link to {base_url} in the email to {address}"
+def emailed_link(outbox: Path, address: str, base_url: str, page: str = "/verify") -> str:
+    """The path of the link to `page` of this site (with its query) in the newest email
+    to `address`."""
+    link = re.escape(base_url) + "(" + re.escape(page) + r"(?:[?#]\S*)?)(?:\s|$)"
+    found = re.search(link, newest_email_to(outbox, address))
+    assert found, f"no link to {base_url}{page} in the email to {address}"
     return found.group(1)

@@ -13,7 +13,15 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from infra.bootstrap import Container
 from tests.browser.harness import Browser
-from tests.browser.steps import page_is_fine, press, publish_offered, reload_until, send, sign_in
+from tests.browser.steps import (
+    page_is_fine,
+    parts_sent,
+    press,
+    publish_offered,
+    reload_until,
+    send,
+    sign_in,
+)
 from tests.inference_support import create_model
 from tests.integration.test_access_and_reviews import publish, used
 from tests.sdk_support import model_file
@@ -21,15 +29,6 @@ from tests.support import MovableClock, verified_account
 from tests.web_support import signed_in_client
 
 BROKEN_PART = 20  # of 65: 64 KiB of weights and the graph, in 1 KiB parts
-
-
-def parts_sent(browser: Browser) -> list[int]:
-    """The part numbers this page's fetches asked for, in order (a failed one too)."""
-    names = browser.script(
-        "return performance.getEntriesByType('resource').map(e => e.name)"
-        ".filter(n => n.includes('/parts/'));"
-    )
-    return [int(name.rsplit("/", 1)[1]) for name in names]
 
 
 def test_a_publisher_uploads_in_parts_resumes_after_a_drop_and_publishes(
