@@ -118,6 +118,16 @@ def upload_and_publish(
     assert published.status_code == 200, published.text
 
 
+def deployed_model(
+    client: TestClient, container: Container, publisher: Account, **details: Any
+) -> str:
+    """The affine model created with `details`, published and deployed: its id."""
+    model_id = create_model(client, publisher, **details)
+    upload_and_publish(client, publisher, model_id, affine_model())
+    assert wait_deployed(container, model_id) == "deployed"
+    return model_id
+
+
 def wait_deployed(container: Container, model_id: str, version: str = "1.0.0") -> str:
     """The version's deployment status once the deployer has reported (deployed or failed)."""
     deadline = time.monotonic() + 120

@@ -22,7 +22,7 @@ from tests.inference_support import (
     upload_and_publish,
     wait_deployed,
 )
-from tests.integration.test_access_and_reviews import used
+from tests.review_support import used
 from tests.support import Account, MovableClock, verified_account
 
 X = [[1.0, 2.0, 3.0, 4.0]]

@@ -23,7 +23,7 @@ from tests.browser.steps import (
     sign_in,
 )
 from tests.inference_support import create_model
-from tests.integration.test_access_and_reviews import publish, used
+from tests.review_support import publish, used
 from tests.sdk_support import model_file
 from tests.support import MovableClock, verified_account
 from tests.web_support import signed_in_client
