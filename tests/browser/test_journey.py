@@ -17,6 +17,7 @@ from uuid import UUID
 import httpx
 import numpy as np
 from fastapi.testclient import TestClient
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.wait import WebDriverWait
 
 from domain.user import Role
@@ -118,12 +119,14 @@ def finds(browser: Browser, word: str, model_id: str) -> None:
     """Search for the word, narrow by its tag, open the model: its prices shown."""
     browser.open(f"/models?q={word}")
     reload_until(browser, lambda: f"Affine {word}" in browser.text("#results"), "searchable")
-    browser.find(f'#catalogue input[name="tags"][value="{word}"]').click()
-    browser.find("#catalogue aside button[type=submit]").click()
+    browser.find(f'#catalogue input[name="tags"][value="{word}"]').click()  # results follow
 
     def narrowed() -> bool:
-        found = browser.find_all("#results article.model h2 a")
-        return f"tags={word}" in browser.path and [a.text for a in found] == [f"Affine {word}"]
+        try:
+            found = [a.text for a in browser.find_all("#results article.model h2 a")]
+        except StaleElementReferenceException:  # the results were swapped as we read them
+            return False
+        return f"tags={word}" in browser.path and found == [f"Affine {word}"]
 
     wait_until(narrowed, 30, "the results narrowed to the tag")
     browser.screenshot("narrowed")
