@@ -40,9 +40,30 @@ def affine_model(weights: np.ndarray = WEIGHTS) -> bytes:
     return bytes(model.SerializeToString())
 
 
-def run_directly(model: bytes, x: np.ndarray) -> np.ndarray:
+def image_model(shape: tuple[int, int, int] = (3, 8, 8)) -> bytes:
+    """y = flatten(image) @ W + 1: image (batch, *shape) float32 -> y (batch, 2), each
+    output a different weighting of every pixel, so a pixel out of place changes it."""
+    size = shape[0] * shape[1] * shape[2]
+    weights = np.random.default_rng(9).standard_normal((size, 2)).astype(np.float32)
+    w = numpy_helper.from_array(weights, "W")
+    one = numpy_helper.from_array(np.ones((2,), dtype=np.float32), "one")
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", *shape])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2])
+    nodes = [
+        helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+        helper.make_node("MatMul", ["flat", "W"], ["xw"]),
+        helper.make_node("Add", ["xw", "one"], ["y"]),
+    ]
+    graph = helper.make_graph(nodes, "image", [image], [y], [w, one])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return bytes(model.SerializeToString())
+
+
+def run_directly(model: bytes, x: np.ndarray, name: str = "x") -> np.ndarray:
+    """Output `y` of `model` given `x` as its input `name`, by onnxruntime itself."""
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    (y,) = session.run(["y"], {"x": x})
+    (y,) = session.run(["y"], {name: x})
     return np.asarray(y)
 
 
@@ -95,6 +116,16 @@ def upload_and_publish(
         f"/v1/models/{model_id}/versions/{version}/publish", headers=owner.headers
     )
     assert published.status_code == 200, published.text
+
+
+def deployed_model(
+    client: TestClient, container: Container, publisher: Account, **details: Any
+) -> str:
+    """The affine model created with `details`, published and deployed: its id."""
+    model_id = create_model(client, publisher, **details)
+    upload_and_publish(client, publisher, model_id, affine_model())
+    assert wait_deployed(container, model_id) == "deployed"
+    return model_id
 
 
 def wait_deployed(container: Container, model_id: str, version: str = "1.0.0") -> str:

@@ -2,8 +2,8 @@
 live server of the profile's app (uvicorn on a real port) with that browser pointed at it.
 
 A test takes `browser` (signed out, cookies cleared), the `client` (the same app through
-TestClient, for set-up through the API) and `outbox`; `sign_in(browser, email)` signs a
-person in through the login page.
+TestClient, for set-up through the API) and `outbox`. What a person does in the browser
+(sign in, press, send a form) is in steps.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from infra.settings import Settings
 from tests.browser.harness import Browser, start_chromium
 from tests.integration.conftest import cluster_purchase_worker, metering, notifier
 from tests.sdk_support import live_server, live_settings, unused_port
-from tests.support import PASSWORD
 
 # The cluster's workers the pages need (the saga for purchases, metering for spend).
 __all__ = ["cluster_purchase_worker", "metering", "notifier"]
@@ -62,9 +61,3 @@ def browser(
     browser.at_desktop_width()
     yield browser
     chromium.delete_all_cookies()
-
-
-def sign_in(browser: Browser, email: str, password: str = PASSWORD) -> None:
-    browser.open("/login")
-    browser.fill("main form", {"email": email, "password": password})
-    assert "Sign out" in browser.text("header"), browser.text()

@@ -9,15 +9,13 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container
-from tests.browser.conftest import sign_in
 from tests.browser.harness import Browser
-from tests.browser.test_publisher_pages import page_is_fine, press, send
-from tests.inference_support import api_key, infer
-from tests.integration.test_billing_usage import X
-from tests.integration.test_inference import deployed_model
+from tests.browser.steps import page_is_fine, press, send, sign_in
+from tests.inference_support import api_key, deployed_model, infer
 from tests.pipeline import wait_until
 from tests.support import verified_account
 
+X = [[1.0, 2.0, 3.0, 4.0]]
 PRICING = {
     "currency": "EUR",
     "free_requests_per_month": 0,

@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 
 from domain.user import Role
 from infra.bootstrap import Container
-from tests.browser.conftest import sign_in
 from tests.browser.harness import Browser
-from tests.browser.test_publisher_pages import page_is_fine, press, send
+from tests.browser.steps import page_is_fine, press, send, sign_in
 from tests.inference_support import create_model
 from tests.pipeline import wait_until
 from tests.support import PASSWORD, verified_account

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.browser.conftest import sign_in
 from tests.browser.harness import MAX_PAGE_BYTES, Browser
+from tests.browser.steps import sign_in
 from tests.support import register
 
 

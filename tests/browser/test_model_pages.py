@@ -13,8 +13,8 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container
-from tests.browser.conftest import sign_in
 from tests.browser.harness import MAX_PAGE_BYTES, Browser, wait_for
+from tests.browser.steps import sign_in
 from tests.inference_support import (
     affine_model,
     create_model,
@@ -22,7 +22,7 @@ from tests.inference_support import (
     upload_and_publish,
     wait_deployed,
 )
-from tests.integration.test_access_and_reviews import used
+from tests.review_support import used
 from tests.support import Account, MovableClock, verified_account
 
 X = [[1.0, 2.0, 3.0, 4.0]]

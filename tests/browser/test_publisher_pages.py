@@ -9,32 +9,26 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from infra.bootstrap import Container
-from tests.browser.conftest import sign_in
-from tests.browser.harness import MAX_PAGE_BYTES, Browser
-from tests.browser.test_web_security import csrf_of
-from tests.browser.test_web_security import sign_in as form_sign_in
+from tests.browser.harness import Browser
+from tests.browser.steps import (
+    page_is_fine,
+    parts_sent,
+    press,
+    publish_offered,
+    reload_until,
+    send,
+    sign_in,
+)
 from tests.inference_support import create_model
-from tests.integration.test_access_and_reviews import publish, used
-from tests.pipeline import wait_until
+from tests.review_support import publish, used
 from tests.sdk_support import model_file
 from tests.support import MovableClock, verified_account
+from tests.web_support import signed_in_client
 
 BROKEN_PART = 20  # of 65: 64 KiB of weights and the graph, in 1 KiB parts
-
-
-def parts_sent(browser: Browser) -> list[int]:
-    """The part numbers this page's fetches asked for, in order (a failed one too)."""
-    names = browser.script(
-        "return performance.getEntriesByType('resource').map(e => e.name)"
-        ".filter(n => n.includes('/parts/'));"
-    )
-    return [int(name.rsplit("/", 1)[1]) for name in names]
 
 
 def test_a_publisher_uploads_in_parts_resumes_after_a_drop_and_publishes(
@@ -77,21 +71,13 @@ def test_a_publisher_uploads_in_parts_resumes_after_a_drop_and_publishes(
     press(browser, "#upload-status a", "versions")
     # The cluster's read model shows the validated version a moment later: reload, as a
     # person would, until its Publish button is there.
-    wait_until(lambda: publish_offered(browser), 30, "the validated version listed")
+    reload_until(browser, lambda: publish_offered(browser), "the validated version listed")
     press(browser, '#versions button[type="submit"]', "published")  # Publish 1.0.0
     assert "published" in browser.text("#versions .version-status")
     assert browser.text("#versions .deployment") in ("deploying", "deployed")
     browser.open("/publisher/models")
     assert "Affine from the browser" in browser.text("#my-models")
     browser.check_accessible()
-
-
-def publish_offered(browser: Browser) -> bool:
-    """The versions list has a Publish button; else the page is reloaded for the next look."""
-    if browser.find_all('#versions button[type="submit"]'):
-        return True
-    browser.driver.refresh()
-    return False
 
 
 def unsigned_start(browser: Browser) -> list[object]:
@@ -104,46 +90,6 @@ def unsigned_start(browser: Browser) -> list[object]:
             ".then(r => r.json().then(b => done([r.status, b.error.code])));"
         )
     )
-
-
-def press(browser: Browser, css: str, label: str = "") -> None:
-    """Click the button at `css` and wait for the page it leads to."""
-    old = browser.find("html")
-    browser.find(css).click()
-    arrived(browser, old)
-    browser.screenshot(label)
-
-
-def arrived(browser: Browser, old: WebElement) -> None:
-    """The page that replaced `old` has loaded."""
-    wait = WebDriverWait(browser.driver, 30)
-    wait.until(staleness_of(old))
-    wait.until(lambda driver: driver.execute_script("return document.readyState") == "complete")
-
-
-def send(browser: Browser, form: WebElement, values: dict[str, str]) -> None:
-    """Type `values` into `form`, submit it and wait for the page it leads to."""
-    old = browser.find("html")
-    for name, value in values.items():
-        field = form.find_element(By.NAME, name)
-        if field.tag_name == "select":
-            Select(field).select_by_value(value)
-        else:
-            field.clear()
-            field.send_keys(value)
-    form.find_element(By.CSS_SELECTOR, '[type="submit"]').click()
-    arrived(browser, old)
-    browser.screenshot()
-
-
-def page_is_fine(browser: Browser) -> bool:
-    """Small, accessible, usable at phone width."""
-    assert browser.page_bytes() < MAX_PAGE_BYTES
-    browser.check_accessible()
-    browser.at_phone_width()
-    fits = browser.fits_width()
-    browser.at_desktop_width()
-    return fits
 
 
 def test_a_publisher_approves_and_rejects_access_requests_and_replies_to_a_review(
@@ -182,13 +128,6 @@ def test_a_publisher_approves_and_rejects_access_requests_and_replies_to_a_revie
         got = client.get(f"/v1/access-requests/{request_id}", headers=consumer.headers).json()
         decided[answer] = (got["status"], got["monthly_call_cap"])
     assert decided == {"A researcher": ("approved", 100), "A spammer": ("rejected", None)}
-
-
-def signed_in_client(client: TestClient, email: str, page: str = "/publisher/models/new") -> str:
-    """`client` signed in through the login form; the CSRF token of its session (read
-    from `page`)."""
-    form_sign_in(client, email)
-    return csrf_of(client, page)
 
 
 def test_another_publishers_model_page_is_missing_and_forms_need_the_token(

@@ -3,7 +3,6 @@ refresh-token family, and someone else's private model being 404."""
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -11,28 +10,14 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from commands.secrets import hash_secret
+from domain.principal import Principal
 from infra.bootstrap import Container
 from infra.web import session_store
 from infra.web.sessions import WebSessions
 from infra.web.site import SESSION_COOKIE, Site
 from tests.inference_support import create_model
 from tests.support import PASSWORD, register, verified_account
-
-
-def csrf_of(client: TestClient, path: str = "/login") -> str:
-    page = client.get(path)
-    assert page.status_code == 200, page.text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, page.text
-    return found.group(1)
-
-
-def sign_in(client: TestClient, email: str) -> str:
-    token = csrf_of(client)
-    form = {"email": email, "password": PASSWORD, "csrf_token": token}
-    done = client.post("/login", data=form, follow_redirects=False)
-    assert done.status_code == 303, done.text
-    return str(done.cookies[SESSION_COOKIE])
+from tests.web_support import csrf_of, sign_in_by_form
 
 
 def holding(client: TestClient, cookie: str) -> None:
@@ -50,7 +35,7 @@ def test_a_form_without_its_csrf_token_is_refused(client: TestClient) -> None:
     assert refused.json()["error"]["code"] == "csrf_failed"
     wrong = client.post("/login", data={**form, "csrf_token": "0" * 64})
     assert wrong.status_code == 403 and "csrf_failed" in wrong.text
-    cookie = sign_in(client, email)
+    cookie = sign_in_by_form(client, email)
     # A token from another session is no good either.
     holding(client, cookie)
     stolen = client.post("/logout", data={"csrf_token": "f" * 64}, follow_redirects=False)
@@ -62,7 +47,7 @@ def test_a_session_id_offered_before_sign_in_is_never_adopted(client: TestClient
     email = register(client)
     planted = "attacker-chosen-session-id"
     holding(client, planted)
-    cookie = sign_in(client, email)
+    cookie = sign_in_by_form(client, email)
     assert cookie != planted
     holding(client, planted)
     assert client.get("/account/password", follow_redirects=False).status_code == 303
@@ -70,7 +55,7 @@ def test_a_session_id_offered_before_sign_in_is_never_adopted(client: TestClient
 
 def test_signing_out_ends_the_refresh_token_family(client: TestClient) -> None:
     email = register(client)
-    cookie = sign_in(client, email)
+    cookie = sign_in_by_form(client, email)
     site: Site = client.app.state.web_site  # type: ignore[attr-defined]
     record = site.sessions.store.get(hash_secret(cookie), site.sessions.clock.now())
     assert record is not None and cookie not in record.to_json()  # stored under its hash
@@ -84,6 +69,22 @@ def test_signing_out_ends_the_refresh_token_family(client: TestClient) -> None:
     assert client.get("/account/password", follow_redirects=False).status_code == 303
 
 
+def at_once(cookie: str, **processes: WebSessions) -> dict[str, Principal | None]:
+    """Who each process's WebSessions finds holding `cookie`, asked at the same moment."""
+    start, seen = threading.Barrier(len(processes)), dict[str, Principal | None]()
+
+    def visit(name: str, sessions: WebSessions) -> None:
+        start.wait()
+        seen[name] = sessions.visitor(cookie)
+
+    threads = [threading.Thread(target=visit, args=pair) for pair in processes.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return seen
+
+
 def test_two_processes_refreshing_one_session_at_once_keep_it(
     client: TestClient, container: Container
 ) -> None:
@@ -91,7 +92,7 @@ def test_two_processes_refreshing_one_session_at_once_keep_it(
     of one browser whose access token has run out: one refreshes, the other uses the new
     tokens; neither presents the old refresh token a second time, which would end the
     family as a stolen copy."""
-    cookie = sign_in(client, register(client))
+    cookie = sign_in_by_form(client, register(client))
     site: Site = client.app.state.web_site  # type: ignore[attr-defined]
     first = site.sessions
     second = WebSessions(first.auth, session_store(container), first.clock, first.refresh_ttl_s)
@@ -100,20 +101,10 @@ def test_two_processes_refreshing_one_session_at_once_keep_it(
         record = first.store.get(key, first.clock.now())
         assert record is not None
         first.store.put(key, replace(record, access_token="run-out"), first.clock.now())
-        start, seen = threading.Barrier(2), {}
-
-        def visit(name: str, sessions: WebSessions) -> None:
-            start.wait()
-            seen[name] = sessions.visitor(cookie)
-
-        threads = [threading.Thread(target=visit, args=pair)
-                   for pair in (("first", first), ("second", second))]  # fmt: skip
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert seen["first"] is not None and seen["second"] is not None, seen
-        assert seen["first"].user_id == seen["second"].user_id
+        seen = at_once(cookie, first=first, second=second)
+        first_saw, second_saw = seen["first"], seen["second"]
+        assert first_saw is not None and second_saw is not None, seen
+        assert first_saw.user_id == second_saw.user_id
     holding(client, cookie)
     assert client.get("/account/password", follow_redirects=False).status_code == 200
 
@@ -122,11 +113,11 @@ def test_someone_elses_private_model_page_is_404(client: TestClient, outbox: Pat
     owner = verified_account(client, outbox, "publisher")
     model_id = create_model(client, owner, visibility="private")
     other = register(client)
-    sign_in(client, other)
+    sign_in_by_form(client, other)
     assert client.get(f"/models/{model_id}").status_code == 404
     assert client.get("/models/not-a-uuid").status_code == 404
     client.cookies.clear()
-    sign_in(client, owner.email)
+    sign_in_by_form(client, owner.email)
     assert client.get(f"/models/{model_id}").status_code == 200
 
 
@@ -151,7 +142,7 @@ def test_someone_elses_objects_are_404_through_the_pages(client: TestClient, out
     assert made.status_code == 201, made.text
     key_id = made.json()["id"]
     intruder = verified_account(client, outbox)
-    sign_in(client, intruder.email)
+    sign_in_by_form(client, intruder.email)
     token = csrf_of(client, "/account/keys")
     assert client.get(f"/models/{private}/access").status_code == 404
     asked = client.post(f"/models/{private}/access", data={"csrf_token": token})

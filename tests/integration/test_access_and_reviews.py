@@ -18,6 +18,7 @@ from domain.model import Model
 from domain.review import Review
 from domain.user import Role
 from infra.bootstrap import Container
+from tests.review_support import publish, used
 from tests.support import Account, MovableClock, login, verified_account
 
 QUESTIONS = ["Who are you?", "What will you use it for?"]
@@ -38,28 +39,10 @@ def create_model(client: TestClient, owner: Account, **details: Any) -> str:
     return str(response.json()["id"])
 
 
-def publish(client: TestClient, container: Container, owner: Account, model_id: str) -> None:
-    """Versions 1.0.0 and 1.1.0 published, 1.2.0 validated only (uploads are another
-    command's work: the artifacts are recorded straight on the aggregate)."""
-    model = container.app.load(Model, UUID(model_id))
-    for version in ("1.0.0", "1.1.0", "1.2.0"):
-        model.upload_version(version, "sha256:" + "b" * 64, 10, uuid4())
-        model.validate_version(version, "onnx", {"inputs": [], "outputs": []})
-    container.app.save(model)
-    for version in ("1.0.0", "1.1.0"):
-        url = f"/v1/models/{model_id}/versions/{version}/publish"
-        assert client.post(url, headers=owner.headers).status_code == 200
-
-
 def make_admin(client: TestClient, container: Container, outbox: Path) -> Account:
     account = verified_account(client, outbox)
     container.auth.change_role(UUID(account.id), Role.ADMIN)
     return login(client, account.email, account.id)
-
-
-def used(container: Container, consumer: Account, model_id: str, clock: MovableClock) -> None:
-    day = clock.now().date().isoformat()
-    container.usage.record_usage(UUID(consumer.id), UUID(model_id), day, 3, 2)
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from commands.usage_events import encode
 from infra.bootstrap import Container
 from infra.settings import Settings
 from tests.billing_support import metered
-from tests.inference_support import api_key, code, infer, on_triton
-from tests.integration.test_inference import deployed_model
+from tests.inference_support import api_key, code, deployed_model, infer, on_triton
 from tests.pipeline import wait_until
 from tests.support import Account, verified_account
 

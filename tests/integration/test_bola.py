@@ -26,10 +26,10 @@ from infra.bootstrap import Container
 from infra.http.openapi import api_routes
 from projections.ports import DocChange
 from tests.billing_support import start_subscription
-from tests.browser.test_publisher_pages import signed_in_client
 from tests.integration.test_model_registry import create, validated
 from tests.pipeline import wait_until
 from tests.support import Account, verified_account
+from tests.web_support import signed_in_client
 
 # What an intruder gets: on the victim's private model, and on their public one.
 # "own" = 200 but showing only the caller's own objects; "ok" = public information.

@@ -21,11 +21,11 @@ from tests.inference_support import (
     api_key,
     code,
     create_model,
+    deployed_model,
     infer,
     on_triton,
     run_directly,
     upload_and_publish,
-    wait_deployed,
 )
 from tests.support import Account, verified_account
 
@@ -46,15 +46,6 @@ def publisher(client: TestClient, outbox: Path) -> Account:
 @pytest.fixture
 def consumer(client: TestClient, outbox: Path) -> Account:
     return verified_account(client, outbox)
-
-
-def deployed_model(
-    client: TestClient, container: Container, publisher: Account, **details: Any
-) -> str:
-    model_id = create_model(client, publisher, **details)
-    upload_and_publish(client, publisher, model_id, MODEL)
-    assert wait_deployed(container, model_id) == "deployed"
-    return model_id
 
 
 def b64(array: np.ndarray) -> dict[str, Any]:

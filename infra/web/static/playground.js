@@ -17,7 +17,9 @@ function imageTensor(file, el) {
     context.drawImage(bitmap, 0, 0, w, h);
     const pixels = context.getImageData(0, 0, w, h).data, out = new Float32Array(c * h * w);
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) {
-      const value = pixels[(y * w + x) * 4 + k] / 255;
+      const at = (y * w + x) * 4;
+      // One channel: the pixel's grey (ITU-R 601 luma, as Pillow's "L"), not its red.
+      const value = c === 1 ? (0.299 * pixels[at] + 0.587 * pixels[at + 1] + 0.114 * pixels[at + 2]) / 255 : pixels[at + k] / 255;
       out[nchw ? (k * h + y) * w + x : (y * w + x) * c + k] = value;
     }
     return {b64: base64(new Uint8Array(out.buffer)), dtype: "float32", shape: shape};
