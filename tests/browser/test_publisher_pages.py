@@ -4,9 +4,11 @@ publish and see its deployment state; answer an access request and a review."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 
+import numpy as np
 from fastapi.testclient import TestClient
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
@@ -22,7 +24,7 @@ from tests.browser.steps import (
     send,
     sign_in,
 )
-from tests.inference_support import create_model
+from tests.inference_support import affine_model, create_model
 from tests.review_support import publish, used
 from tests.sdk_support import model_file
 from tests.support import MovableClock, verified_account
@@ -145,3 +147,25 @@ def test_another_publishers_model_page_is_missing_and_forms_need_the_token(
     unsigned = client.post("/publisher/models/new", data={"slug": "x-1", "name": "X"})
     assert unsigned.status_code == 403
     assert "csrf_failed" in unsigned.text
+
+
+def test_the_pages_upload_takes_a_part_larger_than_a_json_body(
+    client: TestClient, container: Container, outbox: Path
+) -> None:
+    """The page sends parts of the server's part size (16 MiB by default), as the API's
+    clients do; the 1 MiB limit of other bodies does not hold a part back."""
+    publisher = verified_account(client, outbox, "publisher")
+    content = affine_model(np.ones((100_000, 3), dtype=np.float32))  # 1.2 MB
+    assert len(content) > container.settings.max_body_bytes
+    model_id = create_model(client, publisher)
+    fetch = {"X-CSRF-Token": signed_in_client(client, publisher.email)}
+    body = {"version": "1.0.0", "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest()}  # fmt: skip
+    started = client.post(f"/publisher/models/{model_id}/uploads", json=body, headers=fetch)
+    assert started.status_code == 201, started.text
+    assert started.json()["parts"] == 1
+    upload = started.json()["upload_id"]
+    sent = client.put(f"/publisher/uploads/{upload}/parts/1", content=content, headers=fetch)
+    assert sent.status_code == 200, sent.text
+    done = client.post(f"/publisher/uploads/{upload}/complete", headers=fetch)
+    assert done.json()["status"] == "validated", done.text
