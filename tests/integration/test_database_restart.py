@@ -1,0 +1,46 @@
+"""The API while its PostgreSQL crashes and comes back (the chaos test's PostgreSQL
+restart, alone): a request the database drops is a 503 the caller may repeat, never a
+500, and the next requests are served once the database is back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infra.bootstrap import build_container
+from infra.http.app import create_app
+from infra.settings import Settings
+from tests.chaos_services import private_postgres
+from tests.pipeline import wait_until
+from tests.support import ConsistentClient, login, register, verification_token
+
+pytestmark = pytest.mark.services("postgres", "kafka", "ferretdb", "opensearch", "redis")
+
+
+def test_a_request_the_crashed_database_drops_is_a_503_and_then_served_again(
+    cluster_settings: Settings, tmp_path: Path
+) -> None:
+    with private_postgres(tmp_path / "services") as postgres:
+        settings = cluster_settings.model_copy(
+            update={"database_url": postgres.env()["AIMARKET_DATABASE_URL"],
+                    "data_dir": tmp_path / "data"}
+        )  # fmt: skip
+        container = build_container(settings)
+        try:
+            with ConsistentClient(create_app(container), raise_server_exceptions=False) as client:
+                address = register(client, "consumer")
+                token = verification_token(tmp_path / "data" / "outbox", address)
+                assert client.post("/v1/auth/verify-email", json={"token": token}).is_success
+                # a user id given: no read of /v1/auth/me, which waits for the projections
+                account = login(client, address, user_id="-")
+                postgres.crash()  # the pool's connections are dead now
+                # the endpoints' table and the access token's denylist are in PostgreSQL
+                dropped = client.get("/v1/webhooks/endpoints", headers=account.headers)
+                assert dropped.status_code == 503, dropped.text
+                assert dropped.json()["error"]["code"] == "upstream_unavailable"
+                postgres.start()
+                again = lambda: client.get("/v1/webhooks/endpoints", headers=account.headers)  # noqa: E731
+                wait_until(lambda: again().is_success, 60, "the API serving after the restart")
+        finally:
+            container.close()
