@@ -49,14 +49,20 @@ class Private:
 @contextmanager
 def private_services(root: Path) -> Iterator[tuple[Private, Private]]:
     """(PostgreSQL, Kafka), running for the block, their files under `root`."""
+    with private_postgres(root) as postgres, private_kafka(root) as kafka:
+        yield postgres, kafka
+
+
+@contextmanager
+def private_kafka(root: Path) -> Iterator[Private]:
+    """A single-node KRaft Kafka of the caller's own, for the block."""
     ctx = ServiceContext(root, installed_in=default_context().root)
-    with private_postgres(root) as postgres:
-        kafka = Private(Kafka(ctx, port=_free_port(pair=True)))
-        kafka.start()
-        try:
-            yield postgres, kafka
-        finally:
-            kafka.stop()
+    kafka = Private(Kafka(ctx, port=_free_port(pair=True)))
+    kafka.start()
+    try:
+        yield kafka
+    finally:
+        kafka.stop()
 
 
 @contextmanager
