@@ -1,9 +1,11 @@
-"""The API while its PostgreSQL crashes and comes back (the chaos test's PostgreSQL
-restart, alone): a request the database drops is a 503 the caller may repeat, never a
-500, and the next requests are served once the database is back."""
+"""The API and the relay while their PostgreSQL stops and comes back (the chaos test's
+PostgreSQL restart, alone): a request the database drops is a 503 the caller may repeat,
+never a 500, the next requests are served once the database is back, and the relay
+waits for it instead of exiting."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from infra.bootstrap import build_container
 from infra.http.app import create_app
 from infra.settings import Settings
+from infra.stores import relay_ledger
 from tests.chaos_services import private_postgres
 from tests.pipeline import wait_until
 from tests.support import ConsistentClient, login, register, verification_token
@@ -18,7 +21,7 @@ from tests.support import ConsistentClient, login, register, verification_token
 pytestmark = pytest.mark.services("postgres", "kafka", "ferretdb", "opensearch", "redis")
 
 
-def test_a_request_the_crashed_database_drops_is_a_503_and_then_served_again(
+def test_a_request_the_stopped_database_drops_is_a_503_and_then_served_again(
     cluster_settings: Settings, tmp_path: Path
 ) -> None:
     with private_postgres(tmp_path / "services") as postgres:
@@ -34,7 +37,8 @@ def test_a_request_the_crashed_database_drops_is_a_503_and_then_served_again(
                 assert client.post("/v1/auth/verify-email", json={"token": token}).is_success
                 # a user id given: no read of /v1/auth/me, which waits for the projections
                 account = login(client, address, user_id="-")
-                postgres.crash()  # the pool's connections are dead now
+                postgres.stop()  # fast: connections cut (a crash would lose the last
+                # commits of this test-tuned server, synchronous_commit off)
                 # the endpoints' table and the access token's denylist are in PostgreSQL
                 dropped = client.get("/v1/webhooks/endpoints", headers=account.headers)
                 assert dropped.status_code == 503, dropped.text
@@ -44,3 +48,21 @@ def test_a_request_the_crashed_database_drops_is_a_503_and_then_served_again(
                 wait_until(lambda: again().is_success, 60, "the API serving after the restart")
         finally:
             container.close()
+
+
+def test_the_relay_records_its_place_once_the_stopped_database_is_back(
+    cluster_settings: Settings, tmp_path: Path
+) -> None:
+    """The relay's position write meets a stopped PostgreSQL: it waits for the restart
+    and records, rather than ending the relay with its batch unrecorded."""
+    with private_postgres(tmp_path / "services") as postgres:
+        url = postgres.env()["AIMARKET_DATABASE_URL"]
+        ledger = relay_ledger(cluster_settings.model_copy(update={"database_url": url}))
+        assert ledger is not None
+        ledger.record(3, {("t.events.user", 0): 3})
+        postgres.stop()  # fast: the pool's connections cut
+        back = threading.Timer(3, postgres.start)
+        back.start()
+        ledger.record(7, {("t.events.user", 0): 7})  # the database is down as it starts
+        back.join()
+        assert ledger.position() == 7 and ledger.partitions() == {("t.events.user", 0): 7}
