@@ -1,4 +1,4 @@
-"""A PostgreSQL and a Kafka of a test's own, for a test that crashes them (the chaos test):
+"""A PostgreSQL and a Kafka of a test's own, for a test that restarts them (the chaos test):
 the project's own service code (infra/services) on a scratch root, with the servers the
 running checkout installed (AIMARKET_SERVICES_ROOT: PostgreSQL's binaries, Kafka's jars),
 their own data directories and free ports. The shared servers are never touched."""
@@ -35,8 +35,10 @@ class Private:
         pid_file = self.service.ctx.pid_file(self.service.name)
         stop_pid_file(pid_file, sig=signal.SIGKILL, timeout_s=10, group=True)
 
-    def restart(self) -> None:
-        self.crash()
+    def restart(self, crash: bool = True) -> None:
+        """Crashed, or stopped the server's fastest way (PostgreSQL: connections cut, no
+        wait for clients), then started again."""
+        self.crash() if crash else self.stop()
         self.start()
 
     def stop(self) -> None:
