@@ -94,7 +94,8 @@ def usage_counted_once(app: Any, settings: Settings, seen: Observed) -> list[str
     is rolled up into its Usage aggregate and priced into the billing usage once."""
     ledger = dict(rows(settings, "SELECT request_id, count(*) FROM aimarket_usage_records "
                                  "GROUP BY request_id"))  # fmt: skip
-    wanted = [*seen.infer_ok, *seen.jobs]
+    ran = {i for (i,) in rows(settings, "SELECT id FROM aimarket_jobs WHERE status = 'succeeded'")}
+    wanted = [*seen.infer_ok, *ran]  # a job that failed its entitlement recorded no usage
     wrong = [f"call {r} has {ledger.get(r, 0)} usage records" for r in wanted if ledger.get(r) != 1]
     per_pair = rows(settings, "SELECT consumer_id::text, model_id::text, count(*), "
                               "bool_and(batch_id IS NOT NULL) FROM aimarket_usage_records "

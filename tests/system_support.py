@@ -84,13 +84,16 @@ class System:
         self.settings, self.logs, self.commands = settings, logs, commands
         self.base_url = str(settings.public_base_url)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.exited: list[str] = []  # processes found dead when about to be killed
 
     def start(self, name: str) -> None:
         self.processes[name] = start(self.commands[name], self.settings, self.logs / f"{name}.log")
 
     def kill_and_restart(self, name: str) -> None:
         """SIGKILL (no shutdown, no flush), then the same command again, as a supervisor
-        would."""
+        would. One that had exited on its own is noted in `exited`."""
+        if (code := self.processes[name].poll()) is not None:
+            self.exited.append(f"{name} (exit {code})")
         stop(self.processes[name], kill=True)
         self.start(name)
 

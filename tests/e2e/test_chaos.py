@@ -148,6 +148,7 @@ def crashing(
     chaos.join(timeout=300)
     print(f"answers: {dict(seen.answers)}")
     assert not chaos.is_alive() and len(done) == len(VICTIMS), f"seed {SEED}: crashes {done}"
+    assert not system.exited, f"seed {SEED}: processes that exited on their own {system.exited}"
     assert not seen.unexpected, f"seed {SEED}: unexpected answers {seen.unexpected[:20]}"
     return done
 
@@ -170,8 +171,8 @@ def still_to_do(settings: Settings, app: Any, seen: Observed) -> dict[str, Any]:
             if m["positions_behind"]}  # fmt: skip
     if status["relay"]["positions_behind"]:
         left["relay"] = status["relay"]["positions_behind"]
-    [(open_jobs, open_hooks, unrolled, records)] = rows(settings, PENDING_WORK)
-    wanted = len(seen.infer_ok) + len(seen.jobs)
+    [(open_jobs, open_hooks, unrolled, records, ran)] = rows(settings, PENDING_WORK)
+    wanted = len(seen.infer_ok) + ran  # a job that failed its entitlement records nothing
     left |= {"jobs": open_jobs, "webhooks": open_hooks, "usage unrolled": unrolled,
              "usage records missing": max(0, wanted - records)}  # fmt: skip
     left["purchases"] = sum(
@@ -186,7 +187,8 @@ PENDING_WORK = (
     "(SELECT count(*) FROM aimarket_webhook_deliveries WHERE status = 'pending'), "
     "(SELECT count(*) FROM aimarket_usage_records r LEFT JOIN aimarket_usage_batches b "
     "USING (batch_id) WHERE b.finished_at IS NULL), "
-    "(SELECT count(*) FROM aimarket_usage_records)"
+    "(SELECT count(*) FROM aimarket_usage_records), "
+    "(SELECT count(*) FROM aimarket_jobs WHERE status = 'succeeded')"
 )
 
 
