@@ -1,6 +1,7 @@
-"""A process started while its Kafka is away (restarting): it waits for the broker and
-goes on, instead of exiting at start (the chaos test's metering worker, restarted while
-Kafka was, exited and left the usage records in the topic)."""
+"""Kafka restarting under the cluster's processes (the chaos test's Kafka restart, alone):
+a process started meanwhile waits for the broker instead of exiting at start (the
+metering worker did, and left the usage records in the topic), and the relay sends a
+batch again until the broker takes it instead of exiting (the relay did)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from infra.kafka.publisher import KafkaPublisher
 from infra.kafka.topics import ensure_topics
 from tests.chaos_services import private_kafka
+from workers.relay import Batch
 
 pytestmark = pytest.mark.services("kafka")
 
@@ -39,3 +42,17 @@ def test_topics_are_made_once_a_broker_away_at_start_is_back(tmp_path: Path) -> 
         assert outcome == ["made"]
         found = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
         assert len(found[topic].partitions) == 2
+
+
+def test_the_relays_batch_is_acknowledged_once_the_broker_is_back(tmp_path: Path) -> None:
+    with private_kafka(tmp_path) as kafka:
+        bootstrap = kafka.env()["AIMARKET_KAFKA_BOOTSTRAP_SERVERS"]
+        topic = f"t{uuid.uuid4().hex[:8]}.events.user"
+        ensure_topics(bootstrap, [topic], 1, 3_600_000)
+        publisher = KafkaPublisher(bootstrap, timeout_s=2, topics=[topic])
+        kafka.crash()
+        back = threading.Timer(3, kafka.start)
+        back.start()
+        publisher.send(Batch([(topic, b"k", b"event 7", [])], [7]))
+        assert publisher.wait() == {(topic, 0): 7}  # a failed delivery or two, then taken
+        back.join()
