@@ -70,6 +70,19 @@ class JobRunner:
         outcome = await self.attempt(job)
         return self.finish(job, token, outcome)
 
+    async def take_up_abandoned(self) -> int:
+        """Run the jobs a dead worker left: claimed longer ago than the lease, or queued
+        that long (its id lost on the way). A worker killed mid-job gets its job id again
+        at once, while its claim still looks live, so that delivery is skipped and only
+        this sweep finishes the job. Returns how many this call ended."""
+        stale = epoch(self.clock.now()) - self.policy.lease_s
+        ended = 0
+        for job_id in self.store.unfinished():
+            job = self.store.get(job_id)
+            if job is not None and (job.started_at or job.queued_at) < stale:
+                ended += await self.run(job_id)
+        return ended
+
     async def attempt(self, job: Job) -> Outcome:
         try:
             result = await self.inference.infer(

@@ -1,7 +1,8 @@
 """`aimarket worker inference`: a faust agent over the job topic, concurrency=1 (upstream
 issue 606: more can commit an offset past a job still running). At-least-once: a worker
 killed mid-job has not committed the offset, so the job id comes again, and the runner's
-claim (taken over after the lease) and token-guarded write keep it to one result."""
+claim (taken over after the lease) and token-guarded write keep it to one result; a
+timer takes up what a killed worker held, once the lease has passed."""
 
 from __future__ import annotations
 
@@ -29,4 +30,10 @@ def make_inference_app(
             await runner.run(job_id)
 
     app.agent(topic, name="run-jobs", concurrency=1)(run_jobs)
+
+    async def take_up_abandoned() -> None:
+        await runner.take_up_abandoned()
+
+    # A job a killed worker held is run again once its lease has passed.
+    app.timer(interval=max(1.0, runner.policy.lease_s / 4))(take_up_abandoned)
     return app

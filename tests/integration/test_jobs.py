@@ -137,6 +137,21 @@ def test_a_worker_killed_mid_job_is_taken_over_and_gives_one_result(parts: Parts
     assert len(parts.finished.jobs) == 1
 
 
+def test_a_job_whose_worker_died_is_taken_up_by_the_sweep_after_the_lease(parts: Parts) -> None:
+    """The redelivery to the restarted worker comes while the dead claim looks live, so
+    only the sweep can end the job (the chaos test's inference worker kill)."""
+    caller = principal()
+    job_id = submit(parts, caller, {"x": [3]})
+    assert parts.runner.claim(job_id) is not None  # the worker that then dies
+    assert asyncio.run(parts.runner.run(job_id)) is False  # redelivered at its restart
+    asyncio.run(parts.runner.take_up_abandoned())
+    assert parts.service.get(caller, job_id).status == "running"  # the lease still runs
+    parts.clock.advance(61)
+    asyncio.run(parts.runner.take_up_abandoned())  # (the cluster's table holds others' too)
+    assert parts.service.get(caller, job_id).status == "succeeded"
+    assert [j.id for j in parts.finished.jobs if j.id == job_id] == [job_id]
+
+
 def test_cancel_wins_over_a_late_result(parts: Parts) -> None:
     caller = principal()
     job_id = submit(parts, caller, {"x": [1]})
