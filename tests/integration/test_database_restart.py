@@ -12,6 +12,7 @@ import pytest
 
 from infra.bootstrap import build_container
 from infra.http.app import create_app
+from infra.schema_lock import schema_lock
 from infra.settings import Settings
 from infra.stores import relay_ledger
 from tests.chaos_services import private_postgres
@@ -66,3 +67,15 @@ def test_the_relay_records_its_place_once_the_stopped_database_is_back(
         ledger.record(7, {("t.events.user", 0): 7})  # the database is down as it starts
         back.join()
         assert ledger.position() == 7 and ledger.partitions() == {("t.events.user", 0): 7}
+
+
+def test_a_process_starting_while_the_database_is_away_waits_for_it(tmp_path: Path) -> None:
+    """Every process takes the schema lock at start: it waits for a restarting database
+    rather than exiting (the chaos test's notifier, restarted then, exited)."""
+    with private_postgres(tmp_path / "services") as postgres:
+        postgres.stop()
+        back = threading.Timer(3, postgres.start)
+        back.start()
+        with schema_lock(postgres.env()["AIMARKET_DATABASE_URL"]):
+            pass
+        back.join()
