@@ -210,3 +210,13 @@ def check(settings: Settings, cast: Cast, seen: Observed, hooks: Receiver) -> No
         app.close()
     broken = {name: found[:10] for name, found in wrong.items() if found}
     assert not broken, f"seed {SEED}: invariants broken: {broken}"
+    counts = rows(settings, CHECKED)[0]
+    summary = dict(zip(("usage records", "jobs", "priced calls"), counts, strict=True))
+    summary |= {"purchases": len(seen.purchases), "webhooks received": len(hooks.got)}
+    print(f"verified: {' '.join(verified.stdout.split()[-40:])}\nchecked: {summary}")
+
+
+CHECKED = (  # what the invariants were checked over, for the run's report
+    "SELECT (SELECT count(*) FROM aimarket_usage_records), (SELECT count(*) FROM aimarket_jobs), "
+    "(SELECT coalesce(sum(calls), 0) FROM billing_usage_days)"
+)
