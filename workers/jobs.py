@@ -65,10 +65,18 @@ class JobRunner:
         self.purge_if_due()
         claimed = self.claim(job_id)
         if claimed is None:
+            self._tell_again_if_ended(job_id)
             return False
         job, token = claimed
         outcome = await self.attempt(job)
         return self.finish(job, token, outcome)
+
+    def _tell_again_if_ended(self, job_id: UUID) -> None:
+        """A worker may die between a job's result and its webhook: an ended job delivered
+        again is told to the listener again (its deliveries' ids make that once)."""
+        job = self.store.get(job_id)
+        if job is not None and job.final:
+            self.listener.job_finished(job)
 
     async def take_up_abandoned(self) -> int:
         """Run the jobs a dead worker left: claimed longer ago than the lease, or queued

@@ -78,8 +78,9 @@ def test_the_inference_agent_runs_a_redelivered_job_once(
         assert sent == [job_id]
         job = service.get(caller, job_id)
         assert job.status == "succeeded" and job.result["outputs"] == {"y": [8]}  # type: ignore[index]
-        assert inference.calls == [str(job_id)]
-        assert len(finished.jobs) == 1
+        assert inference.calls == [str(job_id)]  # run once; the second delivery tells the
+        # listener again, whose delivery ids make that one webhook (test_webhooks.py)
+        assert {j.id for j in finished.jobs} == {job_id}
 
 
 def test_the_job_workers_calls_are_entitled_as_the_apis_are(
