@@ -11,6 +11,7 @@ import logging
 import queue
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -47,9 +48,13 @@ class JobRunner:
         listener: JobListener,
         clock: Clock,
         policy: RunnerPolicy,
+        settle: Callable[[], object] | None = None,
     ) -> None:
+        """`settle`: writes the usage records metered so far (the meter's flush), so a
+        job's record is safe before its result is: a worker killed in between would
+        otherwise lose the record of a job it ended."""
         self.store, self.inference, self.listener = store, inference, listener
-        self.clock, self.policy = clock, policy
+        self.clock, self.policy, self.settle = clock, policy, settle
         self._purged_at = 0.0
 
     def claim(self, job_id: UUID) -> tuple[Job, str] | None:
@@ -69,7 +74,19 @@ class JobRunner:
             return False
         job, token = claimed
         outcome = await self.attempt(job)
+        if not await self._settled(job.id):
+            return False  # still claimed: the sweep runs it again (its record keeps its id)
         return self.finish(job, token, outcome)
+
+    async def _settled(self, job_id: UUID) -> bool:
+        if self.settle is None:
+            return True
+        try:
+            await asyncio.to_thread(self.settle)
+        except Exception as error:  # the usage topic is away: the result must wait too
+            log.warning("job %s: usage not written (%s); left for the sweep", job_id, error)
+            return False
+        return True
 
     def _tell_again_if_ended(self, job_id: UUID) -> None:
         """A worker may die between a job's result and its webhook: an ended job delivered

@@ -154,6 +154,30 @@ def test_a_job_whose_worker_died_is_taken_up_by_the_sweep_after_the_lease(parts:
     assert [j.id for j in parts.finished.jobs if j.id == job_id] == [job_id]
 
 
+def test_a_job_ends_only_once_its_usage_is_written(parts: Parts) -> None:
+    """The worker writes the job's usage record before its result (the chaos test's
+    inference worker, killed with a record in its buffer, left a job billed never): with
+    the usage topic away the job waits for the sweep, then ends, its record written."""
+    written: list[str] = []
+
+    def settle() -> None:
+        if not written:
+            written.append("refused")
+            raise RuntimeError("the usage topic is away")
+        written.append("flushed")
+
+    runner = JobRunner(parts.store, parts.inference, parts.finished, parts.clock,
+                       parts.runner.policy, settle)  # fmt: skip
+    caller = principal()
+    job_id = submit(parts, caller, {"x": [3]})
+    assert asyncio.run(runner.run(job_id)) is False
+    assert parts.service.get(caller, job_id).status == "running" and not parts.finished.jobs
+    parts.clock.advance(61)
+    asyncio.run(runner.take_up_abandoned())
+    assert parts.service.get(caller, job_id).status == "succeeded"
+    assert written[:2] == ["refused", "flushed"]
+
+
 def test_cancel_wins_over_a_late_result(parts: Parts) -> None:
     caller = principal()
     job_id = submit(parts, caller, {"x": [1]})
