@@ -6,6 +6,7 @@ timer takes up what a killed worker held, once the lease has passed."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from uuid import UUID
 
@@ -13,6 +14,8 @@ import faust
 
 from workers.faust_app import worker_app
 from workers.jobs import JobRunner
+
+log = logging.getLogger("aimarket.jobs")
 
 
 def make_inference_app(
@@ -27,12 +30,19 @@ def make_inference_app(
                 job_id = UUID(value.decode())
             except (UnicodeDecodeError, ValueError):
                 continue  # not one of ours: nothing to run
-            await runner.run(job_id)
+            try:
+                await runner.run(job_id)
+            except Exception:  # the database away (a restart): the sweep runs it later
+                log.exception("job %s: not run now; left for the sweep", job_id)
 
     app.agent(topic, name="run-jobs", concurrency=1)(run_jobs)
 
     async def take_up_abandoned() -> None:
-        await runner.take_up_abandoned()
+        try:
+            await runner.take_up_abandoned()
+        except Exception:  # the database away (a restart): the next round tries again,
+            # rather than an exception in a timer ending the worker
+            log.exception("the sweep for abandoned jobs failed; trying again later")
 
     # A job a killed worker held is run again once its lease has passed.
     app.timer(interval=max(1.0, runner.policy.lease_s / 4))(take_up_abandoned)
