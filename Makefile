@@ -8,8 +8,10 @@ PORT ?= 8000
 
 # Examples per operation for `make fuzz` (the normal test run uses 20).
 FUZZ_EXAMPLES ?= 100
+# Commands of `make chaos`'s load (the normal test run plays 2,000); CHAOS_SEED repeats a run.
+CHAOS_COMMANDS ?= 20000
 
-.PHONY: run test fuzz lint check-rules bench load services-up services-down services-status install install-test clean
+.PHONY: run test fuzz chaos lint check-rules bench load services-up services-down services-status install install-test clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "aimarket needs Python 3.11 or newer"'
@@ -46,6 +48,11 @@ test: install-test
 ## The long fuzz run: schemathesis over /openapi.json as each role, FUZZ_EXAMPLES per operation.
 fuzz: install-test
 	AIMARKET_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider tests/e2e/test_fuzz.py $(PYTEST_ARGS)
+
+## The long crash-and-recovery run: CHAOS_COMMANDS commands while the relay, every worker,
+## Kafka and PostgreSQL are crashed and restarted (tests/e2e/test_chaos.py); the seed is printed.
+chaos: install-test
+	CHAOS_COMMANDS=$(CHAOS_COMMANDS) $(PY) -m pytest -p no:cacheprovider -s tests/e2e/test_chaos.py $(PYTEST_ARGS)
 
 ## ruff, mypy strict, and the import rules (import-linter contracts in pyproject.toml).
 lint: install-test

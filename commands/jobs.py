@@ -75,7 +75,14 @@ class JobService:
             queued_at=epoch(self.clock.now()),
         )
         self.store.insert(job)
-        self.queue.enqueue(job.id)
+        try:
+            self.queue.enqueue(job.id)
+        except Exception:
+            # The caller hears "try again" and makes a new job: this one, which no one
+            # knows of, must neither wait queued forever nor run if its id reaches the
+            # queue late. Canceled, it is final (a late delivery finds nothing to run).
+            self.store.cancel(job.id, epoch(self.clock.now()), self.limits.ttl_s)
+            raise
         return job.id
 
     def _check_size(self, inputs: Mapping[str, Any]) -> None:

@@ -129,9 +129,12 @@ class WebhookService:
         self._wake()
 
     def job_finished(self, job: Job) -> None:
-        """One delivery per endpoint of the job's owner, if the job asked for a webhook."""
+        """One delivery per endpoint of the job's owner, if the job asked for a webhook.
+        The delivery ids come from (job, endpoint): told again (a redelivered job id after
+        a worker died between the result and this), the deliveries are made once."""
         if job.webhook:
-            self.deliver(job.owner_id, f"job.{job.status}", job_summary(job))
+            self.deliver(job.owner_id, f"job.{job.status}", job_summary(job),
+                         lambda e: uuid.uuid5(e, f"job:{job.id}"))  # fmt: skip
 
     def account_event(self, owner_id: UUID, event_type: str, data: dict[str, Any],
                       event_id: str) -> None:  # fmt: skip

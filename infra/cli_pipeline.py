@@ -273,16 +273,17 @@ def rebuild(name: Annotated[str, typer.Argument(help="a read model, or all")]) -
 
 @projections.command("verify")
 def verify(name: Annotated[str, typer.Argument(help="a read model, or all")]) -> None:
-    """Rebuild into a scratch copy and diff it with the live one; exit 1 on differences."""
+    """Rebuild into a scratch copy and diff it with the live one, and the search indexes fed
+    from it with the live one; exit 1 on differences."""
     from infra.bootstrap import read_side_for_cli
     from workers.rebuild import known
     from workers.rebuild import verify as run_verify
 
-    app, store, _, progress = read_side_for_cli(load_settings())
+    app, store, search, progress = read_side_for_cli(load_settings())
     failed = False
     for model in _known(known, name):
         with typer.progressbar(length=1, label=f"verifying {model}", show_eta=True) as bar:
-            diff = run_verify(app, store, model, progress.reached, _advance(bar))
+            diff = run_verify(app, store, model, progress.reached, _advance(bar), search=search)
         typer.echo(f"{model}: {len(diff)} differences" + (f", e.g. {diff[:5]}" if diff else ""))
         failed = failed or bool(diff)
     raise typer.Exit(1 if failed else 0)

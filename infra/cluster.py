@@ -106,15 +106,17 @@ def _inference_app(settings: Settings, bootstrap: str) -> faust.App:
     from infra.inference.wiring import standalone_inference
     from infra.jobs.wiring import build_webhooks, job_runner, job_store
     from infra.stores import postgres_pool
+    from infra.usage.wiring import metering
     from workers.jobs_app import make_inference_app
 
     ensure_topics(bootstrap, [settings.job_topic], settings.event_partitions, JOB_RETENTION_MS)
     closers: list[Callable[[], object]] = []
     pool, clock = postgres_pool(settings, closers), SystemClock()
     webhooks = build_webhooks(settings, pool, clock, closers)
-    inference = standalone_inference(settings, clock, closers)
+    usage = metering(settings, pool, closers)
+    inference = standalone_inference(settings, clock, closers, usage)
     runner = job_runner(settings, job_store(settings, pool, closers), inference,
-                        webhooks.service, clock)  # fmt: skip
+                        webhooks.service, clock, settle=usage.flush)  # fmt: skip
     return make_inference_app(
         bootstrap, runner, settings.job_topic, f"{settings.worker_group}-inference",
         datadir=settings.data_dir / "faust",

@@ -16,7 +16,7 @@ from psycopg.sql import SQL, Identifier
 
 
 class OrderedPostgresRecorder(PostgresApplicationRecorder):
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @retry((InterfaceError, OperationalError), max_attempts=300, wait=0.2)  # a restart: ~1 min
     def notifications_after(self, position: int, limit: int) -> list[Notification]:
         """`select_notifications` as the library writes it, in psycopg's binary format and
         as tuples rather than dicts: a third of the cost per row, and the relay reads

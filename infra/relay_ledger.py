@@ -7,12 +7,22 @@ side's `wait_for` needs it to know when a partition has nothing older pending.
 
 from __future__ import annotations
 
-from eventsourcing.persistence import InfrastructureFactory, Tracking
-from eventsourcing.utils import Environment
+import psycopg
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    Tracking,
+)
+from eventsourcing.utils import Environment, retry
 from psycopg_pool import ConnectionPool
 
 APPLICATION = "Marketplace"
 PARTITIONS_TABLE = "aimarket_relay_partitions"
+# A database restarting (a crash, a failover) is waited out for about a minute: the relay
+# keeps its batch and records it then, rather than exiting with it unrecorded.
+AWAY = (psycopg.OperationalError, OperationalError, InterfaceError)
 
 
 class PostgresRelayLedger:
@@ -29,9 +39,12 @@ class PostgresRelayLedger:
     def position(self) -> int:
         return self._tracking.max_tracking_id(APPLICATION) or 0
 
+    @retry(AWAY, max_attempts=300, wait=0.2)
     def record(self, position: int, partitions: dict[tuple[str, int], int]) -> None:
         # Partitions first: if we crash before the tracking row, they only run ahead,
-        # which makes `wait_for` wait a little longer, never return early.
+        # which makes `wait_for` wait a little longer, never return early. Both writes
+        # may be made again (a retry after a lost answer): GREATEST, and a tracking row
+        # already there.
         if partitions:  # one statement for all of them: the relay records every batch
             rows = list(partitions.items())
             with self._pool.connection() as conn:
@@ -46,7 +59,11 @@ class PostgresRelayLedger:
                         [last for _, last in rows],
                     ),
                 )
-        self._tracking.insert_tracking(Tracking(APPLICATION, position))
+        try:
+            self._tracking.insert_tracking(Tracking(APPLICATION, position))
+        except IntegrityError:  # recorded by the attempt whose answer was lost
+            if self.position() < position:
+                raise
 
     def partitions(self) -> dict[tuple[str, int], int]:
         with self._pool.connection() as conn:

@@ -77,11 +77,35 @@ def wait_healthy(base_url: str, api: subprocess.Popen[bytes], log: Path) -> None
     raise AssertionError("the API did not become healthy in 120 s")
 
 
+class System:
+    """The deployment's processes while they run, by name (api, relay, each worker)."""
+
+    def __init__(self, settings: Settings, logs: Path, commands: dict[str, list[str]]) -> None:
+        self.settings, self.logs, self.commands = settings, logs, commands
+        self.base_url = str(settings.public_base_url)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.exited: list[str] = []  # processes found dead when about to be killed
+
+    def start(self, name: str) -> None:
+        self.processes[name] = start(self.commands[name], self.settings, self.logs / f"{name}.log")
+
+    def kill_and_restart(self, name: str) -> None:
+        """SIGKILL (no shutdown, no flush), then the same command again, as a supervisor
+        would. One that had exited on its own is noted in `exited`."""
+        if (code := self.processes[name].poll()) is not None:
+            self.exited.append(f"{name} (exit {code})")
+        stop(self.processes[name], kill=True)
+        self.start(name)
+
+    def stop_all(self) -> None:
+        for process in reversed(self.processes.values()):
+            stop(process)
+
+
 @contextmanager
-def running_system(settings: Settings, logs: Path) -> Iterator[str]:
-    """The API (cluster: 2 uvicorn workers, the relay and every worker, each its own
-    process); yields the API's base URL. On the way out each process must still be running (a
-    crash fails the test) and the logs' tails are printed (shown when a test fails)."""
+def system_processes(settings: Settings, logs: Path) -> Iterator[System]:
+    """`running_system`'s processes, for a test that kills and restarts them: each must
+    be running (the first or its restart) on the way out."""
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
     settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
@@ -90,18 +114,26 @@ def running_system(settings: Settings, logs: Path) -> Iterator[str]:
     else:
         commands = {"api": ["api", "--port", str(port), "--workers", "2"], "relay": ["relay"]}
         commands |= {name: ["worker", name] for name in WORKERS}
+    system = System(settings, logs, commands)
     with ExitStack() as stack:
-        processes = {}
-        for name, command in commands.items():
-            processes[name] = start(command, settings, logs / f"{name}.log")
-            stack.callback(stop, processes[name])
-        base_url = f"http://127.0.0.1:{port}"
-        wait_healthy(base_url, processes["api"], logs / "api.log")
-        yield base_url
-        died = [name for name, process in processes.items() if process.poll() is not None]
+        stack.callback(system.stop_all)
+        for name in commands:
+            system.start(name)
+        wait_healthy(system.base_url, system.processes["api"], logs / "api.log")
+        yield system
+        died = [name for name, process in system.processes.items() if process.poll() is not None]
         for name in died or commands:
             print(f"--- {name} ---\n{(logs / f'{name}.log').read_text(errors='replace')[-2000:]}")
         assert not died, f"processes that exited while the system ran: {died}"
+
+
+@contextmanager
+def running_system(settings: Settings, logs: Path) -> Iterator[str]:
+    """The API (cluster: 2 uvicorn workers, the relay and every worker, each its own
+    process); yields the API's base URL. On the way out each process must still be running (a
+    crash fails the test) and the logs' tails are printed (shown when a test fails)."""
+    with system_processes(settings, logs) as system:
+        yield system.base_url
 
 
 def operator(settings: Settings, *args: str) -> str:

@@ -11,6 +11,7 @@ import logging
 import queue
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -47,9 +48,13 @@ class JobRunner:
         listener: JobListener,
         clock: Clock,
         policy: RunnerPolicy,
+        settle: Callable[[], object] | None = None,
     ) -> None:
+        """`settle`: writes the usage records metered so far (the meter's flush), so a
+        job's record is safe before its result is: a worker killed in between would
+        otherwise lose the record of a job it ended."""
         self.store, self.inference, self.listener = store, inference, listener
-        self.clock, self.policy = clock, policy
+        self.clock, self.policy, self.settle = clock, policy, settle
         self._purged_at = 0.0
 
     def claim(self, job_id: UUID) -> tuple[Job, str] | None:
@@ -65,10 +70,43 @@ class JobRunner:
         self.purge_if_due()
         claimed = self.claim(job_id)
         if claimed is None:
+            self._tell_again_if_ended(job_id)
             return False
         job, token = claimed
         outcome = await self.attempt(job)
+        if not await self._settled(job.id):
+            return False  # still claimed: the sweep runs it again (its record keeps its id)
         return self.finish(job, token, outcome)
+
+    async def _settled(self, job_id: UUID) -> bool:
+        if self.settle is None:
+            return True
+        try:
+            await asyncio.to_thread(self.settle)
+        except Exception as error:  # the usage topic is away: the result must wait too
+            log.warning("job %s: usage not written (%s); left for the sweep", job_id, error)
+            return False
+        return True
+
+    def _tell_again_if_ended(self, job_id: UUID) -> None:
+        """A worker may die between a job's result and its webhook: an ended job delivered
+        again is told to the listener again (its deliveries' ids make that once)."""
+        job = self.store.get(job_id)
+        if job is not None and job.final:
+            self.listener.job_finished(job)
+
+    async def take_up_abandoned(self) -> int:
+        """Run the jobs a dead worker left: claimed longer ago than the lease, or queued
+        that long (its id lost on the way). A worker killed mid-job gets its job id again
+        at once, while its claim still looks live, so that delivery is skipped and only
+        this sweep finishes the job. Returns how many this call ended."""
+        stale = epoch(self.clock.now()) - self.policy.lease_s
+        ended = 0
+        for job_id in self.store.unfinished():
+            job = self.store.get(job_id)
+            if job is not None and (job.started_at or job.queued_at) < stale:
+                ended += await self.run(job_id)
+        return ended
 
     async def attempt(self, job: Job) -> Outcome:
         try:

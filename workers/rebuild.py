@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from projections.catalog import READ_MODELS
+from projections.catalog import READ_MODELS, SEARCH_INDEXES
 from projections.cursor import Cursor
-from projections.ports import ReadStore, SearchIndex
+from projections.ports import Browse, ReadStore, SearchIndex
 from workers.notifications import last_position, read_after
 from workers.projector import Projector
 
@@ -94,8 +94,10 @@ def verify(
     live_reached: Callable[[int], bool],
     report: Report,
     timeout_s: float = 60.0,
+    search: SearchIndex | None = None,
 ) -> list[str]:
-    """Rebuild `name` into a scratch copy and diff it with the live one at the same position."""
+    """Rebuild `name` into a scratch copy and diff it with the live one at the same position;
+    with `search`, each search index fed from `name` must hold the live documents too."""
     suffix = f"__verify_{int(time.time() * 1000)}"
     scratch = Projector(store, None, [name], suffix=suffix)
     position, deadline = 0, time.monotonic() + timeout_s
@@ -109,9 +111,41 @@ def verify(
                     raise TimeoutError(f"the live {name} read model did not reach {end}")
                 time.sleep(0.05)
             if last_position(app) == end:  # nothing new came in meanwhile: compare now
-                return differences(all_documents(store, name), all_documents(store, name + suffix))
+                live = all_documents(store, name)
+                found = differences(live, all_documents(store, name + suffix))
+                return found + (index_differences(search, name, live) if search else [])
     finally:
         store.drop(name + suffix)
+
+
+def index_differences(search: SearchIndex, name: str, live: dict[str, dict[str, Any]]) -> list[str]:
+    """'index: id' for each document that a search index fed from read model `name` lacks,
+    has extra, or holds otherwise than the read model (an index holds a document's body:
+    its fields but `_id` and `_version`, which go in the index's own metadata)."""
+    found = []
+    for index, (source, *_) in SEARCH_INDEXES.items():
+        if source == name:
+            indexed = indexed_documents(search, index)
+            found += [f"{index} index: {i}" for i in differences(_bodies(live), indexed)]
+    return found
+
+
+def indexed_documents(search: SearchIndex, index: str) -> dict[str, dict[str, Any]]:
+    """Every document of a search index, by id (pages of a browse without text)."""
+    search.refresh(index)
+    docs: dict[str, dict[str, Any]] = {}
+    cursor: Cursor | None = None
+    while True:
+        page = search.browse(index, Browse(limit=200, cursor=cursor))
+        docs.update({hit.doc_id: hit.doc for hit in page.hits})
+        if page.next_cursor is None:
+            return docs
+        cursor = page.next_cursor
+
+
+def _bodies(docs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    meta = ("_id", "_version")
+    return {i: {k: v for k, v in d.items() if k not in meta} for i, d in docs.items()}
 
 
 def known(name: str) -> list[str]:

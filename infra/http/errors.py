@@ -127,6 +127,14 @@ def internal_error_body(request_id: str) -> dict[str, Any]:
     )
 
 
+def database_unavailable_body(request_id: str) -> dict[str, Any]:
+    """The 503 for a request the database dropped (it restarted or failed over): the
+    middleware answers it; the caller tries again, with the same Idempotency-Key."""
+    return error_body(
+        request_id, "upstream_unavailable", "the database is not reachable right now; try again"
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

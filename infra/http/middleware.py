@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException
+from psycopg import OperationalError
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infra.http.errors import error_body, internal_error_body
+from infra.http.errors import database_unavailable_body, error_body, internal_error_body
 from infra.logs import bind_request, current_trace_id, trace_id_from, unbind_request
 from infra.metrics import observe_request
 
@@ -92,6 +93,13 @@ class RequestContextMiddleware:
             await self._too_large(request_id, send_with_id, limit)
         except ClientDisconnect:  # the caller left mid-body (a dropped upload): no one to answer
             status["code"] = 499  # the access log's usual code for it
+        except OperationalError:
+            # The database went away under the request (a restart, a failover): nothing
+            # of ours is broken and the caller may try again, so 503, not 500.
+            error_log.warning("database unavailable", extra={"request_id": request_id})
+            if status["sent"]:
+                raise
+            await self._send_json(send_with_id, 503, database_unavailable_body(request_id))
         except Exception:
             # The one place an unexpected error is logged; not raised on, so the server
             # neither logs it again nor drops the connection (unless the answer had begun).

@@ -84,10 +84,14 @@ def inference_service(
 
 
 def standalone_inference(
-    settings: Settings, clock: Clock, closers: list[Callable[[], object]]
+    settings: Settings,
+    clock: Clock,
+    closers: list[Callable[[], object]],
+    usage: UsageMeter | None = None,
 ) -> InferenceService:
     """The inference service alone, for a worker that runs jobs: the same entitlement as
-    the API's (purchases, subscriptions, budgets), since a job is admitted again as it runs."""
+    the API's (purchases, subscriptions, budgets), since a job is admitted again as it runs.
+    `usage`: the meter to record on (the worker flushes it before a job's result)."""
     from infra.billing_usage.wiring import billing_store, budgets_on
     from infra.stores import postgres_pool
     from infra.usage.wiring import metering
@@ -97,7 +101,7 @@ def standalone_inference(
     engine, _ = inference_engine(settings, FilesystemBlobStore(settings.blob_root()))
     pool = postgres_pool(settings, closers)
     budgets = budgets_on(settings, app, billing_store(settings, pool, closers))
-    meter = SpendingMeter(metering(settings, pool, closers), budgets.counter)
+    meter = SpendingMeter(usage or metering(settings, pool, closers), budgets.counter)
     paid = PurchasedAccess(app, clock)
     return inference_service(settings, app, engine, meter, clock, paid, budgets)
 

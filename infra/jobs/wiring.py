@@ -84,10 +84,10 @@ def job_store(settings: Settings, pool: ConnectionPool | None, closers: Closers)
 
 def job_runner(
     settings: Settings, store: SqlJobStore, inference: JobInference, listener: JobListener,
-    clock: Clock,
+    clock: Clock, settle: Callable[[], object] | None = None,
 ) -> JobRunner:  # fmt: skip
     policy = RunnerPolicy(float(settings.job_ttl_s), settings.job_lease_s)
-    return JobRunner(store, inference, listener, clock, policy)
+    return JobRunner(store, inference, listener, clock, policy, settle)
 
 
 def build_jobs(

@@ -26,7 +26,7 @@ class KafkaJobQueue:
 
     def enqueue(self, job_id: UUID) -> None:
         """Returns once the broker has the job id; 503 `job_queue_unavailable` if it does
-        not within the timeout (the job is stored queued; a retry of the submit is safe)."""
+        not within the timeout (the submit then cancels the stored job; a retry makes a new one)."""
         failures: list[str] = []
 
         def delivered(error: KafkaError | None, _: Message) -> None:

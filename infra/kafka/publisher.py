@@ -6,10 +6,15 @@ callback runs on success: librdkafka reports only failures
 means every message was acknowledged. The partition is computed here, with
 librdkafka's own default partitioner (CRC-32 of the key modulo the partition count),
 so the relay knows where each position went without a delivery report.
+
+A batch the broker did not acknowledge (it is restarting) is sent again, every second, for
+up to `broker_wait_s`, before `wait` gives up: duplicates, which consumers drop by version,
+never a gap, and the relay keeps running through a broker restart.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from zlib import crc32
@@ -17,6 +22,8 @@ from zlib import crc32
 from confluent_kafka import KafkaError, Message, Producer
 
 from workers.relay import Batch, Header
+
+log = logging.getLogger("aimarket.relay")
 
 
 class PublishFailed(RuntimeError):
@@ -35,8 +42,10 @@ class KafkaPublisher:
         timeout_s: float = 30.0,
         linger_ms: int = 5,
         topics: Sequence[str] = (),
+        broker_wait_s: float = 300.0,
     ) -> None:
-        self._timeout_s = timeout_s
+        self._timeout_s, self._broker_wait_s = timeout_s, broker_wait_s
+        self._unacknowledged: list[Batch] = []
         self._failures: list[str] = []
         self._sent: dict[tuple[str, int], int] = {}
         self._partitions: dict[str, int] = {}  # topic -> partition count
@@ -88,6 +97,10 @@ class KafkaPublisher:
         return count
 
     def send(self, batch: Batch) -> None:
+        self._unacknowledged.append(batch)
+        self._produce(batch)
+
+    def _produce(self, batch: Batch) -> None:
         produce, counts, sent = self._producer.produce, self._partitions, self._sent
         for (topic, key, value, headers), position in zip(
             batch.messages, batch.positions, strict=True
@@ -111,13 +124,25 @@ class KafkaPublisher:
                 continue
 
     def wait(self) -> dict[tuple[str, int], int]:
+        deadline = time.monotonic() + self._broker_wait_s
+        while (detail := self._unacknowledged_detail()) is not None:
+            if time.monotonic() > deadline:
+                self._unacknowledged, self._sent = [], {}
+                raise PublishFailed(f"Kafka did not acknowledge the batch: {detail}")
+            log.warning("Kafka did not acknowledge a batch (%s); sending it again", detail)
+            time.sleep(1)
+            for batch in self._unacknowledged:
+                self._produce(batch)
+        sent, self._sent, self._unacknowledged = self._sent, {}, []
+        return sent
+
+    def _unacknowledged_detail(self) -> str | None:
+        """None once everything sent is acknowledged; else what went wrong."""
         left = self._producer.flush(self._timeout_s)
         failures, self._failures = self._failures, []
-        sent, self._sent = self._sent, {}
         if left or failures:
-            detail = "; ".join(failures[:3]) or f"{left} messages still in flight"
-            raise PublishFailed(f"Kafka did not acknowledge the batch: {detail}")
-        return sent
+            return "; ".join(failures[:3]) or f"{left} messages still in flight"
+        return None
 
     def close(self) -> None:
         self._producer.flush(self._timeout_s)

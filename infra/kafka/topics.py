@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -14,10 +15,17 @@ class TopicMismatch(RuntimeError):
 
 
 def ensure_topics(
-    bootstrap: str, names: list[str], partitions: int, retention_ms: int, timeout_s: float = 30
+    bootstrap: str,
+    names: list[str],
+    partitions: int,
+    retention_ms: int,
+    timeout_s: float = 30,
+    broker_wait_s: float = 300,
 ) -> None:
+    """Create the missing topics; a broker that is away (restarting) when a process
+    starts is waited for up to `broker_wait_s` rather than ending the process."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = admin.list_topics(timeout=timeout_s).topics
+    existing = _topics_when_reachable(admin, timeout_s, broker_wait_s)
     for name in names:
         if name in existing:
             have = len(existing[name].partitions)
@@ -46,6 +54,17 @@ def ensure_topics(
             if "TOPIC_ALREADY_EXISTS" not in str(error):
                 raise TopicMismatch(f"could not create topic {name}: {error}") from error
     leaders_known(admin, [topic.topic for topic in missing], timeout_s)
+
+
+def _topics_when_reachable(admin: AdminClient, timeout_s: float, wait_s: float) -> Any:
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return admin.list_topics(timeout=timeout_s).topics
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def leaders_known(client: Any, names: list[str], timeout_s: float = 30) -> None:

@@ -25,9 +25,12 @@ class ServiceError(RuntimeError):
 
 @dataclass(frozen=True)
 class ServiceContext:
-    """Where services keep their files: everything under the project's `var/`."""
+    """Where services keep their files: everything under the project's `var/`.
+    `installed_in`: another root whose `var/cache` holds the installed servers (jars,
+    binaries), for a scratch instance with data of its own (the chaos test's Kafka)."""
 
     root: Path
+    installed_in: Path | None = None
 
     @property
     def var(self) -> Path:
@@ -35,7 +38,7 @@ class ServiceContext:
 
     @property
     def cache(self) -> Path:
-        return self.var / "cache"
+        return (self.installed_in or self.root) / "var" / "cache"
 
     def service_dir(self, name: str) -> Path:
         return self.var / "services" / name
@@ -54,12 +57,16 @@ class Service(ABC):
     default_port: ClassVar[int]
     ready_timeout_s: ClassVar[float] = 60.0
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, port: int | None = None) -> None:
         self.ctx = ctx
+        self._port = port
 
     @property
     def port(self) -> int:
-        """`AIMARKET_SERVICES_<NAME>_PORT` (dashes as underscores) overrides the default."""
+        """The port given, else `AIMARKET_SERVICES_<NAME>_PORT` (dashes as underscores),
+        else the default."""
+        if self._port is not None:
+            return self._port
         key = self.name.upper().replace("-", "_")
         override = os.environ.get(f"AIMARKET_SERVICES_{key}_PORT")
         return int(override) if override else self.default_port

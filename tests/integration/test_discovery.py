@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from commands.conflicts import retried_on_conflict
 from domain.model import Model
 from infra.bootstrap import Container
+from projections.base import to_change
+from projections.ports import DocChange
 from tests.support import Account, MovableClock, verified_account
 from workers.rebuild import verify
 
@@ -381,13 +383,22 @@ def test_misspelt_words_find_models_where_the_engine_forgives_typos(
 def test_models_read_model_replays_to_the_live_one(
     client: TestClient, container: Container, outbox: Path
 ) -> None:
-    """Audit: the `models` read model rebuilt from the event store equals the live one."""
+    """Audit: the `models` read model rebuilt from the event store equals the live one, and
+    the search index holds the live one's documents."""
     shop = open_shop(client, container, outbox, "Auditor")
     model_id = shop.create("audited", f"Audited {word()}", pricing=paid(3))
     shop.publish(model_id, "1.0.0", "1.1.0")
     shop.stats(model_id, invocations_7d=5, rating_count=1, rating_sum=3)
     assert client.get(f"/v1/models/{model_id}").status_code == 200  # the live one caught up
-    progress = container.read.progress
+    progress, search = container.read.progress, container.read.search
     differing = verify(container.app, container.read.store, "models", progress.reached,
-                       lambda *_: None)  # fmt: skip
+                       lambda *_: None, search=search)  # fmt: skip
     assert differing == []
+    # The search index is held to the read model too: one it lost is reported.
+    live = container.read.store.get("models", model_id)
+    assert live is not None
+    search.apply("models", [DocChange(model_id, live["_version"] + 1, None)])
+    differing = verify(container.app, container.read.store, "models", progress.reached,
+                       lambda *_: None, search=search)  # fmt: skip
+    assert differing == [f"models index: {model_id}"]
+    search.apply("models", [to_change(model_id, {**live, "_version": live["_version"] + 2})])

@@ -134,7 +134,48 @@ def test_a_worker_killed_mid_job_is_taken_over_and_gives_one_result(parts: Parts
     assert asyncio.run(parts.runner.run(job_id)) is False  # a third delivery: final, skipped
     ended = parts.service.get(caller, job_id)
     assert ended.status == "succeeded" and ended.attempts == 2
-    assert len(parts.finished.jobs) == 1
+    # told once by the run that ended it, once again by the third delivery (the webhook
+    # service's delivery ids make the two one delivery: tests/integration/test_webhooks.py)
+    assert [(j.id, j.status) for j in parts.finished.jobs] == [(job_id, "succeeded")] * 2
+
+
+def test_a_job_whose_worker_died_is_taken_up_by_the_sweep_after_the_lease(parts: Parts) -> None:
+    """The redelivery to the restarted worker comes while the dead claim looks live, so
+    only the sweep can end the job (the chaos test's inference worker kill)."""
+    caller = principal()
+    job_id = submit(parts, caller, {"x": [3]})
+    assert parts.runner.claim(job_id) is not None  # the worker that then dies
+    assert asyncio.run(parts.runner.run(job_id)) is False  # redelivered at its restart
+    asyncio.run(parts.runner.take_up_abandoned())
+    assert parts.service.get(caller, job_id).status == "running"  # the lease still runs
+    parts.clock.advance(61)
+    asyncio.run(parts.runner.take_up_abandoned())  # (the cluster's table holds others' too)
+    assert parts.service.get(caller, job_id).status == "succeeded"
+    assert [j.id for j in parts.finished.jobs if j.id == job_id] == [job_id]
+
+
+def test_a_job_ends_only_once_its_usage_is_written(parts: Parts) -> None:
+    """The worker writes the job's usage record before its result (the chaos test's
+    inference worker, killed with a record in its buffer, left a job billed never): with
+    the usage topic away the job waits for the sweep, then ends, its record written."""
+    written: list[str] = []
+
+    def settle() -> None:
+        if not written:
+            written.append("refused")
+            raise RuntimeError("the usage topic is away")
+        written.append("flushed")
+
+    runner = JobRunner(parts.store, parts.inference, parts.finished, parts.clock,
+                       parts.runner.policy, settle)  # fmt: skip
+    caller = principal()
+    job_id = submit(parts, caller, {"x": [3]})
+    assert asyncio.run(runner.run(job_id)) is False
+    assert parts.service.get(caller, job_id).status == "running" and not parts.finished.jobs
+    parts.clock.advance(61)
+    asyncio.run(runner.take_up_abandoned())
+    assert parts.service.get(caller, job_id).status == "succeeded"
+    assert written[:2] == ["refused", "flushed"]
 
 
 def test_cancel_wins_over_a_late_result(parts: Parts) -> None:

@@ -168,6 +168,27 @@ def test_a_redirect_to_a_private_address_is_refused_and_logged(parts: Parts) -> 
         assert "loopback" in str(attempt.error) or "link-local" in str(attempt.error)
 
 
+def test_a_job_whose_worker_died_before_its_webhook_gets_it_once_when_delivered_again(
+    parts: Parts,
+) -> None:
+    """Killed between the result and the webhook (the chaos test's inference worker kill):
+    the job id delivered again makes the delivery, and again after that, still one."""
+    caller = principal()
+    parts.hooks.service.add_endpoint(caller, "http://127.0.0.1:9/", "")
+    job_id = asyncio.run(parts.jobs.submit(caller, uuid.uuid4(), None, {"x": [1]}, True))
+    runner = parts.queue.runner
+    claimed = runner.claim(job_id)
+    assert claimed is not None
+    job, token = claimed
+    outcome = asyncio.run(runner.attempt(job))
+    runner.store.finish(job_id, token, outcome, parts.clock.now().timestamp(), 3600)  # dies
+    assert parts.hooks.service.deliveries(caller, None, None, 10)[0] == []
+    assert asyncio.run(runner.run(job_id)) is False  # redelivered: nothing to run, told again
+    asyncio.run(runner.run(job_id))
+    [delivery] = parts.hooks.service.deliveries(caller, None, None, 10)[0]
+    assert delivery.event_type == "job.succeeded"
+
+
 def test_a_job_without_webhook_makes_no_delivery(parts: Parts) -> None:
     caller = principal()
     parts.hooks.service.add_endpoint(caller, "http://127.0.0.1:9/", "")
