@@ -160,12 +160,15 @@ def caught_up(settings: Settings, app: EventStore) -> None:
 
 
 def reached_prefix(progress: Any, pending: list[tuple[int, float]]) -> int:
-    """How many of `pending` (in position order) the read models reflect: binary search,
-    since reaching a position means reaching every earlier one."""
+    """How many of `pending` (in position order) the read models reflect, from one reading
+    of the positions (binary search: reaching a position means reaching every earlier
+    one). One reading, not one per probe: the probes' own reads would otherwise add their
+    time to every lag measured after them."""
+    frontier = progress.frontier()
     low, high = 0, len(pending)
     while low < high:
         middle = (low + high) // 2
-        if progress.reached(pending[middle][0]):
+        if frontier.reached(pending[middle][0]):
             low = middle + 1
         else:
             high = middle

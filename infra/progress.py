@@ -7,10 +7,29 @@ older position there, up to that last one. Per-partition order makes that enough
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
 from infra.relay_ledger import PostgresRelayLedger
 from projections.catalog import READ_MODELS
 from projections.ports import ReadStore
 from workers.topics import partition_tracker
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """A reading of the relay's and the workers' positions: `delivered` (the relay's), and
+    for each partition of a read model's topic, (the last position sent there, the one
+    applied). `partitions` may be read as it is iterated: `reached` stops at the first
+    partition behind."""
+
+    delivered: int
+    partitions: Iterable[tuple[int, int]]
+
+    def reached(self, position: int) -> bool:
+        return self.delivered >= position and all(
+            applied >= min(position, sent_last) for sent_last, applied in self.partitions
+        )
 
 
 class KafkaProjectionProgress:
@@ -20,12 +39,13 @@ class KafkaProjectionProgress:
         self._ledger, self._store = ledger, store
 
     def reached(self, position: int) -> bool:
-        if self._ledger.position() < position:
-            return False
+        return Frontier(self._ledger.position(), self._partitions()).reached(position)
+
+    def frontier(self) -> Frontier:
+        """One reading of every position, to ask about many positions at once."""
+        return Frontier(self._ledger.position(), tuple(self._partitions()))
+
+    def _partitions(self) -> Iterator[tuple[int, int]]:
         for (topic, partition), sent_last in self._ledger.partitions().items():
-            if topic not in self._topics:
-                continue
-            applied = self._store.position(partition_tracker(topic, partition))
-            if applied < min(position, sent_last):
-                return False
-        return True
+            if topic in self._topics:
+                yield sent_last, self._store.position(partition_tracker(topic, partition))
