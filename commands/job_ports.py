@@ -111,6 +111,11 @@ class JobStore(Protocol):
         """Jobs queued or running: what a restarted embedded runner takes up again."""
         ...
 
+    def abandoned(self, before: float) -> list[UUID]:
+        """Jobs queued or running whose last start (else their queueing) was before
+        `before`: what a dead worker left."""
+        ...
+
     def purge(self, now: float) -> int:
         """Delete ended jobs whose retention has passed; how many went."""
         ...

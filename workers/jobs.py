@@ -100,12 +100,9 @@ class JobRunner:
         that long (its id lost on the way). A worker killed mid-job gets its job id again
         at once, while its claim still looks live, so that delivery is skipped and only
         this sweep finishes the job. Returns how many this call ended."""
-        stale = epoch(self.clock.now()) - self.policy.lease_s
         ended = 0
-        for job_id in self.store.unfinished():
-            job = self.store.get(job_id)
-            if job is not None and (job.started_at or job.queued_at) < stale:
-                ended += await self.run(job_id)
+        for job_id in self.store.abandoned(epoch(self.clock.now()) - self.policy.lease_s):
+            ended += await self.run(job_id)
         return ended
 
     async def attempt(self, job: Job) -> Outcome:

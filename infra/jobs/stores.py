@@ -77,6 +77,14 @@ class SqlJobStore(ABC):
         rows, _ = self._run(sql, (QUEUED, RUNNING))
         return [UUID(row[0]) for row in rows]
 
+    def abandoned(self, before: float) -> list[UUID]:
+        sql = (
+            f"SELECT id FROM {TABLE} WHERE status IN (%s, %s) "
+            "AND COALESCE(started_at, queued_at) < %s ORDER BY queued_at"
+        )
+        rows, _ = self._run(sql, (QUEUED, RUNNING, before))
+        return [UUID(row[0]) for row in rows]
+
     def release_running(self) -> int:
         """running → queued: for the embedded runner at start, the one process that ran them."""
         _, count = self._run(f"UPDATE {TABLE} SET status = %s WHERE status = %s", (QUEUED, RUNNING))
