@@ -22,7 +22,7 @@ import gevent
 from locust import User
 from locust.env import Environment
 
-from bench.cpu import machine_busy_s, process_s
+from bench.cpu import CpuMeter
 from bench.load import users
 
 
@@ -84,9 +84,9 @@ def swarm(classes: list[type[User]], count: int, seconds: float,
     runner.start(count, spawn_rate=spawn_rate)
     gevent.sleep(count / spawn_rate + 1)  # all started and past their first requests
     recorder.clear()
-    machine, locust = machine_busy_s(), process_s(os.getpid())
-    gevent.sleep(seconds)
-    cpu = {"machine_s": machine_busy_s() - machine, "locust_s": process_s(os.getpid()) - locust,
+    with CpuMeter({"locust": os.getpid()}) as meter:
+        gevent.sleep(seconds)
+    cpu = {"machine_s": meter.spent["machine"], "locust_s": meter.spent["locust"],
            "cores": float(os.cpu_count() or 1)}  # fmt: skip
     result = figures(recorder, seconds)
     runner.quit()
