@@ -7,7 +7,7 @@ older position there, up to that last one. Per-partition order makes that enough
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from infra.relay_ledger import PostgresRelayLedger
@@ -20,11 +20,10 @@ from workers.topics import partition_tracker
 class Frontier:
     """A reading of the relay's and the workers' positions: `delivered` (the relay's), and
     for each partition of a read model's topic, (the last position sent there, the one
-    applied). `partitions` may be read as it is iterated: `reached` stops at the first
-    partition behind."""
+    applied)."""
 
     delivered: int
-    partitions: Iterable[tuple[int, int]]
+    partitions: Sequence[tuple[int, int]]
 
     def reached(self, position: int) -> bool:
         return self.delivered >= position and all(
@@ -39,13 +38,19 @@ class KafkaProjectionProgress:
         self._ledger, self._store = ledger, store
 
     def reached(self, position: int) -> bool:
-        return Frontier(self._ledger.position(), self._partitions()).reached(position)
+        delivered = self._ledger.position()
+        # The read models are not read while the relay has not delivered the position.
+        return delivered >= position and Frontier(delivered, self._partitions()).reached(position)
 
     def frontier(self) -> Frontier:
         """One reading of every position, to ask about many positions at once."""
-        return Frontier(self._ledger.position(), tuple(self._partitions()))
+        return Frontier(self._ledger.position(), self._partitions())
 
-    def _partitions(self) -> Iterator[tuple[int, int]]:
-        for (topic, partition), sent_last in self._ledger.partitions().items():
-            if topic in self._topics:
-                yield sent_last, self._store.position(partition_tracker(topic, partition))
+    def _partitions(self) -> list[tuple[int, int]]:
+        sent = {
+            partition_tracker(topic, partition): sent_last
+            for (topic, partition), sent_last in self._ledger.partitions().items()
+            if topic in self._topics
+        }
+        applied = self._store.positions(list(sent))
+        return [(sent_last, applied[tracker]) for tracker, sent_last in sent.items()]

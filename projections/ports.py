@@ -118,6 +118,10 @@ class ReadStore(Protocol):
         """The last position recorded under `name`, 0 if none."""
         ...
 
+    def positions(self, names: list[str]) -> dict[str, int]:
+        """`position` of each of `names`, in one round trip."""
+        ...
+
     def drop(self, collection: str) -> None: ...
 
     def replace(self, target: str, source: str) -> None:

@@ -102,6 +102,10 @@ class MongoReadStore:
         found = self._db[POSITIONS].find_one({"_id": name})
         return 0 if found is None else int(found["value"])
 
+    def positions(self, names: list[str]) -> dict[str, int]:
+        found = self._db[POSITIONS].find({"_id": {"$in": names}})
+        return {**dict.fromkeys(names, 0), **{doc["_id"]: int(doc["value"]) for doc in found}}
+
     def drop(self, collection: str) -> None:
         self._db.drop_collection(check_collection(collection))
 

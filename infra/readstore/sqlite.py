@@ -138,6 +138,14 @@ class SqliteReadStore:
             found = row.fetchone()
         return 0 if found is None else int(found[0])
 
+    def positions(self, names: list[str]) -> dict[str, int]:
+        marks = ",".join("?" * len(names))
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT name, value FROM positions WHERE name IN ({marks})", names
+            ).fetchall()
+        return {**dict.fromkeys(names, 0), **{name: int(value) for name, value in rows}}
+
     def drop(self, collection: str) -> None:
         table = _table(collection)
         with self._transaction() as conn:

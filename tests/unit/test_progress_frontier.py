@@ -3,8 +3,6 @@ relay has delivered N, and each partition has applied N or the last it was sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from infra.progress import Frontier
 
 
@@ -18,15 +16,3 @@ def test_a_position_is_reached_when_delivered_and_every_partition_has_applied_it
 def test_a_partition_sent_nothing_newer_holds_nothing_back() -> None:
     frontier = Frontier(delivered=12, partitions=((4, 4), (12, 12)))
     assert frontier.reached(12)  # the first partition's last event, 4, is applied
-
-
-def test_reached_stops_reading_at_the_first_partition_behind() -> None:
-    read: list[int] = []
-
-    def partitions() -> Iterator[tuple[int, int]]:
-        for sent_last, applied in ((5, 1), (5, 5)):
-            read.append(sent_last)
-            yield sent_last, applied
-
-    assert not Frontier(delivered=5, partitions=partitions()).reached(5)
-    assert read == [5]
