@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -40,8 +40,9 @@ from bench.results import record
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
 from domain.user import Role
-from infra.bootstrap import build_container, build_relay
+from infra.bootstrap import Container, build_container, build_relay
 from infra.kafka.topics import ensure_topics, leaders_known
+from infra.progress import Frontier, KafkaProjectionProgress
 from infra.settings import Settings
 from infra.stores import open_marketplace
 from tests.pipeline import running_pipeline
@@ -159,12 +160,16 @@ def caught_up(settings: Settings, app: EventStore) -> None:
     container.close()
 
 
-def reached_prefix(progress: Any, pending: list[tuple[int, float]]) -> int:
-    """How many of `pending` (in position order) the read models reflect, from one reading
-    of the positions (binary search: reaching a position means reaching every earlier
-    one). One reading, not one per probe: the probes' own reads would otherwise add their
-    time to every lag measured after them."""
-    frontier = progress.frontier()
+def frontier_of(container: Container) -> Frontier:
+    """One reading of the cluster profile's positions (the benches run only there)."""
+    return cast(KafkaProjectionProgress, container.read.progress).frontier()
+
+
+def reached_prefix(frontier: Frontier, pending: list[tuple[int, float]]) -> int:
+    """How many of `pending` (in position order) the read models reflect in one reading of
+    the positions, `progress.frontier()` (binary search: reaching a position means reaching
+    every earlier one). One reading, not one per probe: the probes' own reads would
+    otherwise add their time to every lag measured after them."""
     low, high = 0, len(pending)
     while low < high:
         middle = (low + high) // 2
@@ -201,7 +206,7 @@ def sustained(settings: Settings, rate: float, seconds: float) -> list[float]:
             if time.perf_counter() > deadline:
                 stop.set()
             pending = committed[seen:]
-            done = reached_prefix(container.read.progress, pending)
+            done = reached_prefix(frontier_of(container), pending)
             now = time.perf_counter()
             lags += [now - at for _, at in pending[:done]]
             seen += done

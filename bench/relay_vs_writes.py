@@ -1,7 +1,7 @@
 """Benchmark: the relay judged against the write side, in one run (issue 18).
 
     .venv/bin/python bench/relay_vs_writes.py [--seconds S] [--writers 1 4 8]
-                                              [--lag-seconds L] [--load 0.8]
+                                              [--lag-seconds L] [--load 0.8 [0.4 ...]]
 
 It brings up PostgreSQL, Kafka, FerretDB and OpenSearch first if they are not running.
 
@@ -11,8 +11,10 @@ It brings up PostgreSQL, Kafka, FerretDB and OpenSearch first if they are not ru
    log's head. The best W's rate is the baseline.
 2. the relay, as `aimarket relay` runs it, over those same stored events from position 0.
 3. the pipeline running (relay, projection and stats workers as processes), the best W's
-   writers paced at 80% of that maximum for L seconds: lag from commit to reflected in the
-   read models, p50/p99.
+   writers paced at 80% of that maximum (and at each other --load) for L seconds: lag from
+   commit to delivered by the relay, and to reflected in the read models, p50/p99; and the
+   CPU each event cost, by process and for the whole machine, to say how many cores that
+   rate needs.
 
 Goals: the relay at least 5x the maximum append rate; lag p99 under 1 s at 80% of it.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import os
 import statistics
 import sys
 import tempfile
@@ -28,11 +31,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.pipeline import caught_up, fresh_settings, reached_prefix, relay_rate
+from bench.cpu import CpuMeter
+from bench.pipeline import caught_up, fresh_settings, frontier_of, reached_prefix, relay_rate
 from bench.results import record
 from commands.accounts import AccountCommands
 from commands.event_store import EventStore
@@ -74,18 +81,28 @@ def writers(app: EventStore, count: int, make_pace: Callable[[], Pace], stop: th
     return threads
 
 
-def append_rate(app: EventStore, count: int, seconds: float) -> float:
-    """Events/s that `count` unpaced writers append, from the log's head."""
+@dataclass
+class Appends:
+    rate: float  # events/s
+    cpu_ms: float  # the whole machine's CPU per event
+    cores: float  # the whole machine's cores busy
+
+
+def append_rate(app: EventStore, count: int, seconds: float) -> Appends:
+    """What `count` unpaced writers append (events/s, from the log's head), and at what CPU."""
     head = app.recorder.max_notification_id() or 0
     stop, committed = threading.Event(), Committed()
     started = time.perf_counter()
-    threads = writers(app, count, lambda: lambda: None, stop, committed)
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    with CpuMeter({}) as meter:
+        threads = writers(app, count, lambda: lambda: None, stop, committed)
+        time.sleep(seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
     elapsed = time.perf_counter() - started
-    return ((app.recorder.max_notification_id() or 0) - head) / elapsed
+    events = (app.recorder.max_notification_id() or 0) - head
+    busy = meter.spent["machine"]
+    return Appends(events / elapsed, busy / max(events, 1) * 1000, busy / elapsed)
 
 
 def paced(rate_per_writer: float) -> Callable[[], Pace]:
@@ -104,89 +121,145 @@ def paced(rate_per_writer: float) -> Callable[[], Pace]:
     return make_pace
 
 
-def lag_under_load(settings: Settings, app: EventStore, count: int, rate: float,
-                   seconds: float, alive: Pace) -> tuple[list[float], float]:  # fmt: skip
-    """Lags (s) of each write at `rate` events/s from `count` writers, and the rate reached
-    (`alive` raises if a pipeline process died). Writes are matched to the read models'
-    progress in position order; several writers commit out of order, so the pending writes
-    are kept sorted."""
+@dataclass
+class LagRun:
+    """One load's lags (s) from commit to delivered by the relay and to reflected in the
+    read models, the rate offered and reached, and the CPU seconds spent meanwhile."""
+
+    load: float
+    offered: float
+    reached: float = 0.0
+    relayed: list[float] = field(default_factory=list)
+    reflected: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    def cpu_ms(self, name: str) -> float:
+        return self.cpu[name] / max(len(self.reflected), 1) * 1000
+
+
+def lag_under_load(settings: Settings, app: EventStore, count: int, run: LagRun,
+                   seconds: float, alive: Pace, pids: dict[str, int]) -> None:  # fmt: skip
+    """Fill `run` from `count` writers offering `run.offered` events/s (`alive` raises if a
+    pipeline process died). Writes are matched to one reading of the positions a poll, in
+    position order; several writers commit out of order, so the pending writes are kept
+    sorted."""
     container = build_container(settings)
     stop, committed = threading.Event(), Committed()
+    unrelayed: Committed = []
     pending: Committed = []
-    lags: list[float] = []
     taken = 0
     started = time.perf_counter()
-    threads = writers(app, count, paced(rate / count), stop, committed)
-    try:
-        while time.perf_counter() - started < seconds or pending or taken < len(committed):
-            if time.perf_counter() - started >= seconds and not stop.is_set():
-                stop.set()
-                for thread in threads:
-                    thread.join()
-            alive()
-            if time.perf_counter() - started > seconds + DRAIN_S:
-                raise SystemExit(f"{len(pending)} writes not in the read models {DRAIN_S} s "
-                                 "after the load stopped: see the workers' logs")  # fmt: skip
-            for item in committed[taken:]:
-                bisect.insort(pending, item)
-            taken = len(committed)
-            done, now = reached_prefix(container.read.progress, pending), time.perf_counter()
-            lags += [now - at for _, at in pending[:done]]
-            del pending[:done]
-            time.sleep(POLL_S)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-        container.close()
-    return lags, len(committed) / seconds
+    with CpuMeter(pids) as meter:
+        threads = writers(app, count, paced(run.offered / count), stop, committed)
+        try:
+            while time.perf_counter() - started < seconds or pending or taken < len(committed):
+                if time.perf_counter() - started >= seconds and not stop.is_set():
+                    stop.set()
+                    for thread in threads:
+                        thread.join()
+                alive()
+                if time.perf_counter() - started > seconds + DRAIN_S:
+                    raise SystemExit(f"{len(pending)} writes not in the read models {DRAIN_S} "
+                                     "s after the load stopped: see the workers' logs")  # fmt: skip
+                for item in committed[taken:]:
+                    bisect.insort(unrelayed, item)
+                    bisect.insort(pending, item)
+                taken = len(committed)
+                frontier = frontier_of(container)
+                now = time.perf_counter()
+                sent = bisect.bisect_right(unrelayed, (frontier.delivered, float("inf")))
+                run.relayed += [now - at for _, at in unrelayed[:sent]]
+                del unrelayed[:sent]
+                done = reached_prefix(frontier, pending)
+                run.reflected += [now - at for _, at in pending[:done]]
+                del pending[:done]
+                time.sleep(POLL_S)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+            container.close()
+    run.reached, run.cpu = len(committed) / seconds, meter.spent
+    run.elapsed = time.perf_counter() - started
 
 
-def main(seconds: float, counts: list[int], lag_seconds: float, load: float) -> None:
+def main(seconds: float, counts: list[int], lag_seconds: float, loads: list[float]) -> None:
     settings = fresh_settings()
     # A connection for each writer and no more: the box's PostgreSQL is shared.
     app = open_marketplace(settings, POSTGRES_POOL_SIZE=str(max(counts)), POSTGRES_MAX_OVERFLOW="0")
     register(AccountCommands(app))  # tables, connections and caches warm
     print(f"1. appends through the command side (register_user), {seconds:.0f} s each:")
-    rates = {}
+    appends = {}
     for count in counts:
-        rates[count] = append_rate(app, count, seconds)
-        print(f"   {count} writer(s): {rates[count]:8.0f} events/s", flush=True)
-    best = max(rates, key=rates.__getitem__)
+        appends[count] = found = append_rate(app, count, seconds)
+        print(f"   {count} writer(s): {found.rate:8.0f} events/s, {found.cpu_ms:5.2f} ms CPU an "
+              f"event, {found.cores:4.2f} cores busy", flush=True)  # fmt: skip
+    best = max(appends, key=lambda count: appends[count].rate)
     stored = app.recorder.max_notification_id() or 0
     relayed = relay_rate(settings)
     print(f"2. relay over the same {stored} stored events: {relayed:8.0f} events/s", flush=True)
-    target = load * rates[best]
-    print(f"3. lag at {target:.0f} events/s ({load:.0%} of the maximum), {best} writers, "
-          f"{lag_seconds:.0f} s, pipeline running ...", flush=True)  # fmt: skip
     logs = Path(tempfile.mkdtemp(prefix="relay-vs-writes-"))
-    print(f"   (the relay's and the workers' logs: {logs})", flush=True)
+    print(f"3. lag with the pipeline running, {best} writers, {lag_seconds:.0f} s a load "
+          f"(the relay's and the workers' logs: {logs})", flush=True)  # fmt: skip
+    runs = []
     with running_pipeline(settings, logs) as processes:
 
         def alive() -> None:
             if died := [name for name, p in processes.items() if p.poll() is not None]:
                 raise SystemExit(f"{', '.join(died)} exited: see {logs}")
 
-        caught_up(settings, app)  # the backlog of 1 first: the clock starts on a quiet system
-        lags, reached = lag_under_load(settings, app, best, target, lag_seconds, alive)
+        pids = {"bench": os.getpid(), **{name: p.pid for name, p in processes.items()}}
+        for load in loads:
+            caught_up(settings, app)  # the backlog first: each clock starts on a quiet system
+            run = LagRun(load, load * appends[best].rate)
+            lag_under_load(settings, app, best, run, lag_seconds, alive, pids)
+            print(f"   {load:.0%}: {summary(run)}", flush=True)
+            runs.append(run)
     app.close()
-    report(rates, best, relayed, sorted(lags), target, reached, load)
+    report(appends, best, relayed, runs)
 
 
-def report(rates: dict[int, float], best: int, relayed: float, lags: list[float],
-           target: float, reached: float, load: float) -> None:  # fmt: skip
-    ceiling = rates[best]
-    p50, p99 = statistics.median(lags) * 1000, lags[max(0, int(len(lags) * 0.99) - 1)] * 1000
+def percentiles(lags: list[float]) -> tuple[float, float]:
+    """p50 and p99 in ms."""
+    ordered = sorted(lags)
+    return statistics.median(ordered) * 1000, ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
+
+
+def summary(run: LagRun) -> str:
+    relayed, reflected = percentiles(run.relayed), percentiles(run.reflected)
+    return (f"{run.offered:.0f}/s offered, {run.reached:.0f}/s reached; delivered by the relay "
+            f"p50 {relayed[0]:.0f} / p99 {relayed[1]:.0f} ms; in the read models p50 "
+            f"{reflected[0]:.0f} / p99 {reflected[1]:.0f} ms")  # fmt: skip
+
+
+def report(appends: dict[int, Appends], best: int, relayed: float, runs: list[LagRun]) -> None:
+    ceiling = appends[best].rate
     ratio = relayed / ceiling
     print(f"\n{'figure':58} {'value':>12}")
-    for count, rate in rates.items():
-        print(f"{f'append rate, {count} writer(s) on PostgreSQL':58} {rate:10.0f}/s")
+    for count, found in appends.items():
+        print(f"{f'append rate, {count} writer(s) on PostgreSQL':58} {found.rate:10.0f}/s")
     print(f"{'relay: the same stored events -> Kafka':58} {relayed:10.0f}/s")
-    print(f"{f'projection lag at {target:.0f}/s offered ({reached:.0f}/s reached), p50':58} "
-          f"{p50:10.0f}ms")  # fmt: skip
-    print(f"{'projection lag, p99':58} {p99:10.0f}ms")
+    names = [name for name in runs[0].cpu if name != "machine"]
+    print(f"\n{'load':>5} {'offered':>8} {'reached':>8} {'relay p99':>10} {'lag p50':>8} "
+          f"{'lag p99':>8}  CPU ms an event: {' '.join(f'{n:>8}' for n in names)} "
+          f"{'services':>8} {'machine':>8}  cores")  # fmt: skip
+    for run in runs:
+        ours = sum(run.cpu_ms(name) for name in names)
+        print(f"{run.load:5.0%} {run.offered:7.0f}/s {run.reached:7.0f}/s "
+              f"{percentiles(run.relayed)[1]:8.0f}ms {percentiles(run.reflected)[0]:6.0f}ms "
+              f"{percentiles(run.reflected)[1]:6.0f}ms  {'':16} "
+              f"{' '.join(f'{run.cpu_ms(n):8.2f}' for n in names)} "
+              f"{run.cpu_ms('machine') - ours:8.2f} {run.cpu_ms('machine'):8.2f}  "
+              f"{run.cpu['machine'] / run.elapsed:5.2f}")  # fmt: skip
+    judged = next((run for run in runs if run.load == 0.8), runs[-1])
+    p50, p99 = percentiles(judged.reflected)
+    needed = judged.offered * judged.cpu_ms("machine") / 1000
+    print(f"\nat {judged.offered:.0f} events/s the whole machine spends "
+          f"{judged.cpu_ms('machine'):.2f} ms CPU an event: {needed:.2f} cores needed, "
+          f"{psutil.cpu_count()} here")  # fmt: skip
     print(f"relay {ratio:.1f}x the maximum append rate (goal >= 5x: "
-          f"{'met' if ratio >= 5 else 'NOT met'}); lag p99 {p99:.0f} ms at {load:.0%} "
+          f"{'met' if ratio >= 5 else 'NOT met'}); lag p99 {p99:.0f} ms at {judged.load:.0%} "
           f"(goal < 1000 ms: {'met' if p99 < 1000 else 'NOT met'})")  # fmt: skip
     record(
         "relay vs the maximum append rate",
@@ -197,10 +270,10 @@ def report(rates: dict[int, float], best: int, relayed: float, lags: list[float]
         ratio,
         ">= 5x",
         ratio >= 5,
-        ", ".join(f"{c} writer(s) {r:.0f}/s" for c, r in rates.items()),
+        ", ".join(f"{c} writer(s) {a.rate:.0f}/s" for c, a in appends.items()),
     )
     record(
-        f"projection lag p99 at {load:.0%} of the maximum append rate",
+        f"projection lag p99 at {judged.load:.0%} of the maximum append rate",
         p99,
         "ms",
         None,
@@ -208,7 +281,8 @@ def report(rates: dict[int, float], best: int, relayed: float, lags: list[float]
         None,
         "< 1000 ms",
         p99 < 1000,
-        f"p50 {p50:.0f} ms; {target:.0f}/s offered, {reached:.0f}/s reached",
+        f"p50 {p50:.0f} ms; {judged.offered:.0f}/s offered, {judged.reached:.0f}/s reached; "
+        f"{needed:.1f} cores needed at {judged.cpu_ms('machine'):.1f} ms CPU an event",
     )
 
 
@@ -217,6 +291,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10, help="for each writer count")
     parser.add_argument("--writers", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--lag-seconds", type=float, default=20)
-    parser.add_argument("--load", type=float, default=0.8, help="of the maximum append rate")
+    parser.add_argument("--load", type=float, nargs="+", default=[0.8],
+                        help="fractions of the maximum append rate")  # fmt: skip
     args = parser.parse_args()
     main(args.seconds, args.writers, args.lag_seconds, args.load)
