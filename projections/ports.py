@@ -122,6 +122,10 @@ class ReadStore(Protocol):
         """`position` of each of `names`, in one round trip."""
         ...
 
+    def advance(self, positions: list[Position]) -> None:
+        """Record each position that is newer than the one stored, in one round trip."""
+        ...
+
     def drop(self, collection: str) -> None: ...
 
     def replace(self, target: str, source: str) -> None:

@@ -16,7 +16,6 @@ from typing import Any, cast
 
 import faust
 
-from projections.catalog import READ_MODELS
 from projections.ports import Position, ReadStore
 from workers.projector import Projector
 from workers.relay import POSITION_HEADER
@@ -79,12 +78,11 @@ def _project_topic(
     app: faust.App, topic_name: str, projector: Projector, store: ReadStore, timeout_s: float
 ) -> None:
     topic = app.topic(topic_name, key_type=bytes, value_type=bytes, value_serializer="raw")
-    marker = next(iter(READ_MODELS))  # any collection will carry the partition positions
 
     def apply(envelopes: list[dict[str, Any]], marks: dict[int, int]) -> None:
         projector.project(envelopes, None, "kafka")
-        for partition, position in marks.items():
-            store.apply(marker, [], Position(partition_tracker(topic_name, partition), position))
+        trackers = [Position(partition_tracker(topic_name, p), at) for p, at in marks.items()]
+        store.advance(trackers)
 
     async def project(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()

@@ -16,7 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pymongo import MongoClient
+from pymongo import MongoClient, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import OperationFailure
 
@@ -70,9 +70,7 @@ class MongoReadStore:
     ) -> None:
         write_changes(self._coll(collection), changes, self._write_batch, self._writers)
         if position is not None:
-            self._db[POSITIONS].update_one(
-                {"_id": position.name}, {"$max": {"value": position.value}}, upsert=True
-            )
+            self._db[POSITIONS].bulk_write([_advance(position)])
 
     def find(
         self,
@@ -101,6 +99,10 @@ class MongoReadStore:
     def position(self, name: str) -> int:
         found = self._db[POSITIONS].find_one({"_id": name})
         return 0 if found is None else int(found["value"])
+
+    def advance(self, positions: list[Position]) -> None:
+        if positions:
+            self._db[POSITIONS].bulk_write([_advance(p) for p in positions], ordered=False)
 
     def positions(self, names: list[str]) -> dict[str, int]:
         found = self._db[POSITIONS].find({"_id": {"$in": names}})
@@ -138,6 +140,11 @@ class MongoReadStore:
 
     def _coll(self, collection: str) -> Collection[Document]:
         return self._db[check_collection(collection)]
+
+
+def _advance(position: Position) -> UpdateOne:
+    """Move a position forward, never back."""
+    return UpdateOne({"_id": position.name}, {"$max": {"value": position.value}}, upsert=True)
 
 
 def _filter(where: dict[str, Any] | None) -> dict[str, Any]:

@@ -138,6 +138,10 @@ class SqliteReadStore:
             found = row.fetchone()
         return 0 if found is None else int(found[0])
 
+    def advance(self, positions: list[Position]) -> None:
+        with self._transaction() as conn:
+            conn.executemany(_SET_POSITION, [(p.name, p.value) for p in positions])
+
     def positions(self, names: list[str]) -> dict[str, int]:
         marks = ",".join("?" * len(names))
         with self._lock:

@@ -190,6 +190,8 @@ def test_a_position_is_recorded_with_apply_and_never_moves_back(store: ReadStore
     assert (store.position("users"), store.position("models")) == (9, 0)
     assert store.positions(["users", "models"]) == {"users": 9, "models": 0}
     assert store.positions([]) == {}
+    store.advance([Position("users", 7), Position("models", 4), Position("keys", 2)])
+    assert store.positions(["users", "models", "keys"]) == {"users": 9, "models": 4, "keys": 2}
 
 
 def test_a_failed_apply_stores_neither_its_changes_nor_its_position(store: ReadStore) -> None:
