@@ -137,6 +137,7 @@ class LagRun:
     reflected: list[float] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
     elapsed: float = 0.0
+    longest_look_s: float = 0.0  # between two readings of the positions: the bench's own stall
 
     def cpu_ms(self, name: str) -> float:
         return self.cpu[name] / max(len(self.reflected), 1) * 1000
@@ -161,7 +162,7 @@ def lag_under_load(settings: Settings, app: EventStore, count: int, run: LagRun,
     unrelayed: Committed = []
     pending: Committed = []
     taken = 0
-    started = time.perf_counter()
+    started = now = time.perf_counter()
     with CpuMeter(pids, service_pids(*SERVERS)) as meter:
         pace = paced(run.offered / count) if count else lambda: lambda: None
         threads = writers(app, count, pace, stop, committed)
@@ -179,8 +180,10 @@ def lag_under_load(settings: Settings, app: EventStore, count: int, run: LagRun,
                     bisect.insort(unrelayed, item)
                     bisect.insort(pending, item)
                 taken = len(committed)
+                looked = now
                 frontier = frontier_of(container)
                 now = time.perf_counter()
+                run.longest_look_s = max(run.longest_look_s, now - looked)
                 sent = bisect.bisect_right(unrelayed, (frontier.delivered, float("inf")))
                 run.relayed += [now - at for _, at in unrelayed[:sent]]
                 del unrelayed[:sent]
@@ -249,7 +252,8 @@ def summary(run: LagRun) -> str:
     relayed, reflected = percentiles(run.relayed), percentiles(run.reflected)
     return (f"{run.offered:.0f}/s offered, {run.reached:.0f}/s reached; delivered by the relay "
             f"p50 {relayed[0]:.0f} / p99 {relayed[1]:.0f} ms; in the read models p50 "
-            f"{reflected[0]:.0f} / p99 {reflected[1]:.0f} ms; {run.cores():.2f} cores busy"
+            f"{reflected[0]:.0f} / p99 {reflected[1]:.0f} ms; {run.cores():.2f} cores busy; the "
+            f"longest time between two looks {run.longest_look_s * 1000:.0f} ms"
             )  # fmt: skip
 
 
