@@ -17,6 +17,7 @@ from typing import Any, cast
 import faust
 
 from projections.ports import Position, ReadStore
+from workers.faust_fetch import use_short_fetches
 from workers.projector import Projector
 from workers.relay import POSITION_HEADER
 from workers.topics import EVENT_TOPIC_PREFIX, partition_tracker
@@ -28,12 +29,13 @@ BATCH_WITHIN_S = 0.05
 
 def worker_app(app_id: str, bootstrap: str, datadir: Path, **settings: Any) -> faust.App:
     """A faust app as our workers run it: no web server, no table store, no leader topic,
-    from the earliest offset for a new group, offsets committed every second.
+    from the earliest offset for a new group, offsets committed every second, short fetch
+    waits (workers/faust_fetch.py).
 
     faust makes `<app id>-data` even with the memory store: under `datadir` (the data dir),
     never a fixed shared path that only an earlier run would have made."""
     datadir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
-    return faust.App(
+    app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap}",
         store="memory://",
@@ -48,6 +50,8 @@ def worker_app(app_id: str, bootstrap: str, datadir: Path, **settings: Any) -> f
         consumer_metadata_max_age_ms=5000,
         **settings,
     )
+    use_short_fetches(app)
+    return app
 
 
 def make_projection_app(
