@@ -51,7 +51,12 @@ def test_refresh_token_names_its_session() -> None:
     assert refresh_token_session(new_refresh_token(session_id)) == session_id
 
 
-@pytest.mark.parametrize("token", ["", "aimrt_", "aimrt_zz_yy", new_api_key()])
+# Fixed ids: parallel test processes must collect the same tests (the key is random).
+@pytest.mark.parametrize(
+    "token",
+    ["", "aimrt_", "aimrt_zz_yy", new_api_key()],
+    ids=["empty", "prefix", "short", "api-key"],
+)
 def test_malformed_refresh_token_is_unauthorized(token: str) -> None:
     with pytest.raises(Unauthorized):
         refresh_token_session(token)
