@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# `make test` runs the suite in this many processes, a test file to each at a time
+# (pytest-xdist); 1 runs it in one.
+TEST_PROCESSES ?= 2
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -40,7 +43,8 @@ run: install
 test: install-test
 	@$(PY) -m infra.services up --started-file var/services/started-by-test; status=$$?; \
 	if [ $$status -eq 0 ]; then \
-		$(PY) -m pytest --cov --cov-report=term --cov-fail-under=80 --durations=30 $(PYTEST_ARGS); status=$$?; \
+		$(PY) -m pytest --cov --cov-report=term --cov-fail-under=80 --durations=30 \
+			-n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS); status=$$?; \
 	else echo "services did not come up: see the messages above"; fi; \
 	$(PY) -m infra.services down --started-file var/services/started-by-test; \
 	exit $$status
