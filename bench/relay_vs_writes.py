@@ -305,7 +305,7 @@ def report(appends: dict[int, Appends], best: int, relayed: float, runs: list[La
         "(absolute goal)",
         None,
         "< 1000 ms",
-        met,
+        met if judged.judged else None,
         f"p50 {p50:.0f} ms; {judged.offered:.0f}/s offered, {judged.reached:.0f}/s reached; "
         f"{judged.cores():.2f} cores busy",
     )
