@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,34 @@ def test_an_anonymous_call_without_traceparent_starts_a_trace_of_its_own_with_no
     assert re.fullmatch("[0-9a-f]{32}", first["trace_id"]) and first["trace_id"] != TRACE
     assert second["trace_id"] != first["trace_id"]
     assert (first["principal_id"], first["route"]) == ("", "/v1/models/{model_id}")
+
+
+def test_a_caller_who_leaves_mid_body_is_logged_499_not_as_an_error(
+    client: TestClient, outbox: Path, access_lines: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As a dropped upload part or model call does: the body is read after authentication,
+    as a stream, and the caller is gone before its end."""
+    key = api_key(client, verified_account(client, outbox), scopes=("inference",))
+    path = f"/v1/models/{uuid.uuid4()}/infer"
+    sent: list[dict[str, Any]] = []
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
+             "server": ("testserver", 80),
+             "headers": [(b"content-type", b"application/json"), (b"content-length", b"64"),
+                         (b"x-request-id", b"req-gone-1"),
+                         (b"x-api-key", key["X-API-Key"].encode())]}  # fmt: skip
+    arrivals = iter([{"type": "http.request", "body": b'{"inputs":', "more_body": True},
+                     {"type": "http.disconnect"}])  # fmt: skip
+
+    async def receive() -> dict[str, Any]:
+        return next(arrivals)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.ERROR, logger="aimarket.errors"):
+        client.portal.call(client.app, scope, receive, send)  # type: ignore[union-attr]
+    assert sent == []  # nobody is left to answer
+    assert line_of(access_lines, "req-gone-1")["status"] == 499
+    assert not [r for r in caplog.records if r.name == "aimarket.errors"]
