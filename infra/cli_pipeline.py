@@ -92,11 +92,14 @@ def worker_command(
     if kind == "metering" and settings.usage_sink == "ledger":  # the ledger only: no Kafka
         _run_metering_worker(settings)
         return
-    if kind == "metering":  # the roll-up in a thread; usage from Kafka in the faust agent
-        _start_rollup(settings)
     import faust
 
+    # Before any thread starts: two threads defining aggregate classes at once broke
+    # eventsourcing's class set-up ("dictionary changed size during iteration").
     from infra.bootstrap import build_worker_app
+
+    if kind == "metering":  # the roll-up in a thread; usage from Kafka in the faust agent
+        _start_rollup(settings)
 
     try:
         worker_app = build_worker_app(settings, bootstrap, kind)
