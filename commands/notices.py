@@ -11,6 +11,7 @@ from uuid import UUID
 
 from commands.event_store import EventStore
 from domain.budget import ACCOUNT, Budget
+from domain.errors import NotFound
 from domain.ledger import PublisherLedger
 from domain.model import Model
 from domain.purchase import Purchase
@@ -42,7 +43,12 @@ def money(amount: int, currency: str | None) -> str:
 
 
 def _model_name(app: EventStore, model_id: UUID) -> str:
-    return str(app.load(Model, model_id).name)
+    # A model that cannot be loaded must not hold the notices behind it (a retry would never
+    # end): the notice names it by id.
+    try:
+        return str(app.load(Model, model_id).name)
+    except NotFound:
+        return f"model {model_id}"
 
 
 def _purchase(app: EventStore, envelope: Envelope) -> Notice | None:
