@@ -70,7 +70,7 @@ class MongoReadStore:
     ) -> None:
         write_changes(self._coll(collection), changes, self._write_batch, self._writers)
         if position is not None:
-            self._db[POSITIONS].bulk_write([_advance(position)])
+            self.advance([position])
 
     def find(
         self,
@@ -101,8 +101,12 @@ class MongoReadStore:
         return 0 if found is None else int(found["value"])
 
     def advance(self, positions: list[Position]) -> None:
-        if positions:
-            self._db[POSITIONS].bulk_write([_advance(p) for p in positions], ordered=False)
+        moves = [
+            UpdateOne({"_id": p.name}, {"$max": {"value": p.value}}, upsert=True)  # never back
+            for p in positions
+        ]
+        if moves:
+            self._db[POSITIONS].bulk_write(moves, ordered=False)
 
     def positions(self, names: list[str]) -> dict[str, int]:
         found = self._db[POSITIONS].find({"_id": {"$in": names}})
@@ -140,11 +144,6 @@ class MongoReadStore:
 
     def _coll(self, collection: str) -> Collection[Document]:
         return self._db[check_collection(collection)]
-
-
-def _advance(position: Position) -> UpdateOne:
-    """Move a position forward, never back."""
-    return UpdateOne({"_id": position.name}, {"$max": {"value": position.value}}, upsert=True)
 
 
 def _filter(where: dict[str, Any] | None) -> dict[str, Any]:
